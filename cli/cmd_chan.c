@@ -1,0 +1,288 @@
+/*
+ * cmd_chan.c - `colo recv` and `colo send`: a channel from the shell.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define CONNECT_TIMEOUT_DEFAULT_MS 10000
+
+static const char recv_help[] =
+    "Usage: colo recv ENDPOINT [options]\n"
+    "\n"
+    "Listens on ENDPOINT, waits for one peer (colo send, or a program using\n"
+    "libcolo) and prints each message it receives on stdout, followed by a\n"
+    "newline. Exits 0 when the peer closes the channel, or after --count\n"
+    "messages. Removes the endpoint when both sides are done.\n"
+    "\n"
+    "Endpoints:  shm://NAME       POSIX shared memory (/dev/shm/colo.NAME)\n"
+    "            file:///PATH     a file-backed mapping on any mount\n"
+    "\n"
+    "Options:\n"
+    "  -n, --count N          exit after N messages\n"
+    "  -t, --timeout SECONDS  fail when no peer connects, or no message arrives,\n"
+    "                         within SECONDS (default: wait forever)\n"
+    "      --mode MODE        how to wait: hybrid (default), spin or block\n"
+    "      --spin-us US       hybrid: spin this long before sleeping (default 50)\n"
+    "      --capacity SIZE    ring bytes per direction, a power of two from 4K\n"
+    "                         to 1G (default 1M); the largest message is half\n"
+    "      --perm OCTAL       permission bits of the segment (default 0600)\n"
+    "      --checksum         check every message with XXH3\n"
+    "  -v, --verbose          report what happens on stderr\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 done, 1 failure (the message says why: peer died, corrupt\n"
+    "segment, no space, permission denied, timed out), 2 usage error,\n"
+    "130 interrupted.\n";
+
+static const char send_help[] =
+    "Usage: colo send ENDPOINT [options]\n"
+    "\n"
+    "Connects to the listener on ENDPOINT, retrying until it exists, and sends\n"
+    "each line of stdin as one message (without its newline). Closes the\n"
+    "channel at the end of input; the listener still reads every message sent.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --timeout SECONDS  wait at most SECONDS for the listener to appear and\n"
+    "                         for room for each message (default: 10 s for the\n"
+    "                         listener, no limit for room)\n"
+    "      --mode MODE        how to wait: hybrid (default), spin or block\n"
+    "      --spin-us US       hybrid: spin this long before sleeping (default 50)\n"
+    "  -v, --verbose          report what happens on stderr\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 all lines sent, 1 failure, 2 usage error, 130 interrupted.\n";
+
+enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM };
+
+/* Parses the options recv and send share; recv also takes the listener's.
+ * Returns the index of ENDPOINT in argv, or -CLI_USAGE / -CLI_OK (help). */
+static int parse_chan_opts(const char *cmd, int argc, char **argv, int listener, cli_chan_opts_t *c,
+                           uint64_t *count) {
+  static const struct option longopts[] = {
+      {"count", required_argument, 0, 'n'},   {"timeout", required_argument, 0, 't'},
+      {"mode", required_argument, 0, OPT_MODE}, {"spin-us", required_argument, 0, OPT_SPIN},
+      {"capacity", required_argument, 0, OPT_CAPACITY}, {"perm", required_argument, 0, OPT_PERM},
+      {"checksum", no_argument, 0, OPT_CHECKSUM}, {"verbose", no_argument, 0, 'v'},
+      {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+  colo_opts_init(&c->opts);
+  c->timeout_ms = -1;
+  c->verbose = 0;
+  optind = 1;
+  opterr = 0;
+  int o;
+  uint64_t v;
+  while ((o = getopt_long(argc, argv, "n:t:vh", longopts, NULL)) != -1) {
+    if (!listener && (o == 'n' || o == OPT_CAPACITY || o == OPT_PERM || o == OPT_CHECKSUM))
+      return -cli_usage(cmd, "option '%s' belongs to colo recv", argv[optind - 1]);
+    switch (o) {
+    case 'h': fputs(listener ? recv_help : send_help, stdout); return -CLI_OK;
+    case 'v': c->verbose = 1; break;
+    case 'n':
+      if (cli_parse_uint(optarg, &v) || v == 0) return -cli_usage(cmd, "--count needs a positive number, not '%s'", optarg);
+      *count = v;
+      break;
+    case 't':
+      if (cli_parse_seconds(optarg, &c->timeout_ms))
+        return -cli_usage(cmd, "--timeout needs seconds (such as 5 or 0.5), not '%s'", optarg);
+      break;
+    case OPT_MODE:
+      if (cli_parse_wait_mode(optarg, &c->opts.wait_mode))
+        return -cli_usage(cmd, "--mode is hybrid, spin or block, not '%s'", optarg);
+      break;
+    case OPT_SPIN:
+      if (cli_parse_uint(optarg, &v) || v > 10000000) return -cli_usage(cmd, "--spin-us needs microseconds, not '%s'", optarg);
+      c->opts.spin_us = (uint32_t)v;
+      break;
+    case OPT_CAPACITY:
+      if (cli_parse_size(optarg, &v) || v > UINT32_MAX || v < 4096 || (v & (v - 1)))
+        return -cli_usage(cmd, "--capacity needs a power of two from 4K to 1G, not '%s'", optarg);
+      c->opts.ring_capacity = (uint32_t)v;
+      break;
+    case OPT_PERM: {
+      char *end;
+      unsigned long p = strtoul(optarg, &end, 8);
+      if (!optarg[0] || *end || p > 07777) return -cli_usage(cmd, "--perm needs octal permission bits such as 0660, not '%s'", optarg);
+      c->opts.perm = (uint32_t)p;
+      break;
+    }
+    case OPT_CHECKSUM: c->opts.msg_checksum = 1; break;
+    case ':': return -cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+    default: return -cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc) return -cli_usage(cmd, "missing ENDPOINT (such as shm://demo)");
+  if (optind + 1 < argc) return -cli_usage(cmd, "unexpected argument '%s'", argv[optind + 1]);
+  return optind;
+}
+
+/* ---- recv ----------------------------------------------------------------------- */
+
+typedef struct recv_state {
+  colo_listener_t *l;
+  colo_chan_t *ch;
+  char *buf;
+  size_t cap, len;
+} recv_state_t;
+
+static int op_accept(void *p, int slice) {
+  recv_state_t *s = p;
+  return colo_accept(s->l, &s->ch, slice);
+}
+
+static int op_recv(void *p, int slice) {
+  recv_state_t *s = p;
+  return colo_recv(s->ch, s->buf, s->cap, &s->len, slice);
+}
+
+int cmd_recv(int argc, char **argv) {
+  cli_chan_opts_t c;
+  uint64_t count = 0;
+  int at = parse_chan_opts("recv", argc, argv, 1, &c, &count);
+  if (at <= 0) return -at;
+  const char *ep = argv[at];
+  recv_state_t s = {0};
+  cli_catch_stop();
+  int rc = colo_listen(&s.l, ep, &c.opts);
+  if (rc) return cli_fail("recv", rc);
+  if (c.verbose) fprintf(stderr, "colo recv: listening on %s\n", ep);
+  int status = CLI_OK;
+  rc = cli_wait_sliced(op_accept, &s, c.timeout_ms);
+  if (rc) {
+    status = rc == COLO_ETIMEDOUT ? cli_fail_timeout("recv", "no peer connected", c.timeout_ms) : cli_fail("recv", rc);
+    goto out_listener;
+  }
+  if (c.verbose) fprintf(stderr, "colo recv: peer connected; largest message %zu bytes\n", colo_max_message(s.ch));
+  s.cap = colo_max_message(s.ch);
+  s.buf = malloc(s.cap ? s.cap : 1);
+  if (!s.buf) {
+    fprintf(stderr, "colo recv: out of memory\n");
+    status = CLI_FAIL;
+    goto out_chan;
+  }
+  uint64_t n = 0;
+  while (count == 0 || n < count) {
+    rc = colo_recv(s.ch, s.buf, s.cap, &s.len, COLO_NOWAIT);
+    if (rc == COLO_EAGAIN) {
+      /* Nothing waiting: hand what we printed to the reader before sleeping. */
+      if (fflush(stdout) != 0) break;
+      rc = cli_wait_sliced(op_recv, &s, c.timeout_ms);
+    }
+    if (rc == COLO_ECLOSED) {
+      if (c.verbose) fprintf(stderr, "colo recv: the peer closed the channel after %llu messages\n", (unsigned long long)n);
+      break;
+    }
+    if (rc) {
+      status = rc == COLO_ETIMEDOUT ? cli_fail_timeout("recv", "no message arrived", c.timeout_ms) : cli_fail("recv", rc);
+      break;
+    }
+    fwrite(s.buf, 1, s.len, stdout);
+    putchar('\n');
+    if (ferror(stdout)) break;
+    n++;
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    perror("colo recv: cannot write to stdout");
+    status = CLI_FAIL;
+  }
+out_chan:
+  free(s.buf);
+  colo_close(s.ch);
+out_listener:
+  colo_listener_close(s.l);
+  return status;
+}
+
+/* ---- send ----------------------------------------------------------------------- */
+
+typedef struct send_state {
+  const char *ep;
+  colo_opts_t *opts;
+  colo_chan_t *ch;
+  const char *msg;
+  size_t len;
+} send_state_t;
+
+static int op_connect(void *p, int slice) {
+  send_state_t *s = p;
+  return colo_connect(&s->ch, s->ep, s->opts, slice);
+}
+
+static int op_send(void *p, int slice) {
+  send_state_t *s = p;
+  return colo_send(s->ch, s->msg, s->len, slice);
+}
+
+/* Reads one line of any length; returns its length without the newline, or
+ * -1 at the end of input. *buf grows as needed. */
+static long read_line(FILE *f, char **buf, size_t *cap) {
+  size_t len = 0;
+  int c = 0;
+  while ((c = getc(f)) != EOF) {
+    if (len + 1 >= *cap) {
+      size_t ncap = *cap ? *cap * 2 : 4096;
+      char *nb = realloc(*buf, ncap);
+      if (!nb) return -2;
+      *buf = nb, *cap = ncap;
+    }
+    if (c == '\n') break;
+    (*buf)[len++] = (char)c;
+  }
+  if (c == EOF && len == 0) return -1;
+  return (long)len;
+}
+
+int cmd_send(int argc, char **argv) {
+  cli_chan_opts_t c;
+  uint64_t unused = 0;
+  int at = parse_chan_opts("send", argc, argv, 0, &c, &unused);
+  if (at <= 0) return -at;
+  send_state_t s = {.ep = argv[at], .opts = &c.opts};
+  cli_catch_stop();
+  int connect_ms = c.timeout_ms >= 0 ? c.timeout_ms : CONNECT_TIMEOUT_DEFAULT_MS;
+  int rc = cli_wait_sliced(op_connect, &s, connect_ms);
+  if (rc == COLO_ETIMEDOUT) return cli_fail_timeout("send", "no listener appeared", connect_ms);
+  if (rc) return cli_fail("send", rc);
+  if (c.verbose) fprintf(stderr, "colo send: connected to %s; largest message %zu bytes\n", s.ep, colo_max_message(s.ch));
+  size_t max = colo_max_message(s.ch);
+  char *line = NULL;
+  size_t cap = 0;
+  uint64_t n = 0;
+  int status = CLI_OK;
+  long len = 0;
+  while (!cli_stop && (len = read_line(stdin, &line, &cap)) >= 0) {
+    if ((size_t)len > max) {
+      fprintf(stderr, "colo send: line %llu is %ld bytes, over the largest message of %zu bytes (colo recv --capacity raises it)\n",
+              (unsigned long long)n + 1, len, max);
+      status = CLI_FAIL;
+      break;
+    }
+    s.msg = line, s.len = (size_t)len;
+    rc = cli_wait_sliced(op_send, &s, c.timeout_ms);
+    if (rc == COLO_ETIMEDOUT && !cli_stop) {
+      status = cli_fail_timeout("send", "no room for the next message", c.timeout_ms);
+      break;
+    }
+    if (rc) {
+      status = cli_fail("send", rc);
+      if (rc == COLO_ECLOSED) fprintf(stderr, "colo send: %llu messages were sent before that\n", (unsigned long long)n);
+      break;
+    }
+    n++;
+  }
+  if (len == -2) {
+    fprintf(stderr, "colo send: out of memory reading a line\n");
+    status = CLI_FAIL;
+  }
+  if (cli_stop && status == CLI_OK) {
+    fprintf(stderr, "colo send: interrupted after %llu messages\n", (unsigned long long)n);
+    status = CLI_INTERRUPTED;
+  }
+  if (c.verbose && status == CLI_OK) fprintf(stderr, "colo send: sent %llu messages\n", (unsigned long long)n);
+  free(line);
+  colo_close(s.ch);
+  return status;
+}

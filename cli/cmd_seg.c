@@ -1,0 +1,228 @@
+/*
+ * cmd_seg.c - `colo ls`, `colo rm` and `colo gc`: segments seen from outside.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char ls_help[] =
+    "Usage: colo ls [options] [ENDPOINT...]\n"
+    "\n"
+    "Lists colo segments: every shm:// segment in /dev/shm, or the endpoints\n"
+    "given (file:///PATH segments are listed only when given). For each: size,\n"
+    "permissions, owner, whether its listener and connector processes are\n"
+    "alive, and whether its header is valid. Nothing is attached or changed.\n"
+    "\n"
+    "Options:\n"
+    "      --json   one JSON object per segment in an array, for scripts\n"
+    "  -h, --help   show this help\n"
+    "\n"
+    "Columns LISTENER and CONNECTOR: alive, dead, none (never attached) or\n"
+    "? (not permitted to look). Exit status: 0, 1 when a given endpoint does\n"
+    "not exist, 2 usage error.\n";
+
+static const char rm_help[] =
+    "Usage: colo rm [options] ENDPOINT...\n"
+    "\n"
+    "Removes segments. ENDPOINT is shm://NAME, a bare NAME (meaning shm://NAME)\n"
+    "or file:///PATH. Processes that still map a removed segment keep it until\n"
+    "they close it; only the name goes.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --force    remove even when a live process holds it, or when a\n"
+    "                 file:// path does not hold a colo segment\n"
+    "  -v, --verbose  say what was removed\n"
+    "  -h, --help     show this help\n"
+    "\n"
+    "Exit status: 0 all removed, 1 some could not be, 2 usage error.\n";
+
+static const char gc_help[] =
+    "Usage: colo gc [options]\n"
+    "\n"
+    "Removes every colo segment in /dev/shm that no live process holds: what\n"
+    "crashed or killed processes left behind. A segment still being created\n"
+    "gets a grace period of a few seconds.\n"
+    "\n"
+    "Options:\n"
+    "  -n, --dry-run  list what would be removed, remove nothing\n"
+    "  -h, --help     show this help\n"
+    "\n"
+    "Exit status: 0, 1 when a dead segment could not be removed, 2 usage error.\n";
+
+static const char *proc_name(colo_proc_state_t p) {
+  switch (p) {
+  case COLO_PROC_ALIVE: return "alive";
+  case COLO_PROC_DEAD: return "dead";
+  case COLO_PROC_NONE: return "none";
+  default: return "?";
+  }
+}
+
+/* A bare NAME means shm://NAME. */
+static void to_endpoint(const char *arg, char *buf, size_t cap) {
+  if (strstr(arg, "://")) snprintf(buf, cap, "%s", arg);
+  else snprintf(buf, cap, "shm://%s", arg);
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+    else fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+typedef struct ls_ctx {
+  int json, count;
+} ls_ctx_t;
+
+static void status_text(const colo_seg_info_t *i, char *buf, size_t cap) {
+  char c0[32];
+  if (i->status == 0) {
+    cli_human_size(i->capacity[0], c0, sizeof c0);
+    snprintf(buf, cap, "ok v%u.%u, 2 rings of %s", i->version_major, i->version_minor, c0);
+  } else {
+    snprintf(buf, cap, "%s (%s)", colo_errname(i->status), i->status_detail);
+  }
+}
+
+static int ls_one(const colo_seg_info_t *i, void *p) {
+  ls_ctx_t *c = p;
+  char status[300];
+  status_text(i, status, sizeof status);
+  if (c->json) {
+    printf("%s\n  {\"endpoint\": ", c->count ? "," : "");
+    json_str(stdout, i->endpoint);
+    printf(", \"size\": %llu, \"perm\": \"%04o\", \"uid\": %u, \"owner\": ", (unsigned long long)i->size, i->perm, i->uid);
+    json_str(stdout, i->owner);
+    printf(", \"age_s\": %lld, \"listener\": \"%s\", \"connector\": \"%s\", \"dead\": %s, \"status\": \"%s\", \"detail\": ",
+           (long long)i->age_s, proc_name(i->listener), proc_name(i->connector), colo_seg_is_dead(i) ? "true" : "false",
+           i->status ? colo_errname(i->status) : "ok");
+    json_str(stdout, i->status ? i->status_detail : "");
+    if (i->status == 0)
+      printf(", \"version\": \"%u.%u\", \"capacity\": [%llu, %llu]", i->version_major, i->version_minor,
+             (unsigned long long)i->capacity[0], (unsigned long long)i->capacity[1]);
+    printf("}");
+  } else {
+    char size[32];
+    cli_human_size(i->size, size, sizeof size);
+    if (!c->count) printf("%-28s %7s %-5s %-10s %-8s %-9s %s\n", "ENDPOINT", "SIZE", "MODE", "OWNER", "LISTENER", "CONNECTOR", "STATUS");
+    printf("%-28s %7s %04o  %-10s %-8s %-9s %s\n", i->endpoint, size, i->perm, i->owner, proc_name(i->listener),
+           proc_name(i->connector), status);
+  }
+  c->count++;
+  return 0;
+}
+
+int cmd_ls(int argc, char **argv) {
+  static const struct option longopts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  ls_ctx_t c = {0};
+  optind = 1;
+  opterr = 0;
+  int o;
+  while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (o == 'h') {
+      fputs(ls_help, stdout);
+      return CLI_OK;
+    }
+    if (o == 'j') c.json = 1;
+    else return cli_usage("ls", "unknown option '%s'", argv[optind - 1]);
+  }
+  if (c.json) printf("[");
+  int status = CLI_OK;
+  if (optind == argc) {
+    int rc = colo_seg_list(ls_one, &c);
+    if (rc) status = cli_fail("ls", rc);
+  }
+  for (int a = optind; a < argc; a++) {
+    char ep[600];
+    colo_seg_info_t info;
+    to_endpoint(argv[a], ep, sizeof ep);
+    int rc = colo_seg_inspect(ep, &info);
+    if (rc) {
+      fflush(stdout);
+      status = cli_fail("ls", rc);
+      continue;
+    }
+    ls_one(&info, &c);
+  }
+  if (c.json) printf("%s]\n", c.count ? "\n" : "");
+  else if (c.count == 0 && optind == argc) fprintf(stderr, "colo ls: no colo segments in /dev/shm\n");
+  return status;
+}
+
+int cmd_rm(int argc, char **argv) {
+  static const struct option longopts[] = {{"force", no_argument, 0, 'f'}, {"verbose", no_argument, 0, 'v'},
+                                           {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int force = 0, verbose = 0, o;
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
+    switch (o) {
+    case 'h': fputs(rm_help, stdout); return CLI_OK;
+    case 'f': force = 1; break;
+    case 'v': verbose = 1; break;
+    default: return cli_usage("rm", "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind == argc) return cli_usage("rm", "missing ENDPOINT (such as shm://demo)");
+  int status = CLI_OK;
+  for (int a = optind; a < argc; a++) {
+    char ep[600];
+    to_endpoint(argv[a], ep, sizeof ep);
+    int rc = colo_seg_remove(ep, force);
+    if (rc) status = cli_fail("rm", rc);
+    else if (verbose) printf("removed %s\n", ep);
+  }
+  return status;
+}
+
+typedef struct gc_ctx {
+  int dry, removed, failed, seen;
+} gc_ctx_t;
+
+static int gc_one(const colo_seg_info_t *i, void *p) {
+  gc_ctx_t *c = p;
+  c->seen++;
+  if (!colo_seg_is_dead(i)) return 0;
+  if (c->dry) {
+    printf("would remove %s (listener %s, connector %s)\n", i->endpoint, proc_name(i->listener), proc_name(i->connector));
+    c->removed++;
+    return 0;
+  }
+  int rc = colo_seg_remove(i->endpoint, 0);
+  if (rc) {
+    cli_fail("gc", rc);
+    c->failed++;
+  } else {
+    printf("removed %s (listener %s, connector %s)\n", i->endpoint, proc_name(i->listener), proc_name(i->connector));
+    c->removed++;
+  }
+  return 0;
+}
+
+int cmd_gc(int argc, char **argv) {
+  static const struct option longopts[] = {{"dry-run", no_argument, 0, 'n'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  gc_ctx_t c = {0};
+  int o;
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+    if (o == 'h') {
+      fputs(gc_help, stdout);
+      return CLI_OK;
+    }
+    if (o == 'n') c.dry = 1;
+    else return cli_usage("gc", "unknown option '%s'", argv[optind - 1]);
+  }
+  if (optind < argc) return cli_usage("gc", "unexpected argument '%s'", argv[optind]);
+  int rc = colo_seg_list(gc_one, &c);
+  if (rc) return cli_fail("gc", rc);
+  fprintf(stderr, "colo gc: %s %d of %d segments\n", c.dry ? "would remove" : "removed", c.removed, c.seen);
+  return c.failed ? CLI_FAIL : CLI_OK;
+}

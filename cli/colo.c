@@ -1,0 +1,58 @@
+/*
+ * colo.c - the colo command: dispatch, --help, --version.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char main_help[] =
+    "Usage: colo COMMAND [options]\n"
+    "\n"
+    "colo gives co-located processes the fastest channel between them: a\n"
+    "lock-free ring buffer in shared memory.\n"
+    "\n"
+    "Commands:\n"
+    "  recv ENDPOINT   listen on ENDPOINT and print each message received\n"
+    "  send ENDPOINT   connect to ENDPOINT and send each line of stdin\n"
+    "  ls [ENDPOINT]   list segments, with their owners and whether their\n"
+    "                  processes are alive\n"
+    "  rm ENDPOINT     remove a segment\n"
+    "  gc              remove every segment whose processes are all dead\n"
+    "\n"
+    "Endpoints:\n"
+    "  shm://NAME      POSIX shared memory (/dev/shm/colo.NAME)\n"
+    "  file:///PATH    a file-backed mapping on any mount, such as a volume\n"
+    "                  two containers share\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      show this help; 'colo COMMAND --help' for a command\n"
+    "  -V, --version   show the version\n"
+    "\n"
+    "Example:\n"
+    "  colo recv shm://demo --count 3 > out &\n"
+    "  printf 'a\\nbb\\nccc\\n' | colo send shm://demo\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(main_help, stderr);
+    return CLI_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(main_help, stdout);
+    return CLI_OK;
+  }
+  if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("colo %s (shared segment format %d.%d)\n", colo_version(), COLO_FORMAT_MAJOR, COLO_FORMAT_MINOR);
+    return CLI_OK;
+  }
+  static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+  } cmds[] = {{"recv", cmd_recv}, {"send", cmd_send}, {"ls", cmd_ls}, {"rm", cmd_rm}, {"gc", cmd_gc}};
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "colo: unknown command '%s'\nTry 'colo --help'.\n", cmd);
+  return CLI_USAGE;
+}

@@ -1,0 +1,135 @@
+/*
+ * util.c - helpers of the colo command.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile sig_atomic_t cli_stop = 0;
+
+static void on_stop(int sig) {
+  (void)sig;
+  cli_stop = 1;
+}
+
+void cli_catch_stop(void) {
+#ifdef _WIN32
+  signal(SIGINT, on_stop);
+  signal(SIGTERM, on_stop);
+#else
+  /* No SA_RESTART: a read of stdin blocked in colo send returns EINTR. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+#endif
+}
+
+int cli_fail(const char *cmd, int rc) {
+  if (cli_stop) {
+    fprintf(stderr, "colo %s: interrupted\n", cmd);
+    return CLI_INTERRUPTED;
+  }
+  const char *detail = colo_last_error();
+  if (detail[0])
+    fprintf(stderr, "colo %s: %s: %s\n", cmd, colo_strerror(rc), detail);
+  else
+    fprintf(stderr, "colo %s: %s\n", cmd, colo_strerror(rc));
+  return CLI_FAIL;
+}
+
+int cli_fail_timeout(const char *cmd, const char *what, int timeout_ms) {
+  if (cli_stop) return cli_fail(cmd, COLO_ETIMEDOUT);
+  fprintf(stderr, "colo %s: timed out: %s within %g s\n", cmd, what, timeout_ms / 1000.0);
+  return CLI_FAIL;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "colo %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry 'colo %s --help'.\n", cmd);
+  va_end(ap);
+  return CLI_USAGE;
+}
+
+int cli_parse_seconds(const char *s, int *ms) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= 0) || v > 2000000.0) return -1;
+  *ms = (int)(v * 1000.0 + 0.5);
+  return 0;
+}
+
+int cli_parse_uint(const char *s, uint64_t *out) {
+  char *end;
+  if (!s[0] || s[0] == '-') return -1;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end) return -1;
+  *out = v;
+  return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out) {
+  char *end;
+  if (!s[0] || s[0] == '-') return -1;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s) return -1;
+  unsigned shift = 0;
+  switch (*end) {
+  case 0: break;
+  case 'k': case 'K': shift = 10; break;
+  case 'm': case 'M': shift = 20; break;
+  case 'g': case 'G': shift = 30; break;
+  default: return -1;
+  }
+  if (*end && end[1] && !((end[1] == 'i' || end[1] == 'B') && (!end[2] || (end[1] == 'i' && end[2] == 'B' && !end[3]))))
+    return -1;
+  if (v > (UINT64_MAX >> shift)) return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
+int cli_parse_wait_mode(const char *s, colo_wait_mode_t *mode) {
+  if (!strcmp(s, "hybrid")) *mode = COLO_WAIT_HYBRID;
+  else if (!strcmp(s, "spin")) *mode = COLO_WAIT_SPIN;
+  else if (!strcmp(s, "block")) *mode = COLO_WAIT_BLOCK;
+  else return -1;
+  return 0;
+}
+
+void cli_human_size(uint64_t n, char *buf, size_t cap) {
+  static const char units[] = "BKMGTP";
+  double v = (double)n;
+  int u = 0;
+  while (v >= 1024.0 && u < 5) v /= 1024.0, u++;
+  if (u == 0) snprintf(buf, cap, "%lluB", (unsigned long long)n);
+  else snprintf(buf, cap, "%.1f%c", v, units[u]);
+}
+
+#define CLI_SLICE_MS 250
+
+int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_ms) {
+  int left = timeout_ms;
+  for (;;) {
+    int slice = left < 0 || left > CLI_SLICE_MS ? CLI_SLICE_MS : left;
+    int rc = op(arg, slice);
+    if (rc != COLO_ETIMEDOUT) return rc;
+    if (cli_stop) return rc;
+    if (left >= 0) {
+      left -= slice;
+      if (left <= 0) return rc;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/*
+ * util.h - small helpers shared by the colo command's subcommands.
+ */
+#ifndef COLO_CLI_UTIL_H
+#define COLO_CLI_UTIL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "colo.h"
+
+/* Exit codes: conventional. */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+#define CLI_INTERRUPTED 130
+
+/* Set by SIGINT/SIGTERM once cli_catch_stop() was called. */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop(void);
+
+/* Prints "colo CMD: <sentence>: <detail>" on stderr; returns CLI_FAIL
+ * (CLI_INTERRUPTED when the failure was an interruption). */
+int cli_fail(const char *cmd, int rc);
+/* Prints "colo CMD: timed out: <what> within S seconds"; returns CLI_FAIL. */
+int cli_fail_timeout(const char *cmd, const char *what, int timeout_ms);
+/* Prints "colo CMD: <message>" and a hint to --help; returns CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* "1.5" -> 1500 ms. Accepts non-negative decimals. 0 on success. */
+int cli_parse_seconds(const char *s, int *ms);
+/* "4096", "64K", "1M", "1G" (binary multiples). 0 on success. */
+int cli_parse_size(const char *s, uint64_t *out);
+int cli_parse_wait_mode(const char *s, colo_wait_mode_t *mode);
+int cli_parse_uint(const char *s, uint64_t *out);
+/* 2097152 -> "2.0M" */
+void cli_human_size(uint64_t n, char *buf, size_t cap);
+
+/*
+ * Runs op(arg, slice_ms) in slices until it returns something other than
+ * COLO_ETIMEDOUT, the total timeout (-1: none) is spent, or a stop signal
+ * arrived (COLO_ETIMEDOUT with a detail saying so; cli_stop tells). Keeps
+ * Ctrl-C responsive without giving up bounded waits inside the library.
+ */
+int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_ms);
+
+/* The shared options of recv and send, with their usage text. */
+typedef struct cli_chan_opts {
+  colo_opts_t opts;
+  int timeout_ms; /* -1 when not given */
+  int verbose;
+} cli_chan_opts_t;
+
+int cmd_recv(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * colo.h - the one public header of libcolo.
+ *
+ * colo gives two co-located processes a duplex, message-oriented channel over a
+ * lock-free ring buffer in named shared memory.
+ *
+ *   colo_listener_t *l; colo_chan_t *ch;
+ *   colo_listen(&l, "shm://orders", NULL);          // creates /dev/shm/colo.orders
+ *   colo_accept(l, &ch, COLO_FOREVER);              // waits for the peer
+ *   colo_recv(ch, buf, sizeof buf, &len, 1000);     // 1 s timeout
+ *
+ *   colo_connect(&ch, "shm://orders", NULL, 5000);  // the other process
+ *   colo_send(ch, "hello", 5, COLO_FOREVER);
+ *
+ * Every function that can fail returns 0 or a negative COLO_E* code;
+ * colo_strerror() turns a code into a sentence and colo_last_error() gives the
+ * detail of the last failure in the calling thread (paths, values, OS errors).
+ *
+ * Thread safety: a channel has a sending half (colo_send, colo_reserve,
+ * colo_commit) and a receiving half (colo_recv, colo_peek, colo_release).
+ * One thread may use the sending half while another uses the receiving half;
+ * each half must not be used by two threads at once. colo_close() must not run
+ * concurrently with any other call on the same channel. Distinct channels and
+ * listeners are independent. Process safety: exactly two processes (or two
+ * handles) share a channel, the listener's side and the connector's side.
+ */
+#ifndef COLO_H
+#define COLO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COLO_VERSION_MAJOR 0
+#define COLO_VERSION_MINOR 1
+#define COLO_VERSION_PATCH 0
+#define COLO_VERSION_STRING "0.1.0"
+
+/** The shared-segment format this library writes and reads (docs/layout.md). */
+#define COLO_FORMAT_MAJOR 1
+#define COLO_FORMAT_MINOR 0
+
+#if defined(_WIN32) && !defined(COLO_STATIC)
+#  ifdef COLO_BUILDING
+#    define COLO_API __declspec(dllexport)
+#  else
+#    define COLO_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define COLO_API __attribute__((visibility("default")))
+#else
+#  define COLO_API
+#endif
+
+/*
+ * Error codes. Values are stable: they are part of the ABI and may be stored
+ * or sent. XX(name, value, sentence).
+ */
+#define COLO_ERRNO_MAP(XX)                                                                   \
+  XX(EINVAL, -1, "invalid argument")                                                         \
+  XX(ENOMEM, -2, "out of memory")                                                            \
+  XX(EAGAIN, -3, "the operation would block")                                                \
+  XX(ETIMEDOUT, -4, "timed out")                                                             \
+  XX(ECLOSED, -5, "the peer closed the channel")                                             \
+  XX(EPEERDEAD, -6, "the peer process died")                                                 \
+  XX(ECORRUPT, -7, "the shared segment is corrupt")                                          \
+  XX(EVERSION, -8, "the shared segment has an incompatible format version")                  \
+  XX(ENOTREADY, -9, "the shared segment is still being initialised by its creator")          \
+  XX(ENOSPC, -10, "not enough space to back the shared segment")                             \
+  XX(EPERM, -11, "permission denied")                                                        \
+  XX(ENOENT, -12, "no such endpoint")                                                        \
+  XX(EEXIST, -13, "the endpoint already exists")                                             \
+  XX(EBUSY, -14, "the endpoint already has a peer")                                          \
+  XX(EMSGSIZE, -15, "the message is larger than the channel's maximum message size")        \
+  XX(ENOBUFS, -16, "the receive buffer is too small for the message")                        \
+  XX(EIO, -17, "an operating system call failed")                                            \
+  XX(ENOTSUP, -18, "the operation is not supported")                                         \
+  XX(ESTATE, -19, "the call is out of sequence")
+
+typedef enum colo_errno {
+  COLO_OK = 0,
+#define COLO__XX(name, value, msg) COLO_##name = (value),
+  COLO_ERRNO_MAP(COLO__XX)
+#undef COLO__XX
+} colo_errno_t;
+
+/** Timeouts are in milliseconds. */
+#define COLO_NOWAIT 0   /**< try once; COLO_EAGAIN when the call would block */
+#define COLO_FOREVER -1 /**< wait without a deadline (peer death still ends the wait) */
+
+/** How a blocked call waits. */
+typedef enum colo_wait_mode {
+  COLO_WAIT_HYBRID = 0, /**< spin for opts.spin_us, then sleep (the default) */
+  COLO_WAIT_SPIN = 1,   /**< busy-poll; lowest latency, burns a CPU while waiting */
+  COLO_WAIT_BLOCK = 2   /**< sleep in the kernel at once (futex on the shared word) */
+} colo_wait_mode_t;
+
+/**
+ * Options, filled with defaults by colo_opts_init(). Pass NULL to any function
+ * taking options to get the defaults. The struct may grow in later versions;
+ * always call colo_opts_init() first.
+ */
+typedef struct colo_opts {
+  uint32_t struct_size;       /**< set by colo_opts_init() */
+  uint32_t ring_capacity;     /**< listener: bytes per direction, a power of two from
+                                   4 KiB to 1 GiB; default 1 MiB. The maximum message is
+                                   ring_capacity / 2 - 8 bytes. */
+  colo_wait_mode_t wait_mode; /**< default COLO_WAIT_HYBRID */
+  uint32_t spin_us;           /**< hybrid mode: spin this long before sleeping; default 50 */
+  uint32_t perm;              /**< listener: permission bits of the segment; default 0600 */
+  int msg_checksum;           /**< listener: XXH3 check of every message; default 0 */
+  int reclaim_stale;          /**< listener: replace a leftover segment whose processes
+                                   are all dead; default 1 */
+} colo_opts_t;
+
+typedef struct colo_listener colo_listener_t;
+typedef struct colo_chan colo_chan_t;
+
+/** Fills *opts with the defaults. */
+COLO_API void colo_opts_init(colo_opts_t *opts);
+
+/**
+ * Creates the endpoint and listens on it.
+ *
+ * Endpoints: "shm://NAME" is a POSIX shared-memory object, /dev/shm/colo.NAME
+ * on Linux (NAME: 1-200 of [A-Za-z0-9._-], not starting with '.');
+ * "file:///PATH" is a file-backed mapping at the absolute PATH, on any mount
+ * (missing parent directories are created).
+ *
+ * The segment is created exclusively with opts->perm and its memory reserved up
+ * front, so a filesystem that cannot back it fails here with COLO_ENOSPC rather
+ * than with SIGBUS later.
+ *
+ * @return 0; COLO_EINVAL (bad endpoint or options), COLO_EEXIST (in use by a live
+ *         process, or a leftover and reclaim_stale is off), COLO_ENOSPC, COLO_EPERM,
+ *         COLO_ENOENT (parent directory cannot be created), COLO_EIO, COLO_ENOMEM.
+ */
+COLO_API int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *opts);
+
+/**
+ * Waits until a peer has connected and returns the channel to it. A shared-memory
+ * endpoint carries one connection: a second call returns COLO_EBUSY.
+ * The listener and the channel may be closed in any order.
+ *
+ * @return 0; COLO_EAGAIN (timeout 0 and no peer yet), COLO_ETIMEDOUT, COLO_EBUSY,
+ *         COLO_EINVAL, COLO_ENOMEM.
+ */
+COLO_API int colo_accept(colo_listener_t *l, colo_chan_t **out, int timeout_ms);
+
+/** Closes the listener. Before colo_accept() returned, this removes the endpoint. */
+COLO_API void colo_listener_close(colo_listener_t *l);
+
+/**
+ * Connects to a listening endpoint, retrying until it exists and is ready or
+ * the timeout expires. The segment header is validated before anything in it
+ * is used.
+ *
+ * @return 0; COLO_ETIMEDOUT (no listener appeared in time), COLO_EAGAIN (timeout 0
+ *         and no listener), COLO_ECORRUPT, COLO_EVERSION, COLO_ENOTREADY (the creator
+ *         never finished initialising), COLO_EPERM, COLO_EBUSY (already has a peer),
+ *         COLO_EINVAL, COLO_EIO, COLO_ENOMEM.
+ */
+COLO_API int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opts,
+                          int timeout_ms);
+
+/**
+ * Closes the channel. The peer reads every message sent before this, then gets
+ * COLO_ECLOSED. When both sides have closed, the endpoint is removed.
+ */
+COLO_API void colo_close(colo_chan_t *ch);
+
+/**
+ * Copies one message of len bytes (0 allowed) into the channel.
+ * @return 0; COLO_EMSGSIZE, COLO_EAGAIN, COLO_ETIMEDOUT, COLO_ECLOSED, COLO_EPEERDEAD,
+ *         COLO_ECORRUPT (the peer broke the ring; the channel is unusable).
+ */
+COLO_API int colo_send(colo_chan_t *ch, const void *buf, size_t len, int timeout_ms);
+
+/**
+ * Receives the next message into buf. On success *len is its size. When cap is
+ * too small, returns COLO_ENOBUFS, sets *len to the size needed and leaves the
+ * message in the channel. Messages the peer committed before it closed or died
+ * are all delivered before COLO_ECLOSED or COLO_EPEERDEAD.
+ * @return 0; COLO_ENOBUFS, COLO_EAGAIN, COLO_ETIMEDOUT, COLO_ECLOSED, COLO_EPEERDEAD,
+ *         COLO_ECORRUPT.
+ */
+COLO_API int colo_recv(colo_chan_t *ch, void *buf, size_t cap, size_t *len, int timeout_ms);
+
+/**
+ * Zero-copy send, step 1: reserves room for a message of up to len bytes and
+ * sets *buf to where it is written in place. A second reserve before the commit
+ * replaces the first. Returns the same codes as colo_send().
+ */
+COLO_API int colo_reserve(colo_chan_t *ch, size_t len, void **buf, int timeout_ms);
+
+/**
+ * Zero-copy send, step 2: publishes the reserved message with its final size
+ * (at most the reserved size).
+ * @return 0; COLO_ESTATE (nothing reserved), COLO_EINVAL (len too large).
+ */
+COLO_API int colo_commit(colo_chan_t *ch, size_t len);
+
+/**
+ * Zero-copy receive, step 1: sets *buf and *len to the next message, in place in
+ * shared memory. The bytes stay valid until colo_release(); the bounds are
+ * validated, but the peer can still write into them, so copy what must not change.
+ * A second peek before the release returns the same message.
+ * Returns the same codes as colo_recv() except COLO_ENOBUFS.
+ */
+COLO_API int colo_peek(colo_chan_t *ch, const void **buf, size_t *len, int timeout_ms);
+
+/**
+ * Zero-copy receive, step 2: gives the peeked message's space back to the sender.
+ * @return 0; COLO_ESTATE (nothing peeked).
+ */
+COLO_API int colo_release(colo_chan_t *ch);
+
+/** The largest message this channel carries, in bytes. */
+COLO_API size_t colo_max_message(const colo_chan_t *ch);
+
+/** The endpoint string the channel was opened with. */
+COLO_API const char *colo_endpoint(const colo_chan_t *ch);
+
+/** A sentence for any code (unknown codes get a generic sentence). Never NULL. */
+COLO_API const char *colo_strerror(int err);
+
+/** The symbolic name of a code, such as "COLO_EPEERDEAD". Never NULL. */
+COLO_API const char *colo_errname(int err);
+
+/**
+ * The detail of the last failure in the calling thread, such as
+ * "shm://demo: header checksum mismatch". Valid after a call returned an error,
+ * until the next failing call in the same thread. Never NULL.
+ */
+COLO_API const char *colo_last_error(void);
+
+/** The library's version, COLO_VERSION_STRING at build time. */
+COLO_API const char *colo_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Segment administration: what `colo ls`, `colo rm` and `colo gc` use.       */
+
+/** Who holds one side of a segment. */
+typedef enum colo_proc_state {
+  COLO_PROC_NONE = 0,    /**< that side never attached */
+  COLO_PROC_ALIVE = 1,   /**< a live process holds that side */
+  COLO_PROC_DEAD = 2,    /**< it attached and is gone */
+  COLO_PROC_UNKNOWN = 3  /**< could not tell (for example no permission) */
+} colo_proc_state_t;
+
+/** What colo_seg_inspect() learns of a segment without attaching to it. */
+typedef struct colo_seg_info {
+  char endpoint[512];       /**< "shm://NAME" or "file:///PATH" */
+  char owner[64];           /**< user name, or the numeric uid */
+  uint64_t size;            /**< bytes of the backing object */
+  uint32_t perm;            /**< permission bits */
+  uint32_t uid;
+  int64_t age_s;            /**< seconds since the object last changed status */
+  int status;               /**< 0 when the header validated, else the COLO_E* it gave */
+  int magic_ok;             /**< the object starts with the colo magic */
+  char status_detail[160];  /**< why status is not 0 */
+  uint32_t version_major, version_minor;
+  uint64_t capacity[2];     /**< ring bytes: [0] listener to connector, [1] back */
+  colo_proc_state_t listener, connector;
+} colo_seg_info_t;
+
+/** Inspects the segment behind an endpoint. @return 0 (see info->status), or
+ *  COLO_ENOENT, COLO_EINVAL, COLO_EIO for a segment that cannot be looked at. */
+COLO_API int colo_seg_inspect(const char *endpoint, colo_seg_info_t *info);
+
+/** Calls cb for every colo segment in the shared-memory namespace (/dev/shm).
+ *  Stops early when cb returns non-zero. @return 0 or a COLO_E* code. */
+COLO_API int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), void *ctx);
+
+/** 1 when no live process holds the segment and it is not being created. */
+COLO_API int colo_seg_is_dead(const colo_seg_info_t *info);
+
+/**
+ * Removes the endpoint's segment. Without force, refuses with COLO_EBUSY when a
+ * live process holds it, and refuses a file:// path that is not a colo segment
+ * with COLO_ECORRUPT. Processes that still map it keep their mapping.
+ */
+COLO_API int colo_seg_remove(const char *endpoint, int force);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* COLO_H */

@@ -1,0 +1,63 @@
+/*
+ * atomics.h - named memory orders for words shared with another process.
+ *
+ * Every load or store of a word the peer can also touch goes through one of
+ * these, so the ordering intent is visible at the call site, and each use says
+ * what it pairs with. The peer may be hostile: a value loaded here is read once
+ * into a local and validated before use.
+ *
+ * The sleep protocol (see ring.c) needs a store-load barrier between "publish my
+ * index" and "read the peer's waiting flag". It uses seq_cst store/load pairs
+ * rather than a standalone fence: C11 orders seq_cst operations in one total
+ * order, TSan models them (it does not model atomic_thread_fence), and the cost
+ * is the same on x86 (XCHG) and lower on arm64 (STLR/LDAR are RCsc).
+ */
+#ifndef COLO_RUNTIME_ATOMICS_H
+#define COLO_RUNTIME_ATOMICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to be shared");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to be shared");
+
+#define colo__load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
+#define colo__load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
+#define colo__load_seq_cst(p) atomic_load_explicit((p), memory_order_seq_cst)
+#define colo__store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define colo__store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
+#define colo__store_seq_cst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define colo__cas_acq_rel(p, expp, v)                                                        \
+  atomic_compare_exchange_strong_explicit((p), (expp), (v), memory_order_acq_rel,          \
+                                          memory_order_acquire)
+
+/* A 32-bit view of the low half of a shared 64-bit index: futexes are 32 bits.
+ * The low half changes whenever the index does by less than 2^32, which the ring
+ * guarantees (capacity <= 2^30). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#  define COLO__LO32_OFFSET 4
+#else
+#  define COLO__LO32_OFFSET 0
+#endif
+static inline _Atomic uint32_t *colo__lo32(_Atomic uint64_t *p) {
+  return (_Atomic uint32_t *)(void *)((unsigned char *)p + COLO__LO32_OFFSET);
+}
+
+/* Reads a 32-bit word of peer-written memory exactly once (no re-fetch by the
+ * compiler), for record headers inside the data area. */
+static inline uint32_t colo__read_once_u32(const void *p) {
+  return atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_relaxed);
+}
+
+/* Spin-loop hint: lets the sibling hyperthread run and saves power. */
+static inline void colo__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield" ::: "memory");
+#else
+  atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * channel.c - the public channel API over a shared segment: listen, accept,
+ * connect, send/recv, zero-copy, waiting, peer liveness, close.
+ *
+ * Waiting. Every blocking call is a loop of "try the ring; if it would block,
+ * take one wait step". A wait step spins (spin mode, or hybrid within its spin
+ * budget) or sleeps on the peer's index word via the ring's sleep protocol,
+ * for at most COLO__PEER_POLL_NS at a time, so that a deadline or a dead peer
+ * is noticed even when nobody wakes us.
+ *
+ * Peer liveness. A peer that closes sets closed[side] in the control block
+ * before it lets go of its presence slot; a peer that dies lets go without
+ * setting it. A wait step reads the flag (cheap), and at most every
+ * COLO__PEER_POLL_NS probes the peer's presence slot (a system call). A
+ * receiver reads everything the peer committed before it reports
+ * COLO_ECLOSED or COLO_EPEERDEAD.
+ */
+#include <string.h>
+
+#include "../shims/shim.h"
+#include "internal.h"
+#include "ring.h"
+#include "segment.h"
+
+#define COLO__PEER_POLL_NS (100ull * 1000000u)  /* liveness probe period; sleep slice */
+#define COLO__READY_WAIT_NS (2000ull * 1000000u) /* how long an opener waits for READY */
+#define COLO__CONNECT_BACKOFF_MAX_NS (20ull * 1000000u)
+
+enum { HALF_TX = 0, HALF_RX = 1 };
+
+struct colo_listener {
+  colo__seg_t *seg;
+  colo_opts_t opts;
+  int accepted;
+};
+
+struct colo_chan {
+  colo__seg_t *seg;
+  int side;                 /* COLO_SIDE_*: also the index of the ring I produce into */
+  colo__ring_t tx, rx;
+  colo_wait_mode_t mode;
+  uint64_t spin_ns;
+  _Atomic int gone;         /* sticky: 0, COLO_ECLOSED or COLO_EPEERDEAD */
+  uint64_t next_check[2];   /* per half (each half has its own thread) */
+};
+
+typedef struct waiter {
+  int timeout_ms;
+  int started, spinning;
+  unsigned iter;
+  uint64_t deadline, spin_until;
+} waiter_t;
+
+void colo_opts_init(colo_opts_t *o) {
+  if (!o) return;
+  memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->ring_capacity = 1u << 20;
+  o->wait_mode = COLO_WAIT_HYBRID;
+  o->spin_us = 50;
+  o->perm = 0600;
+  o->msg_checksum = 0;
+  o->reclaim_stale = 1;
+}
+
+/* Copies the caller's options over the defaults, honouring an older, smaller
+ * struct, and checks them. */
+static int opts_resolve(const colo_opts_t *in, colo_opts_t *out) {
+  colo_opts_init(out);
+  if (in) {
+    size_t n = in->struct_size;
+    if (n < offsetof(colo_opts_t, ring_capacity) || n > sizeof *out)
+      return colo__err(COLO_EINVAL, "options: struct_size %zu is not valid (call colo_opts_init first)", n);
+    memcpy(out, in, n);
+  }
+  if ((unsigned)out->wait_mode > COLO_WAIT_BLOCK)
+    return colo__err(COLO_EINVAL, "options: unknown wait mode %d", (int)out->wait_mode);
+  if (out->perm & ~07777u) return colo__err(COLO_EINVAL, "options: permission bits %o out of range", out->perm);
+  if (out->spin_us > 10u * 1000 * 1000) return colo__err(COLO_EINVAL, "options: spin_us above 10 s");
+  return 0;
+}
+
+uint64_t colo__deadline(int timeout_ms) {
+  if (timeout_ms < 0) return UINT64_MAX;
+  return colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+/* ---- channel construction ---------------------------------------------------- */
+
+static int chan_new(colo__seg_t *seg, const colo_opts_t *o, colo_chan_t **out) {
+  colo_chan_t *ch = colo__calloc(1, sizeof *ch);
+  if (!ch) return colo__err(COLO_ENOMEM, "out of memory");
+  ch->seg = seg;
+  ch->side = seg->side;
+  ch->mode = o->wait_mode;
+  ch->spin_ns = (uint64_t)o->spin_us * 1000u;
+  int cks = (seg->lay.incompat_flags & COLO_SEG_F_MSG_CHECKSUM) != 0;
+  int txi = ch->side, rxi = 1 - ch->side;
+  int rc = colo__ring_attach(&ch->tx, COLO__RING_PRODUCER, colo__seg_ring_ctrl(seg, txi),
+                             colo__seg_ring_data(seg, txi), seg->lay.capacity[txi], cks);
+  if (!rc)
+    rc = colo__ring_attach(&ch->rx, COLO__RING_CONSUMER, colo__seg_ring_ctrl(seg, rxi),
+                           colo__seg_ring_data(seg, rxi), seg->lay.capacity[rxi], cks);
+  if (rc) {
+    colo__free(ch);
+    return rc;
+  }
+  *out = ch;
+  return 0;
+}
+
+/* Adds the endpoint to the detail of an error from below, once. */
+static int with_endpoint(int rc, const char *endpoint) {
+  if (rc && rc != COLO_EAGAIN && strncmp(colo_last_error(), endpoint, strlen(endpoint)) != 0)
+    colo__err_prefix(endpoint);
+  return rc;
+}
+
+int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *opts) {
+  if (!out) return colo__err(COLO_EINVAL, "colo_listen: out is NULL");
+  *out = NULL;
+  colo_opts_t o;
+  colo__endpoint_t ep;
+  int rc = opts_resolve(opts, &o);
+  if (!rc) rc = colo__endpoint_parse(endpoint, &ep);
+  if (rc) return rc;
+  colo_listener_t *l = colo__calloc(1, sizeof *l);
+  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  l->opts = o;
+  rc = colo__seg_create(&ep, &o, &l->seg);
+  if (rc) {
+    colo__free(l);
+    return with_endpoint(rc, endpoint);
+  }
+  *out = l;
+  return 0;
+}
+
+int colo_accept(colo_listener_t *l, colo_chan_t **out, int timeout_ms) {
+  if (!l || !out) return colo__err(COLO_EINVAL, "colo_accept: NULL argument");
+  *out = NULL;
+  colo__seg_t *seg = l->seg;
+  if (l->accepted)
+    return colo__err(COLO_EBUSY, "%s: a shared-memory endpoint carries one connection, already accepted",
+                     seg->endpoint);
+  colo_seg_control_t *ctl = colo__seg_control(seg);
+  uint64_t deadline = colo__deadline(timeout_ms);
+  /* pairs with: the CAS in colo__seg_claim */
+  while (colo__load_acquire(&ctl->claim) == 0) {
+    if (timeout_ms == 0) return COLO_EAGAIN;
+    uint64_t now = colo__os_now_ns();
+    if (now >= deadline)
+      return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", seg->endpoint, timeout_ms);
+    uint64_t slice = deadline - now < COLO__PEER_POLL_NS ? deadline - now : COLO__PEER_POLL_NS;
+    colo__os_wait(seg->os, COLO__WAIT_CLAIM, &ctl->claim, 0, slice);
+  }
+  int rc = chan_new(seg, &l->opts, out);
+  if (rc) return with_endpoint(rc, seg->endpoint);
+  atomic_fetch_add(&seg->refs, 1);
+  l->accepted = 1;
+  return 0;
+}
+
+void colo_listener_close(colo_listener_t *l) {
+  if (!l) return;
+  if (!l->accepted) colo__seg_close_side(l->seg);
+  colo__seg_unref(l->seg);
+  colo__free(l);
+}
+
+int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opts, int timeout_ms) {
+  if (!out) return colo__err(COLO_EINVAL, "colo_connect: out is NULL");
+  *out = NULL;
+  colo_opts_t o;
+  colo__endpoint_t ep;
+  int rc = opts_resolve(opts, &o);
+  if (!rc) rc = colo__endpoint_parse(endpoint, &ep);
+  if (rc) return rc;
+  uint64_t deadline = colo__deadline(timeout_ms), ready_deadline = 0, backoff = 1000000u;
+  colo__seg_t *seg = NULL;
+  /* Retry while the listener does not exist yet or is still initialising. */
+  while ((rc = colo__seg_open(&ep, &seg)) != 0) {
+    if (rc != COLO_ENOENT && rc != COLO_ENOTREADY) return with_endpoint(rc, endpoint);
+    uint64_t now = colo__os_now_ns();
+    if (rc == COLO_ENOTREADY) {
+      if (!ready_deadline) ready_deadline = now + COLO__READY_WAIT_NS;
+      if (now >= ready_deadline)
+        return colo__err(COLO_ENOTREADY, "%s: its creator did not finish initialising it within %llu ms",
+                         endpoint, (unsigned long long)(COLO__READY_WAIT_NS / 1000000u));
+    } else {
+      ready_deadline = 0;
+    }
+    if (timeout_ms == 0) return with_endpoint(rc, endpoint);
+    if (now >= deadline)
+      return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
+    uint64_t nap = deadline - now < backoff ? deadline - now : backoff;
+    colo__os_sleep_ns(nap);
+    backoff = backoff * 2 < COLO__CONNECT_BACKOFF_MAX_NS ? backoff * 2 : COLO__CONNECT_BACKOFF_MAX_NS;
+  }
+  rc = colo__seg_claim(seg);
+  if (!rc) rc = chan_new(seg, &o, out);
+  if (rc) {
+    colo__seg_unref(seg);
+    return with_endpoint(rc, endpoint);
+  }
+  return 0;
+}
+
+void colo_close(colo_chan_t *ch) {
+  if (!ch) return;
+  colo__seg_close_side(ch->seg);
+  colo__seg_unref(ch->seg);
+  colo__free(ch);
+}
+
+size_t colo_max_message(const colo_chan_t *ch) { return ch ? ch->tx.max_msg : 0; }
+const char *colo_endpoint(const colo_chan_t *ch) { return ch ? ch->seg->endpoint : ""; }
+
+/* ---- waiting ------------------------------------------------------------------- */
+
+/* 0 while the peer is there; COLO_ECLOSED or COLO_EPEERDEAD (sticky) once not. */
+static int peer_gone(colo_chan_t *ch, int half) {
+  int g = atomic_load_explicit(&ch->gone, memory_order_relaxed);
+  if (g) return g;
+  colo_seg_control_t *ctl = colo__seg_control(ch->seg);
+  int peer = 1 - ch->side;
+  /* pairs with: the seq_cst store of closed[] in colo__seg_close_side */
+  if (colo__load_acquire(&ctl->closed[peer])) {
+    g = COLO_ECLOSED;
+  } else {
+    uint64_t now = colo__os_now_coarse_ns();
+    if (now < ch->next_check[half]) return 0;
+    ch->next_check[half] = now + COLO__PEER_POLL_NS;
+    if (colo__os_seg_probe(ch->seg->os, peer) != 0) return 0;
+    /* The peer let go of its slot. A clean close sets closed[] first. */
+    g = colo__load_acquire(&ctl->closed[peer]) ? COLO_ECLOSED : COLO_EPEERDEAD;
+  }
+  atomic_store_explicit(&ch->gone, g, memory_order_relaxed);
+  return g;
+}
+
+static int gone_err(const colo_chan_t *ch, int g) {
+  return g == COLO_ECLOSED
+             ? colo__err(g, "%s: the other side closed it", ch->seg->endpoint)
+             : colo__err(g, "%s: the other side exited or was killed without closing the channel",
+                         ch->seg->endpoint);
+}
+
+/*
+ * One step of waiting for ring r. Returns 0 to retry the ring, COLO_EAGAIN
+ * (timeout 0), COLO_ETIMEDOUT, COLO_ECLOSED or COLO_EPEERDEAD.
+ */
+static int wait_step(colo_chan_t *ch, colo__ring_t *r, int wait_id, int half, waiter_t *w) {
+  /* While spinning, look at clocks and liveness only every 16th turn. */
+  if (w->spinning && (++w->iter & 15u)) {
+    colo__cpu_relax();
+    return 0;
+  }
+  int g = peer_gone(ch, half);
+  if (g) return g;
+  if (w->timeout_ms == 0) return COLO_EAGAIN;
+  uint64_t now = colo__os_now_ns();
+  if (!w->started) {
+    w->started = 1;
+    w->deadline = w->timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)w->timeout_ms * 1000000u;
+    w->spin_until = ch->mode == COLO_WAIT_SPIN     ? UINT64_MAX
+                    : ch->mode == COLO_WAIT_HYBRID ? now + ch->spin_ns
+                                                   : now;
+  }
+  if (now >= w->deadline)
+    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->seg->endpoint,
+                     w->timeout_ms, half == HALF_RX ? "a message" : "space in the ring");
+  if (now < w->spin_until) {
+    w->spinning = 1;
+    colo__cpu_relax();
+    return 0;
+  }
+  w->spinning = 0;
+  _Atomic uint32_t *word;
+  uint32_t expect;
+  if (!colo__ring_prepare_wait(r, &word, &expect)) return 0;
+  /* A close that happened since the check above would only be noticed after
+   * the sleep slice: look once more, now that our waiting flag is up. */
+  if (!colo__load_acquire(&colo__seg_control(ch->seg)->closed[1 - ch->side])) {
+    uint64_t slice = w->deadline - now < COLO__PEER_POLL_NS ? w->deadline - now : COLO__PEER_POLL_NS;
+    colo__os_wait(ch->seg->os, wait_id, word, expect, slice);
+  }
+  colo__ring_finish_wait(r);
+  return 0;
+}
+
+/* ---- sending --------------------------------------------------------------------- */
+
+int colo_reserve(colo_chan_t *ch, size_t len, void **buf, int timeout_ms) {
+  if (!ch || !buf) return colo__err(COLO_EINVAL, "colo_reserve: NULL argument");
+  int g = peer_gone(ch, HALF_TX);
+  if (g) return gone_err(ch, g);
+  waiter_t w = {.timeout_ms = timeout_ms};
+  for (;;) {
+    int rc = colo__ring_reserve(&ch->tx, len, buf);
+    if (rc != COLO_EAGAIN) return with_endpoint(rc, ch->seg->endpoint);
+    rc = wait_step(ch, &ch->tx, colo__wait_id(ch->side, 1), HALF_TX, &w);
+    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) return gone_err(ch, rc);
+    if (rc) return rc;
+  }
+}
+
+int colo_commit(colo_chan_t *ch, size_t len) {
+  if (!ch) return colo__err(COLO_EINVAL, "colo_commit: NULL channel");
+  int wake;
+  int rc = colo__ring_commit(&ch->tx, len, &wake);
+  if (wake) colo__os_wake(ch->seg->os, colo__wait_id(ch->side, 0), colo__lo32(&ch->tx.ctrl->tail));
+  return rc;
+}
+
+int colo_send(colo_chan_t *ch, const void *buf, size_t len, int timeout_ms) {
+  if (len && !buf) return colo__err(COLO_EINVAL, "colo_send: NULL buffer");
+  void *dst;
+  int rc = colo_reserve(ch, len, &dst, timeout_ms);
+  if (rc) return rc;
+  if (len) memcpy(dst, buf, len);
+  return colo_commit(ch, len);
+}
+
+/* ---- receiving ------------------------------------------------------------------- */
+
+/* Waits for the next message; leaves it pending in the ring. */
+static int rx_next(colo_chan_t *ch, const void **p, size_t *n, int timeout_ms) {
+  waiter_t w = {.timeout_ms = timeout_ms};
+  int gone = 0;
+  for (;;) {
+    int rc = colo__ring_peek(&ch->rx, p, n);
+    if (rc != COLO_EAGAIN) return with_endpoint(rc, ch->seg->endpoint);
+    if (gone) return gone_err(ch, gone);
+    rc = wait_step(ch, &ch->rx, colo__wait_id(1 - ch->side, 0), HALF_RX, &w);
+    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) {
+      gone = rc; /* look at the ring once more: deliver what was committed first */
+      continue;
+    }
+    if (rc) return rc;
+  }
+}
+
+static int rx_verify(colo_chan_t *ch, const void *p, size_t n) {
+  int rc = colo__ring_verify(&ch->rx, p, n);
+  if (rc) {
+    ch->rx.broken = 1;
+    return with_endpoint(rc, ch->seg->endpoint);
+  }
+  return 0;
+}
+
+int colo_peek(colo_chan_t *ch, const void **buf, size_t *len, int timeout_ms) {
+  if (!ch || !buf || !len) return colo__err(COLO_EINVAL, "colo_peek: NULL argument");
+  int rc = rx_next(ch, buf, len, timeout_ms);
+  return rc ? rc : rx_verify(ch, *buf, *len);
+}
+
+int colo_release(colo_chan_t *ch) {
+  if (!ch) return colo__err(COLO_EINVAL, "colo_release: NULL channel");
+  int wake;
+  int rc = colo__ring_release(&ch->rx, &wake);
+  if (wake) colo__os_wake(ch->seg->os, colo__wait_id(1 - ch->side, 1), colo__lo32(&ch->rx.ctrl->head));
+  return rc;
+}
+
+int colo_recv(colo_chan_t *ch, void *buf, size_t cap, size_t *len, int timeout_ms) {
+  if (!ch || !len || (cap && !buf)) return colo__err(COLO_EINVAL, "colo_recv: NULL argument");
+  const void *p;
+  size_t n;
+  int rc = rx_next(ch, &p, &n, timeout_ms);
+  if (rc) return rc;
+  *len = n;
+  if (n > cap)
+    return colo__err(COLO_ENOBUFS, "%s: a %zu-byte message does not fit the %zu-byte buffer",
+                     ch->seg->endpoint, n, cap);
+  if (n) memcpy(buf, p, n);
+  /* Verify the private copy: what we return is what was checked. */
+  if ((rc = rx_verify(ch, buf, n)) != 0) return rc;
+  return colo_release(ch);
+}

@@ -1,0 +1,54 @@
+/*
+ * errors.c - error sentences, names, and the per-thread failure detail.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static _Thread_local char last_detail[1024];
+
+const char *colo_strerror(int err) {
+  switch (err) {
+  case 0: return "success";
+#define COLO__XX(name, value, msg) case COLO_##name: return msg;
+    COLO_ERRNO_MAP(COLO__XX)
+#undef COLO__XX
+  default: return "unknown error";
+  }
+}
+
+const char *colo_errname(int err) {
+  switch (err) {
+  case 0: return "COLO_OK";
+#define COLO__XX(name, value, msg) case COLO_##name: return "COLO_" #name;
+    COLO_ERRNO_MAP(COLO__XX)
+#undef COLO__XX
+  default: return "COLO_E?";
+  }
+}
+
+const char *colo_last_error(void) { return last_detail; }
+
+const char *colo_version(void) { return COLO_VERSION_STRING; }
+
+int colo__err(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_detail, sizeof last_detail, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+void colo__err_prefix(const char *prefix) {
+  /* Shift the detail right and put the prefix in front, truncating the end. */
+  size_t plen = strlen(prefix) + 2, cap = sizeof last_detail - 1;
+  if (plen >= cap) plen = cap;
+  size_t dlen = strlen(last_detail);
+  if (dlen > cap - plen) dlen = cap - plen;
+  memmove(last_detail + plen, last_detail, dlen);
+  last_detail[plen + dlen] = '\0';
+  memcpy(last_detail, prefix, plen - 2);
+  memcpy(last_detail + plen - 2, ": ", 2);
+}

@@ -1,0 +1,312 @@
+/*
+ * segment.c - the shared segment: plan, format, validate, create, open,
+ * claim, close. The format itself is specified in docs/layout.md.
+ */
+#include "segment.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ring.h"
+
+/* A leftover that no process holds is reclaimable once it is READY, or, if its
+ * creator died while initialising it, once it is this old. */
+#define COLO__INIT_GRACE_S 5
+
+static int is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
+static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
+
+int colo__seg_plan(uint64_t capacity, int msg_checksum, colo__seg_layout_t *o) {
+  if (!is_pow2(capacity) || capacity < COLO_SEG_MIN_CAPACITY || capacity > COLO_SEG_MAX_CAPACITY)
+    return colo__err(COLO_EINVAL, "ring capacity %llu: must be a power of two from %u to %u bytes",
+                     (unsigned long long)capacity, COLO_SEG_MIN_CAPACITY, COLO_SEG_MAX_CAPACITY);
+  memset(o, 0, sizeof *o);
+  o->major = COLO_SEG_MAJOR;
+  o->minor = COLO_SEG_MINOR;
+  o->incompat_flags = msg_checksum ? COLO_SEG_F_MSG_CHECKSUM : 0;
+  o->control_offset = COLO_SEG_HEADER_SIZE;
+  uint64_t at = o->control_offset + COLO_SEG_CONTROL_SIZE;
+  for (int i = 0; i < 2; i++) {
+    o->ctrl_offset[i] = at;
+    at += COLO_SEG_RING_CTRL_SIZE;
+  }
+  at = align_up(at, COLO_SEG_DATA_ALIGN);
+  for (int i = 0; i < 2; i++) {
+    o->capacity[i] = capacity;
+    o->data_offset[i] = at;
+    at += capacity;
+  }
+  o->size = at;
+  return 0;
+}
+
+void colo__seg_format(void *base, const colo__seg_layout_t *lay, uint64_t created_ns, uint64_t ring_start) {
+  colo_seg_header_t h;
+  memset(&h, 0, sizeof h);
+  memcpy(h.magic, COLO_SEG_MAGIC, sizeof h.magic);
+  h.version_major = lay->major;
+  h.version_minor = lay->minor;
+  h.header_size = COLO_SEG_HEADER_SIZE;
+  h.incompat_flags = lay->incompat_flags;
+  h.segment_size = lay->size;
+  h.control_offset = (uint32_t)lay->control_offset;
+  h.ring_count = COLO_SEG_RING_COUNT;
+  for (int i = 0; i < 2; i++) {
+    h.ring[i].ctrl_offset = lay->ctrl_offset[i];
+    h.ring[i].data_offset = lay->data_offset[i];
+    h.ring[i].capacity = lay->capacity[i];
+  }
+  h.record_header_size = COLO_REC_HEADER_SIZE;
+  h.record_align = COLO_REC_ALIGN;
+  h.created_ns = created_ns;
+  h.nonce = lay->nonce;
+  h.header_checksum = colo__hash64(&h, COLO_SEG_CHECKSUM_SPAN);
+  /* Everything but the state word, which colo__seg_publish() stores last. */
+  memcpy(base, &h, offsetof(colo_seg_header_t, state));
+  uint8_t *b = base;
+  memset(b + lay->control_offset, 0, COLO_SEG_CONTROL_SIZE);
+  for (int i = 0; i < 2; i++)
+    colo__ring_format((colo_seg_ring_ctrl_t *)(void *)(b + lay->ctrl_offset[i]), ring_start);
+}
+
+void colo__seg_publish(void *base) {
+  colo_seg_header_t *h = base;
+  /* pairs with: the acquire load of state in colo__seg_validate */
+  colo__store_release(&h->state, COLO_SEG_READY);
+}
+
+/* [off, off+len) lies inside [0, size), without overflow. */
+static int inside(uint64_t off, uint64_t len, uint64_t size) { return off <= size && len <= size - off; }
+static int disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) {
+  return a + alen <= b || b + blen <= a;
+}
+
+int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *out) {
+  if (obj_size == 0) return colo__err(COLO_ENOTREADY, "the segment has no size yet");
+  if (obj_size < COLO_SEG_HEADER_SIZE)
+    return colo__err(COLO_ECORRUPT, "truncated: %llu bytes, smaller than the %u-byte header",
+                     (unsigned long long)obj_size, COLO_SEG_HEADER_SIZE);
+  colo_seg_header_t *shared = (colo_seg_header_t *)(uintptr_t)base;
+  /* pairs with: the release store in colo__seg_publish */
+  uint32_t state = colo__load_acquire(&shared->state);
+  if (state == COLO_SEG_INITIALISING)
+    return colo__err(COLO_ENOTREADY, "the creator has not finished initialising the segment");
+  if (state != COLO_SEG_READY) return colo__err(COLO_ECORRUPT, "bad state word %#x", state);
+
+  /* One read of the header into private memory; everything below checks and
+   * uses the copy only, so a peer writing concurrently cannot change a value
+   * between its check and its use. */
+  colo_seg_header_t h;
+  memcpy(&h, base, offsetof(colo_seg_header_t, state));
+  if (memcmp(h.magic, COLO_SEG_MAGIC, sizeof h.magic) != 0)
+    return colo__err(COLO_ECORRUPT, "not a colo segment (bad magic)");
+  if (h.version_major != COLO_SEG_MAJOR)
+    return colo__err(COLO_EVERSION, "segment format %u.%u; this library reads %u.x", h.version_major,
+                     h.version_minor, COLO_SEG_MAJOR);
+  uint64_t sum = colo__hash64(&h, COLO_SEG_CHECKSUM_SPAN);
+  if (sum != h.header_checksum)
+    return colo__err(COLO_ECORRUPT, "header checksum mismatch (stored %016llx, computed %016llx)",
+                     (unsigned long long)h.header_checksum, (unsigned long long)sum);
+  if (h.incompat_flags & ~COLO_SEG_INCOMPAT_KNOWN)
+    return colo__err(COLO_EVERSION, "segment uses format features %#x this library does not know",
+                     h.incompat_flags & ~COLO_SEG_INCOMPAT_KNOWN);
+  uint64_t size = h.segment_size;
+  if (size > obj_size)
+    return colo__err(COLO_ECORRUPT, "truncated: the header says %llu bytes, the object has %llu",
+                     (unsigned long long)size, (unsigned long long)obj_size);
+  if (h.header_size < COLO_SEG_HEADER_SIZE || h.header_size > size || size > COLO_SEG_MAX_SIZE)
+    return colo__err(COLO_ECORRUPT, "bad header size %u or segment size %llu", h.header_size,
+                     (unsigned long long)size);
+  if (h.ring_count != COLO_SEG_RING_COUNT || h.record_header_size != COLO_REC_HEADER_SIZE ||
+      h.record_align != COLO_REC_ALIGN)
+    return colo__err(COLO_ECORRUPT, "bad ring count %u or record format %u/%u", h.ring_count,
+                     h.record_header_size, h.record_align);
+
+  /* Regions: header, control, two ring controls, two data areas. Each must be
+   * aligned, inside the segment, and disjoint from every other. */
+  uint64_t off[6], len[6];
+  off[0] = 0, len[0] = h.header_size;
+  off[1] = h.control_offset, len[1] = COLO_SEG_CONTROL_SIZE;
+  for (int i = 0; i < 2; i++) {
+    uint64_t cap = h.ring[i].capacity;
+    if (!is_pow2(cap) || cap < COLO_SEG_MIN_CAPACITY || cap > COLO_SEG_MAX_CAPACITY)
+      return colo__err(COLO_ECORRUPT, "ring %d: bad capacity %llu", i, (unsigned long long)cap);
+    off[2 + i] = h.ring[i].ctrl_offset, len[2 + i] = COLO_SEG_RING_CTRL_SIZE;
+    off[4 + i] = h.ring[i].data_offset, len[4 + i] = cap;
+  }
+  for (int a = 1; a < 6; a++) {
+    if (off[a] % COLO_SEG_MIN_ALIGN != 0 || !inside(off[a], len[a], size))
+      return colo__err(COLO_ECORRUPT, "region %d at %llu+%llu is misaligned or outside the %llu-byte segment",
+                       a, (unsigned long long)off[a], (unsigned long long)len[a], (unsigned long long)size);
+    for (int b = 0; b < a; b++)
+      if (!disjoint(off[a], len[a], off[b], len[b]))
+        return colo__err(COLO_ECORRUPT, "regions %d and %d overlap", a, b);
+  }
+
+  memset(out, 0, sizeof *out);
+  out->major = h.version_major;
+  out->minor = h.version_minor;
+  out->incompat_flags = h.incompat_flags;
+  out->size = size;
+  out->control_offset = h.control_offset;
+  for (int i = 0; i < 2; i++) {
+    out->ctrl_offset[i] = h.ring[i].ctrl_offset;
+    out->data_offset[i] = h.ring[i].data_offset;
+    out->capacity[i] = h.ring[i].capacity;
+  }
+  out->nonce = h.nonce;
+  return 0;
+}
+
+static colo__seg_t *seg_new(const colo__endpoint_t *ep, int side) {
+  colo__seg_t *s = colo__calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->side = side;
+  atomic_init(&s->refs, 1);
+  colo__endpoint_format(ep, s->endpoint, sizeof s->endpoint);
+  return s;
+}
+
+void colo__seg_describe(colo__os_seg_t *os, const colo__os_stat_t *st, colo_seg_info_t *info) {
+  info->size = st->size;
+  info->perm = st->perm;
+  info->uid = st->uid;
+  info->age_s = st->age_s;
+  snprintf(info->owner, sizeof info->owner, "%s", st->owner);
+  const uint8_t *base = colo__os_seg_base(os);
+  uint64_t size = colo__os_seg_size(os);
+  info->magic_ok = size >= sizeof(COLO_SEG_MAGIC) - 1 && memcmp(base, COLO_SEG_MAGIC, sizeof(COLO_SEG_MAGIC) - 1) == 0;
+  colo__seg_layout_t lay;
+  info->status = colo__seg_validate(base, size, &lay);
+  int claimed = 0;
+  if (info->status == 0) {
+    info->version_major = lay.major, info->version_minor = lay.minor;
+    info->capacity[0] = lay.capacity[0], info->capacity[1] = lay.capacity[1];
+    const colo_seg_control_t *ctl = (const colo_seg_control_t *)(const void *)(base + lay.control_offset);
+    claimed = colo__load_acquire((_Atomic uint32_t *)(uintptr_t)&ctl->claim) != 0;
+  } else {
+    snprintf(info->status_detail, sizeof info->status_detail, "%s", colo_last_error());
+  }
+  int l = colo__os_seg_probe(os, COLO_SIDE_LISTENER), c = colo__os_seg_probe(os, COLO_SIDE_CONNECTOR);
+  info->listener = l < 0 ? COLO_PROC_UNKNOWN : l ? COLO_PROC_ALIVE : COLO_PROC_DEAD;
+  info->connector = c < 0 ? COLO_PROC_UNKNOWN : c ? COLO_PROC_ALIVE : claimed ? COLO_PROC_DEAD : COLO_PROC_NONE;
+}
+
+int colo_seg_is_dead(const colo_seg_info_t *info) {
+  if (info->listener == COLO_PROC_ALIVE || info->connector == COLO_PROC_ALIVE) return 0;
+  if (info->listener == COLO_PROC_UNKNOWN || info->connector == COLO_PROC_UNKNOWN) return 0;
+  /* A creator that died before READY leaves no holder either: give a live
+   * creator's initialisation time to finish before calling it dead. */
+  return info->status != COLO_ENOTREADY || info->age_s >= COLO__INIT_GRACE_S;
+}
+
+/* Removes the endpoint's existing segment if no process holds it.
+ * @return 1 when removed (or already gone), 0 when it stays; the detail says why. */
+static int reclaim_if_dead(const colo__endpoint_t *ep) {
+  colo__os_seg_t *os;
+  colo__os_stat_t st;
+  if (colo__os_seg_stat(ep->kind, ep->name, &st) != 0) return 1; /* gone meanwhile: retry */
+  if (colo__os_seg_open(&os, ep->kind, ep->name, 0) != 0) return 0;
+  colo_seg_info_t info;
+  memset(&info, 0, sizeof info);
+  colo__seg_describe(os, &st, &info);
+  int dead = colo_seg_is_dead(&info) && (ep->kind == COLO__EP_SHM || info.magic_ok);
+  if (dead) colo__os_seg_unlink(os);
+  else if (ep->kind == COLO__EP_FILE && !info.magic_ok)
+    colo__err(COLO_EEXIST, "%s exists and is not a colo segment", ep->name);
+  else
+    colo__err(COLO_EEXIST, "%s is in use by a live process", ep->name);
+  colo__os_seg_close(os);
+  return dead;
+}
+
+int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg_t **out) {
+  *out = NULL;
+  colo__seg_layout_t lay;
+  int rc = colo__seg_plan(o->ring_capacity, o->msg_checksum, &lay);
+  if (rc) return rc;
+  colo__os_random(&lay.nonce, sizeof lay.nonce);
+  colo__seg_t *s = seg_new(ep, COLO_SIDE_LISTENER);
+  if (!s) return colo__err(COLO_ENOMEM, "out of memory");
+  for (int attempt = 0;; attempt++) {
+    rc = colo__os_seg_create(&s->os, ep->kind, ep->name, lay.size, o->perm, COLO_SIDE_LISTENER);
+    if (rc != COLO_EEXIST) break;
+    if (!o->reclaim_stale) {
+      colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
+      break;
+    }
+    if (attempt == 0 && reclaim_if_dead(ep)) continue;
+    break;
+  }
+  if (rc) {
+    colo__free(s);
+    return rc;
+  }
+  s->base = colo__os_seg_base(s->os);
+  s->lay = lay;
+  colo__seg_format(s->base, &lay, colo__os_realtime_ns(), 0);
+  colo__seg_publish(s->base);
+  *out = s;
+  return 0;
+}
+
+int colo__seg_open(const colo__endpoint_t *ep, colo__seg_t **out) {
+  *out = NULL;
+  colo__os_seg_t *os;
+  int rc = colo__os_seg_open(&os, ep->kind, ep->name, 1);
+  if (rc) return rc;
+  colo__seg_layout_t lay;
+  rc = colo__seg_validate(colo__os_seg_base(os), colo__os_seg_size(os), &lay);
+  if (rc) {
+    colo__os_seg_close(os);
+    return rc;
+  }
+  colo__seg_t *s = seg_new(ep, COLO_SIDE_CONNECTOR);
+  if (!s) {
+    colo__os_seg_close(os);
+    return colo__err(COLO_ENOMEM, "out of memory");
+  }
+  s->os = os;
+  s->base = colo__os_seg_base(os);
+  s->lay = lay;
+  *out = s;
+  return 0;
+}
+
+int colo__seg_claim(colo__seg_t *s) {
+  int rc = colo__os_seg_hold(s->os, COLO_SIDE_CONNECTOR);
+  if (rc) return rc == COLO_EBUSY ? colo__err(COLO_EBUSY, "another process is connected to it") : rc;
+  colo_seg_control_t *ctl = colo__seg_control(s);
+  uint32_t expect = 0;
+  /* pairs with: the acquire load of claim in colo_accept */
+  if (!colo__cas_acq_rel(&ctl->claim, &expect, 1u)) {
+    colo__os_seg_drop(s->os, COLO_SIDE_CONNECTOR);
+    return colo__err(COLO_EBUSY, "it already served a connection");
+  }
+  colo__os_wake(s->os, COLO__WAIT_CLAIM, &ctl->claim);
+  return 0;
+}
+
+void colo__seg_close_side(colo__seg_t *s) {
+  colo_seg_control_t *ctl = colo__seg_control(s);
+  /* pairs with: the acquire loads of closed[] in the peer's liveness check */
+  colo__store_seq_cst(&ctl->closed[s->side], 1u);
+  /* The peer may sleep waiting for data on the ring I produce into (its tail
+   * word), or for space in the ring I consume from (its head word). */
+  int tx = s->side, rx = 1 - s->side;
+  colo__os_wake(s->os, colo__wait_id(tx, 0), colo__lo32(&colo__seg_ring_ctrl(s, tx)->tail));
+  colo__os_wake(s->os, colo__wait_id(rx, 1), colo__lo32(&colo__seg_ring_ctrl(s, rx)->head));
+}
+
+void colo__seg_unref(colo__seg_t *s) {
+  if (!s || atomic_fetch_sub(&s->refs, 1) > 1) return;
+  colo__os_seg_drop(s->os, s->side);
+  /* The last side to let go removes the name; a process that still maps the
+   * segment keeps its mapping. Both sides may decide so at once: the unlink
+   * checks the name still names this object. */
+  if (colo__os_seg_probe(s->os, COLO_SIDE_LISTENER) == 0 && colo__os_seg_probe(s->os, COLO_SIDE_CONNECTOR) == 0)
+    colo__os_seg_unlink(s->os);
+  colo__os_seg_close(s->os);
+  colo__free(s);
+}

@@ -1,0 +1,83 @@
+/*
+ * segment.h - a mapped channel segment: creation, validation, lifetime.
+ */
+#ifndef COLO_RUNTIME_SEGMENT_H
+#define COLO_RUNTIME_SEGMENT_H
+
+#include <stdint.h>
+
+#include "../shims/shim.h"
+#include "internal.h"
+#include "layout.h"
+
+/* A segment's geometry, as planned by the creator or as validated by an
+ * opener. Openers use only this private copy, never the shared header. */
+typedef struct colo__seg_layout {
+  uint16_t major, minor;
+  uint32_t incompat_flags;
+  uint64_t size;
+  uint64_t control_offset;
+  uint64_t ctrl_offset[2], data_offset[2], capacity[2];
+  uint64_t nonce;
+} colo__seg_layout_t;
+
+typedef struct colo__seg {
+  colo__os_seg_t *os;
+  uint8_t *base;
+  colo__seg_layout_t lay;
+  int side;                 /* which side this handle is: COLO_SIDE_* */
+  _Atomic int refs;         /* listener + channel in one process */
+  char endpoint[COLO__PATH_MAX + 16];
+} colo__seg_t;
+
+/* Wait-word ids within a segment (the Windows shim names its events by them). */
+#define COLO__WAIT_CLAIM 0
+static inline int colo__wait_id(int ring, int is_head) { return 1 + 2 * ring + is_head; }
+
+/* Plans the layout for a ring capacity. @return 0 or COLO_EINVAL. */
+int colo__seg_plan(uint64_t capacity, int msg_checksum, colo__seg_layout_t *out);
+/* Writes header and control blocks of a planned layout into zeroed memory
+ * (everything but the state word). ring_start: initial ring index (0; tests
+ * use values near the wrap points). */
+void colo__seg_format(void *base, const colo__seg_layout_t *lay, uint64_t created_ns, uint64_t ring_start);
+/* Stores state = READY: the last write of the creator. */
+void colo__seg_publish(void *base);
+
+/*
+ * Validates a segment image of obj_size bytes (obj_size may be 0) and fills
+ * *out. Reads every shared field once. Pure: no OS calls, no allocation.
+ * @return 0; COLO_ENOTREADY (still initialising), COLO_ECORRUPT, COLO_EVERSION;
+ *         colo_last_error() says what failed.
+ */
+int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *out);
+
+/* Creates the endpoint's segment for the listener side, reclaiming a dead
+ * leftover when allowed. */
+int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg_t **out);
+/* Opens and validates a ready segment for the connector side (one attempt). */
+int colo__seg_open(const colo__endpoint_t *ep, colo__seg_t **out);
+
+static inline colo_seg_control_t *colo__seg_control(const colo__seg_t *s) {
+  return (colo_seg_control_t *)(void *)(s->base + s->lay.control_offset);
+}
+static inline colo_seg_ring_ctrl_t *colo__seg_ring_ctrl(const colo__seg_t *s, int ring) {
+  return (colo_seg_ring_ctrl_t *)(void *)(s->base + s->lay.ctrl_offset[ring]);
+}
+static inline uint8_t *colo__seg_ring_data(const colo__seg_t *s, int ring) {
+  return s->base + s->lay.data_offset[ring];
+}
+
+/* Connector: takes the connector's presence slot and claims the segment.
+ * COLO_EBUSY when another connector holds it or it served a connection. */
+int colo__seg_claim(colo__seg_t *s);
+/* Fills info from an open (read-only is enough) handle and its metadata,
+ * without attaching: validation status, geometry, who holds which side. */
+void colo__seg_describe(colo__os_seg_t *os, const colo__os_stat_t *st, colo_seg_info_t *info);
+
+/* Marks this side closed cleanly and wakes the peer wherever it may sleep. */
+void colo__seg_close_side(colo__seg_t *s);
+/* Drops a reference; the last one releases this side's presence, removes the
+ * endpoint when the peer holds none either, and unmaps. */
+void colo__seg_unref(colo__seg_t *s);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * shim.h - the contract every operating system implements for the runtime.
+ *
+ * The portable core (runtime/) includes no OS header; every call that reaches
+ * the OS goes through a colo__os_* function declared here. shims/posix/
+ * implements it for Linux, shims/win32/ (to come) for Windows. CMake puts
+ * exactly one implementation in the build.
+ *
+ * Conventions
+ *  - Functions return 0 or a negative COLO_E* code. An implementation
+ *    translates OS errors at this edge (EACCES -> COLO_EPERM, ENOSPC ->
+ *    COLO_ENOSPC, ...) and records the OS's own error text and the object's
+ *    name with colo__err(), so the caller can add context without losing it.
+ *  - Timeouts are relative nanoseconds; clocks are monotonic nanoseconds.
+ *  - Semantics that really differ between systems are modelled, not emulated.
+ *    What the core may rely on is stated per function and, where it varies,
+ *    published as data in colo__os_caps.
+ *
+ * Segments
+ *  A segment is a named, shareable memory object plus the handle that keeps it
+ *  open. Two kinds of name exist: COLO__EP_SHM ("NAME", the system's
+ *  shared-memory namespace: /dev/shm/colo.NAME on Linux, a "Local\colo.NAME"
+ *  section on Windows) and COLO__EP_FILE (an absolute path on a filesystem,
+ *  the backing file of the mapping).
+ *  On Linux a name persists until unlinked, also after every process died; on
+ *  Windows a pagefile-backed section vanishes with its last handle and there is
+ *  nothing to unlink (caps.persistent_names says which).
+ *
+ * Presence
+ *  Each side of a segment announces itself by holding a presence slot
+ *  (slot 0: listener, slot 1: connector). The OS releases a hold when the
+ *  holding process dies, however it dies, and a hold is visible to any process
+ *  that can open the segment, across PID namespaces (containers). Linux uses an
+ *  open-file-description write lock on byte `slot` of the object; Windows will
+ *  use a named mutex per slot (an abandoned mutex is a dead holder).
+ *  kill(pid, 0) and robust futexes are NOT used: PIDs do not cross namespaces.
+ *
+ * Waiting
+ *  A process sleeps until a 32-bit word in a segment changes: a futex on the
+ *  shared word on Linux (keyed on the object and offset, so it works between
+ *  processes that map the segment at different addresses, and across
+ *  containers). Windows' WaitOnAddress does not cross processes, so the
+ *  Windows shim will pair each wait word with a named event; `wait_id` names
+ *  the word for that purpose (it is ignored on Linux).
+ */
+#ifndef COLO_SHIMS_SHIM_H
+#define COLO_SHIMS_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../runtime/atomics.h"
+#include "../runtime/internal.h"
+
+/* ---- capabilities ---------------------------------------------------------- */
+
+typedef struct colo__os_caps {
+  int persistent_names; /* names outlive their processes (and need unlinking) */
+  int xproc_addr_wait;  /* a wait on an address is woken from another process */
+} colo__os_caps_t;
+
+extern const colo__os_caps_t colo__os_caps;
+
+/* ---- time ------------------------------------------------------------------ */
+
+/* Monotonic clock, nanoseconds. Precise; vDSO on Linux. */
+uint64_t colo__os_now_ns(void);
+/* Monotonic clock at tick resolution (1-4 ms), for rate-limiting checks on hot
+ * paths: a few nanoseconds to read. */
+uint64_t colo__os_now_coarse_ns(void);
+/* Wall clock, nanoseconds since 1970, for information only. */
+uint64_t colo__os_realtime_ns(void);
+/* Sleeps about ns nanoseconds (may return early on a signal). */
+void colo__os_sleep_ns(uint64_t ns);
+/* Fills buf with unpredictable bytes (never fails; falls back to clock mixing). */
+void colo__os_random(void *buf, size_t len);
+
+/* ---- segments ---------------------------------------------------------------- */
+
+typedef struct colo__os_seg colo__os_seg_t;
+
+/*
+ * Creates a segment exclusively (COLO_EEXIST if the name exists), with
+ * permission bits perm exactly (not masked by umask), takes presence slot
+ * hold_slot before anything else can see the object sized, reserves size
+ * bytes of backing store (COLO_ENOSPC now rather than SIGBUS on first touch),
+ * and maps it read/write. On any failure nothing is left behind.
+ * For COLO__EP_FILE, missing parent directories are created.
+ */
+int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, uint64_t size,
+                        uint32_t perm, int hold_slot);
+
+/*
+ * Opens an existing segment and maps all of it (read/write when writable,
+ * else read-only). The object's current size may be 0 while its creator is
+ * still sizing it: the mapping is then empty (base NULL, size 0) and the
+ * caller retries. COLO_ENOENT when absent, COLO_EPERM when not permitted,
+ * COLO_ECORRUPT when larger than COLO_SEG_MAX_SIZE.
+ */
+int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, int writable);
+
+void *colo__os_seg_base(const colo__os_seg_t *s);
+uint64_t colo__os_seg_size(const colo__os_seg_t *s);
+
+/* Takes presence slot `slot` for this handle. COLO_EBUSY when a live process
+ * already holds it. */
+int colo__os_seg_hold(colo__os_seg_t *s, int slot);
+/* Gives up this handle's hold on `slot` (no effect if it holds none). */
+void colo__os_seg_drop(colo__os_seg_t *s, int slot);
+/* 1 when a handle other than s (in any live process, this one included)
+ * holds `slot`, 0 when none does, or a negative COLO_E* code. */
+int colo__os_seg_probe(colo__os_seg_t *s, int slot);
+
+/* Removes the segment's name if it still names this very object (a newer
+ * segment created under the same name is left alone). Returns 0 when removed
+ * or when the name names something else now; a COLO_E* code when the system
+ * refused. Always 0 where names are not persistent. */
+int colo__os_seg_unlink(colo__os_seg_t *s);
+
+/* Unmaps, drops every hold, closes. NULL is allowed. */
+void colo__os_seg_close(colo__os_seg_t *s);
+
+/* ---- waiting ----------------------------------------------------------------- */
+
+/*
+ * Sleeps while *word == expect, at most timeout_ns. Returns 0 when woken or
+ * when the word differs, COLO_ETIMEDOUT when the time ran out; spurious
+ * returns are allowed, so callers re-check their condition.
+ * wait_id is a small integer naming the word within the segment.
+ */
+int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32_t expect,
+                  uint64_t timeout_ns);
+/* Wakes every process sleeping on word. */
+void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word);
+
+/* ---- segment administration ------------------------------------------------- */
+
+typedef struct colo__os_stat {
+  uint64_t size;
+  uint32_t perm;
+  uint32_t uid;
+  int64_t age_s; /* seconds since the object's status last changed */
+  char owner[64];
+} colo__os_stat_t;
+
+/* Metadata of a segment by name. COLO_ENOENT when absent. */
+int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *st);
+/* Removes a segment by name (no identity check: the caller decided). */
+int colo__os_seg_remove(colo__ep_kind_t kind, const char *name);
+/* Calls cb with the NAME of every colo segment in the shm namespace; stops
+ * when cb returns non-zero. */
+int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx);
+
+#endif

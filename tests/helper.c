@@ -1,0 +1,212 @@
+/*
+ * helper.c - the other process of the multi-process tests. One role per run:
+ *
+ *   stream-send EP COUNT MODE SEED  connect; send COUNT pattern messages (even ones
+ *                                   with colo_send, odd ones zero-copy); then read
+ *                                   the receiver's summary and check it
+ *   send-then-die EP K              connect; send K numbered messages; SIGKILL self
+ *   send-forever EP                 connect; send numbered messages until it fails
+ *   listen-die EP                   listen; print "ready"; SIGKILL self
+ *   listen-accept-die EP            listen; accept; print "ready"; SIGKILL self
+ *   listen-accept-hold EP           listen; accept; print "ready"; sleep until killed
+ *   scribble EP SECONDS SEED        connect; print "ready"; write random bytes over the
+ *                                   rings and control words for SECONDS
+ *   connect-as-nobody EP            drop to uid/gid 65534; try to connect; print the code
+ *   listen-small-shm EP             in a private mount namespace with a 1 MiB tmpfs on
+ *                                   /dev/shm, listen; print the code and whether a file
+ *                                   was left behind (or "SKIP why")
+ *
+ * Exit 0 when the role completed as intended; messages on stderr otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "colo.h"
+#include "testutil.h"
+
+#define MAXLEN 4096
+
+static int die(const char *what, int rc) {
+  fprintf(stderr, "helper: %s: %s: %s\n", what, colo_errname(rc), colo_last_error());
+  return 1;
+}
+
+static void ready(void) {
+  printf("ready\n");
+  fflush(stdout);
+}
+
+static colo_chan_t *connect_or_exit(const char *ep, colo_wait_mode_t mode) {
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.wait_mode = mode;
+  colo_chan_t *ch;
+  int rc = colo_connect(&ch, ep, &o, tu_ms(10000));
+  if (rc) exit(die("connect", rc));
+  return ch;
+}
+
+static colo_listener_t *listen_or_exit(const char *ep) {
+  colo_listener_t *l;
+  int rc = colo_listen(&l, ep, NULL);
+  if (rc) exit(die("listen", rc));
+  return l;
+}
+
+static colo_chan_t *accept_or_exit(colo_listener_t *l) {
+  colo_chan_t *ch;
+  int rc = colo_accept(l, &ch, tu_ms(10000));
+  if (rc) exit(die("accept", rc));
+  return ch;
+}
+
+static int stream_send(const char *ep, uint64_t count, colo_wait_mode_t mode, uint64_t seed) {
+  colo_chan_t *ch = connect_or_exit(ep, mode);
+  static uint8_t buf[MAXLEN];
+  uint64_t h = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    int rc;
+    size_t n;
+    if (i & 1) {
+      void *dst;
+      rc = colo_reserve(ch, MAXLEN, &dst, COLO_FOREVER);
+      if (rc) return die("reserve", rc);
+      n = tu_msg(seed, i, MAXLEN, dst);
+      h ^= tu_xxh3(dst, n) + i;
+      rc = colo_commit(ch, n);
+    } else {
+      n = tu_msg(seed, i, MAXLEN, buf);
+      h ^= tu_xxh3(buf, n) + i;
+      rc = colo_send(ch, buf, n, COLO_FOREVER);
+    }
+    if (rc) return die("send", rc);
+  }
+  /* The receiver answers with what it counted and hashed, so the reverse
+   * direction is exercised too. */
+  uint64_t summary[2];
+  size_t len;
+  int rc = colo_recv(ch, summary, sizeof summary, &len, tu_ms(60000));
+  if (rc) return die("recv summary", rc);
+  if (len != sizeof summary || summary[0] != count || summary[1] != h) {
+    fprintf(stderr, "helper: summary mismatch: count %llu/%llu\n", (unsigned long long)summary[0],
+            (unsigned long long)count);
+    return 1;
+  }
+  colo_close(ch);
+  return 0;
+}
+
+static int send_numbered(colo_chan_t *ch, uint64_t k) {
+  for (uint64_t i = 0; i < k; i++) {
+    int rc = colo_send(ch, &i, sizeof i, COLO_FOREVER);
+    if (rc) return die("send", rc);
+  }
+  return 0;
+}
+
+static int scribble(const char *ep, double seconds, uint64_t seed) {
+  colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+  char path[600];
+  int fd = open(tu_shm_path(ep, path, sizeof path), O_RDWR);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) return die("open for scribbling", COLO_EIO);
+  uint8_t *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) return die("mmap", COLO_EIO);
+  ready();
+  /* Everything after the immutable header: control words, ring indices,
+   * sleep flags, record headers, payloads. */
+  uint64_t x = seed | 1, end = tu_now_ms() + (uint64_t)(seconds * 1000);
+  size_t span = (size_t)st.st_size - 128;
+  while (tu_now_ms() < end) {
+    for (int k = 0; k < 1000; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      size_t off = 128 + (size_t)(x % span);
+      /* Aim at the control blocks often: they are small and matter most. */
+      if ((x >> 60) < 8) off = 128 + (size_t)((x >> 20) % 512);
+      m[off] = (uint8_t)(x >> 32);
+    }
+  }
+  colo_close(ch);
+  return 0;
+}
+
+static int listen_small_shm(const char *ep) {
+  if (unshare(CLONE_NEWNS) != 0) {
+    printf("SKIP unshare(CLONE_NEWNS): %s\n", strerror(errno));
+    return 0;
+  }
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m") != 0) {
+    printf("SKIP mount tmpfs on /dev/shm: %s\n", strerror(errno));
+    return 0;
+  }
+  colo_listener_t *l;
+  int rc = colo_listen(&l, ep, NULL); /* default rings: 2 MiB + header > 1 MiB */
+  char path[600];
+  int left = access(tu_shm_path(ep, path, sizeof path), F_OK) == 0;
+  printf("%s leftover=%d %s\n", colo_errname(rc), left, colo_last_error());
+  if (!rc) colo_listener_close(l);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: helper ROLE ENDPOINT [ARGS]\n");
+    return 2;
+  }
+  const char *role = argv[1], *ep = argv[2];
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (!strcmp(role, "stream-send") && argc == 6) {
+    colo_wait_mode_t mode = (colo_wait_mode_t)atoi(argv[4]);
+    return stream_send(ep, strtoull(argv[3], NULL, 10), mode, strtoull(argv[5], NULL, 10));
+  }
+  if (!strcmp(role, "send-then-die") && argc == 4) {
+    colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+    if (send_numbered(ch, strtoull(argv[3], NULL, 10))) return 1;
+    raise(SIGKILL);
+  }
+  if (!strcmp(role, "send-forever")) {
+    colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+    return send_numbered(ch, UINT64_MAX);
+  }
+  if (!strcmp(role, "listen-die")) {
+    listen_or_exit(ep);
+    ready();
+    raise(SIGKILL);
+  }
+  if (!strcmp(role, "listen-accept-die")) {
+    accept_or_exit(listen_or_exit(ep));
+    ready();
+    raise(SIGKILL);
+  }
+  if (!strcmp(role, "listen-accept-hold")) {
+    accept_or_exit(listen_or_exit(ep));
+    ready();
+    for (;;) pause();
+  }
+  if (!strcmp(role, "scribble") && argc == 5) return scribble(ep, atof(argv[3]), strtoull(argv[4], NULL, 10));
+  if (!strcmp(role, "connect-as-nobody")) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) {
+      printf("SKIP setuid: %s\n", strerror(errno));
+      return 0;
+    }
+    colo_chan_t *ch;
+    int rc = colo_connect(&ch, ep, NULL, 0);
+    printf("%s\n", colo_errname(rc));
+    if (!rc) colo_close(ch);
+    return 0;
+  }
+  if (!strcmp(role, "listen-small-shm")) return listen_small_shm(ep);
+  fprintf(stderr, "helper: unknown role or arguments: %s\n", role);
+  return 2;
+}

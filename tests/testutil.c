@@ -1,0 +1,185 @@
+/*
+ * testutil.c - see testutil.h.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+const char *tu_endpoint(char *buf, size_t cap, const char *tag) {
+  static unsigned n;
+  snprintf(buf, cap, "shm://t.%d.%u.%s", (int)getpid(), n++, tag);
+  return buf;
+}
+
+const char *tu_shm_path(const char *endpoint, char *buf, size_t cap) {
+  snprintf(buf, cap, "/dev/shm/colo.%s", endpoint + 6);
+  return buf;
+}
+
+uint64_t tu_env_u64(const char *name, uint64_t dflt) {
+  const char *v = getenv(name);
+  return v && *v ? strtoull(v, NULL, 10) : dflt;
+}
+
+int tu_ms(int ms) {
+  const char *v = getenv("COLO_TEST_TIMEOUT_SCALE");
+  double s = v && *v ? atof(v) : 1.0;
+  if (s < 1.0) s = 1.0;
+  return (int)(ms * s);
+}
+
+uint64_t tu_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int tu_is_root(void) { return geteuid() == 0; }
+
+static int spawn(tu_proc_t *p, const char *path, char *const argv[]) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    execv(path, argv);
+    _exit(127);
+  }
+  close(fds[1]);
+  p->pid = pid;
+  p->out_fd = fds[0];
+  return 0;
+}
+
+int tu_spawn_helper(tu_proc_t *p, const char *const *args) {
+  char *argv[32];
+  int n = 0;
+  argv[n++] = (char *)COLO_TEST_HELPER;
+  while (args[n - 1] && n < 31) argv[n] = (char *)args[n - 1], n++;
+  argv[n] = NULL;
+  return spawn(p, COLO_TEST_HELPER, argv);
+}
+
+int tu_spawn_sh(tu_proc_t *p, const char *script) {
+  setenv("COLO", COLO_CLI, 1);
+  char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)script, NULL};
+  return spawn(p, "/bin/sh", argv);
+}
+
+int tu_read_line(tu_proc_t *p, char *buf, size_t cap, int timeout_ms) {
+  size_t len = 0;
+  uint64_t end = tu_now_ms() + (uint64_t)timeout_ms;
+  while (len + 1 < cap) {
+    uint64_t now = tu_now_ms();
+    if (now >= end) return -1;
+    struct pollfd pf = {p->out_fd, POLLIN, 0};
+    int r = poll(&pf, 1, (int)(end - now));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    char c;
+    ssize_t n = read(p->out_fd, &c, 1);
+    if (n <= 0) return -1;
+    if (c == '\n') break;
+    buf[len++] = c;
+  }
+  buf[len] = '\0';
+  return 0;
+}
+
+int tu_wait(tu_proc_t *p, int timeout_ms) {
+  uint64_t end = tu_now_ms() + (uint64_t)timeout_ms;
+  int st;
+  for (;;) {
+    pid_t r = waitpid(p->pid, &st, WNOHANG);
+    if (r == p->pid) break;
+    if (tu_now_ms() >= end) {
+      kill(p->pid, SIGKILL);
+      waitpid(p->pid, &st, 0);
+      if (p->out_fd >= 0) close(p->out_fd), p->out_fd = -1;
+      return -1;
+    }
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
+  if (p->out_fd >= 0) close(p->out_fd), p->out_fd = -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void slurp(int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  ssize_t n;
+  char tmp[4096];
+  while ((n = read(fd, tmp, sizeof tmp)) > 0) {
+    size_t take = (size_t)n;
+    if (cap && len + take > cap - 1) take = cap - 1 - len;
+    if (buf && take) memcpy(buf + len, tmp, take), len += take;
+  }
+  if (buf && cap) buf[len] = '\0';
+}
+
+int tu_sh(const char *script, char *out, size_t outcap, char *err, size_t errcap, int timeout_ms) {
+  char ofile[] = "/tmp/colo-test-out.XXXXXX", efile[] = "/tmp/colo-test-err.XXXXXX";
+  int ofd = mkstemp(ofile), efd = mkstemp(efile);
+  unlink(ofile), unlink(efile);
+  setenv("COLO", COLO_CLI, 1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(ofd, 1), dup2(efd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+    _exit(127);
+  }
+  tu_proc_t p = {pid, -1};
+  int rc = tu_wait(&p, timeout_ms);
+  lseek(ofd, 0, SEEK_SET), lseek(efd, 0, SEEK_SET);
+  slurp(ofd, out, outcap);
+  slurp(efd, err, errcap);
+  close(ofd), close(efd);
+  return rc;
+}
+
+/* splitmix64 */
+static uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+#define POOL_BYTES (64 * 1024)
+static uint8_t pool[POOL_BYTES + 8192];
+static uint64_t pool_seed = ~0ull;
+
+size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf) {
+  if (pool_seed != seed) {
+    for (size_t k = 0; k < sizeof pool; k += 8) {
+      uint64_t v = mix(seed ^ (k * 0x100000001b3ull));
+      memcpy(pool + k, &v, 8);
+    }
+    pool_seed = seed;
+  }
+  uint64_t r = mix(seed + i * 0x9e3779b97f4a7c15ull);
+  size_t len = (size_t)(r % (maxlen + 1));
+  size_t off = (size_t)((r >> 32) % POOL_BYTES);
+  if (len > sizeof pool - off) len = sizeof pool - off; /* maxlen <= 8 KiB */
+  memcpy(buf, pool + off, len);
+  if (len >= 8) memcpy(buf, &i, 8);
+  return len;
+}
+
+uint64_t tu_xxh3(const void *p, size_t n) { return XXH3_64bits(p, n); }

@@ -1,0 +1,54 @@
+/*
+ * testutil.h - what the tests share: unique endpoints, scaled timeouts,
+ * child processes with bounded waits, and the verified message pattern.
+ */
+#ifndef COLO_TESTS_TESTUTIL_H
+#define COLO_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "colo.h"
+
+/* "shm://t.PID.N.tag": unique per process and call (Criterion runs tests in
+ * parallel worker processes). */
+const char *tu_endpoint(char *buf, size_t cap, const char *tag);
+/* The /dev/shm path behind a shm:// endpoint. */
+const char *tu_shm_path(const char *endpoint, char *buf, size_t cap);
+
+/* Timeouts are multiplied by COLO_TEST_TIMEOUT_SCALE (default 1; sanitizer
+ * builds set more). */
+int tu_ms(int ms);
+uint64_t tu_now_ms(void);
+int tu_is_root(void);
+uint64_t tu_env_u64(const char *name, uint64_t dflt);
+
+/* A child process with its stdout on a pipe. */
+typedef struct tu_proc {
+  pid_t pid;
+  int out_fd;
+} tu_proc_t;
+
+/* Runs the test helper (COLO_TEST_HELPER) with argv (NULL-terminated, not
+ * counting argv[0]). */
+int tu_spawn_helper(tu_proc_t *p, const char *const *args);
+/* Runs /bin/sh -c script; $COLO names the colo command. */
+int tu_spawn_sh(tu_proc_t *p, const char *script);
+/* Reads one line of the child's stdout (without the newline) within
+ * timeout_ms. 0, or -1 on timeout or end of output. */
+int tu_read_line(tu_proc_t *p, char *buf, size_t cap, int timeout_ms);
+/* Waits for the child within timeout_ms: its exit code, 128+signal when a
+ * signal ended it, or -1 on timeout (the child is then killed). */
+int tu_wait(tu_proc_t *p, int timeout_ms);
+/* Runs a shell script to completion within timeout_ms, capturing stdout and
+ * stderr (NUL-terminated, truncated to cap). Returns what tu_wait returns. */
+int tu_sh(const char *script, char *out, size_t outcap, char *err, size_t errcap, int timeout_ms);
+
+/* The verified message pattern of the stream tests: message i of a stream
+ * with seed has a pseudo-random size in [0, maxlen] and pseudo-random bytes,
+ * its first 8 bytes (when it has them) holding i. Writes it to buf. */
+size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf);
+uint64_t tu_xxh3(const void *p, size_t n);
+
+#endif
