@@ -272,16 +272,20 @@ typedef struct colo_seg_info {
 COLO_API int colo_seg_inspect(const char *endpoint, colo_seg_info_t *info);
 
 /** Calls cb for every colo segment in the shared-memory namespace (/dev/shm).
- *  Stops early when cb returns non-zero. @return 0 or a COLO_E* code. */
+ *  Stops early when cb returns non-zero. @return what cb returned when it
+ *  stopped the walk, 0 after the last segment, or a COLO_E* code when the
+ *  namespace cannot be listed. */
 COLO_API int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), void *ctx);
 
-/** 1 when no live process holds the segment and it is not being created. */
+/** 1 when the object is a colo segment (or a shm:// one whose creator died
+ *  before writing its header), no live process holds it, and it is not being
+ *  created right now. A file that is not a colo segment is never dead. */
 COLO_API int colo_seg_is_dead(const colo_seg_info_t *info);
 
 /**
  * Removes the endpoint's segment. Without force, refuses with COLO_EBUSY when a
- * live process holds it, and refuses a file:// path that is not a colo segment
- * with COLO_ECORRUPT. Processes that still map it keep their mapping.
+ * live process holds it, and refuses an object that is not a colo segment
+ * (bad magic) with COLO_ECORRUPT. Processes that still map it keep their mapping.
  */
 COLO_API int colo_seg_remove(const char *endpoint, int force);
 

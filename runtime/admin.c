@@ -71,8 +71,9 @@ int colo_seg_remove(const char *endpoint, int force) {
       rc = colo__err(COLO_EBUSY, "%s is in use by a live process (--force removes the name anyway)", endpoint);
     else if (!os)
       rc = colo__err(info.status, "%s: cannot tell whether it is in use: %s", endpoint, info.status_detail);
-    else if (ep.kind == COLO__EP_FILE && !info.magic_ok)
-      rc = colo__err(COLO_ECORRUPT, "%s is not a colo segment; refusing to remove it", endpoint);
+    else if (!info.magic_ok)
+      rc = colo__err(COLO_ECORRUPT, "%s is not a colo segment; refusing to remove it (--force removes it anyway)",
+                     endpoint);
   }
   if (!rc) {
     if (os) rc = colo__os_seg_unlink(os); /* only if the name still names what we inspected */

@@ -75,7 +75,7 @@ static int opts_resolve(const colo_opts_t *in, colo_opts_t *out) {
   }
   if ((unsigned)out->wait_mode > COLO_WAIT_BLOCK)
     return colo__err(COLO_EINVAL, "options: unknown wait mode %d", (int)out->wait_mode);
-  if (out->perm & ~07777u) return colo__err(COLO_EINVAL, "options: permission bits %o out of range", out->perm);
+  if (out->perm & ~0777u) return colo__err(COLO_EINVAL, "options: permission bits %o out of range", out->perm);
   if (out->spin_us > 10u * 1000 * 1000) return colo__err(COLO_EINVAL, "options: spin_us above 10 s");
   return 0;
 }
@@ -178,9 +178,17 @@ int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opt
   if (rc) return rc;
   uint64_t deadline = colo__deadline(timeout_ms), ready_deadline = 0, backoff = 1000000u;
   colo__seg_t *seg = NULL;
-  /* Retry while the listener does not exist yet or is still initialising. */
-  while ((rc = colo__seg_open(&ep, &seg)) != 0) {
-    if (rc != COLO_ENOENT && rc != COLO_ENOTREADY) return with_endpoint(rc, endpoint);
+  /* Retry while the listener does not exist yet, is still initialising, or
+   * is a dead one's leftover that a restarting listener may reclaim. */
+  for (;;) {
+    rc = colo__seg_open(&ep, &seg);
+    if (!rc) {
+      rc = colo__seg_claim(seg);
+      if (!rc) break;
+      colo__seg_unref(seg);
+      seg = NULL;
+    }
+    if (rc != COLO_ENOENT && rc != COLO_ENOTREADY && rc != COLO_EPEERDEAD) return with_endpoint(rc, endpoint);
     uint64_t now = colo__os_now_ns();
     if (rc == COLO_ENOTREADY) {
       if (!ready_deadline) ready_deadline = now + COLO__READY_WAIT_NS;
@@ -191,14 +199,15 @@ int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opt
       ready_deadline = 0;
     }
     if (timeout_ms == 0) return with_endpoint(rc, endpoint);
-    if (now >= deadline)
+    if (now >= deadline) {
+      if (rc == COLO_EPEERDEAD) return with_endpoint(rc, endpoint);
       return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
+    }
     uint64_t nap = deadline - now < backoff ? deadline - now : backoff;
     colo__os_sleep_ns(nap);
     backoff = backoff * 2 < COLO__CONNECT_BACKOFF_MAX_NS ? backoff * 2 : COLO__CONNECT_BACKOFF_MAX_NS;
   }
-  rc = colo__seg_claim(seg);
-  if (!rc) rc = chan_new(seg, &o, out);
+  rc = chan_new(seg, &o, out);
   if (rc) {
     colo__seg_unref(seg);
     return with_endpoint(rc, endpoint);

@@ -40,6 +40,11 @@ int colo__endpoint_parse(const char *s, colo__endpoint_t *ep) {
     memcpy(ep->name, p, len + 1);
     return 0;
   }
+  static const char *const later[] = {"unix://", "pipe://", "tcp://", "colo://"};
+  for (size_t i = 0; i < sizeof later / sizeof *later; i++)
+    if (strncmp(s, later[i], strlen(later[i])) == 0)
+      return colo__err(COLO_ENOTSUP, "%s: the %.*s transport is not in this version of colo (it knows shm:// and file://)",
+                       s, (int)(strlen(later[i]) - 3), later[i]);
   const char *sep = strstr(s, "://");
   if (sep)
     return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows shm:// and file://)", s,

@@ -196,6 +196,10 @@ void colo__seg_describe(colo__os_seg_t *os, const colo__os_stat_t *st, colo_seg_
 int colo_seg_is_dead(const colo_seg_info_t *info) {
   if (info->listener == COLO_PROC_ALIVE || info->connector == COLO_PROC_ALIVE) return 0;
   if (info->listener == COLO_PROC_UNKNOWN || info->connector == COLO_PROC_UNKNOWN) return 0;
+  /* Never somebody else's file. A shm:// object whose creator died before it
+   * wrote the magic is ours by its name (and reads as not ready). */
+  if (!info->magic_ok && !(info->status == COLO_ENOTREADY && strncmp(info->endpoint, "shm://", 6) == 0))
+    return 0;
   /* A creator that died before READY leaves no holder either: give a live
    * creator's initialisation time to finish before calling it dead. */
   return info->status != COLO_ENOTREADY || info->age_s >= COLO__INIT_GRACE_S;
@@ -211,9 +215,10 @@ static int reclaim_if_dead(const colo__endpoint_t *ep) {
   colo_seg_info_t info;
   memset(&info, 0, sizeof info);
   colo__seg_describe(os, &st, &info);
-  int dead = colo_seg_is_dead(&info) && (ep->kind == COLO__EP_SHM || info.magic_ok);
+  colo__endpoint_format(ep, info.endpoint, sizeof info.endpoint);
+  int dead = colo_seg_is_dead(&info);
   if (dead) colo__os_seg_unlink(os);
-  else if (ep->kind == COLO__EP_FILE && !info.magic_ok)
+  else if (!info.magic_ok && info.status != COLO_ENOTREADY)
     colo__err(COLO_EEXIST, "%s exists and is not a colo segment", ep->name);
   else
     colo__err(COLO_EEXIST, "%s is in use by a live process", ep->name);
@@ -243,6 +248,7 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
     colo__free(s);
     return rc;
   }
+  s->held = 1; /* colo__os_seg_create took the listener's slot */
   s->base = colo__os_seg_base(s->os);
   s->lay = lay;
   colo__seg_format(s->base, &lay, colo__os_realtime_ns(), 0);
@@ -275,6 +281,12 @@ int colo__seg_open(const colo__endpoint_t *ep, colo__seg_t **out) {
 }
 
 int colo__seg_claim(colo__seg_t *s) {
+  /* A segment whose listener is gone will never be accepted: say so rather
+   * than connect to nobody (and leave the claim for a listener that reclaims
+   * the name). */
+  if (colo__os_seg_probe(s->os, COLO_SIDE_LISTENER) == 0)
+    return colo__err(COLO_EPEERDEAD, "its listener died and left the segment behind "
+                                     "(a new listener reclaims it; colo gc removes it)");
   int rc = colo__os_seg_hold(s->os, COLO_SIDE_CONNECTOR);
   if (rc) return rc == COLO_EBUSY ? colo__err(COLO_EBUSY, "another process is connected to it") : rc;
   colo_seg_control_t *ctl = colo__seg_control(s);
@@ -284,6 +296,7 @@ int colo__seg_claim(colo__seg_t *s) {
     colo__os_seg_drop(s->os, COLO_SIDE_CONNECTOR);
     return colo__err(COLO_EBUSY, "it already served a connection");
   }
+  s->held = 1;
   colo__os_wake(s->os, COLO__WAIT_CLAIM, &ctl->claim);
   return 0;
 }
@@ -301,12 +314,15 @@ void colo__seg_close_side(colo__seg_t *s) {
 
 void colo__seg_unref(colo__seg_t *s) {
   if (!s || atomic_fetch_sub(&s->refs, 1) > 1) return;
-  colo__os_seg_drop(s->os, s->side);
   /* The last side to let go removes the name; a process that still maps the
    * segment keeps its mapping. Both sides may decide so at once: the unlink
-   * checks the name still names this object. */
-  if (colo__os_seg_probe(s->os, COLO_SIDE_LISTENER) == 0 && colo__os_seg_probe(s->os, COLO_SIDE_CONNECTOR) == 0)
-    colo__os_seg_unlink(s->os);
+   * checks the name still names this object. A handle that never held its
+   * slot (a connect that failed) removes nothing. */
+  if (s->held) {
+    colo__os_seg_drop(s->os, s->side);
+    if (colo__os_seg_probe(s->os, COLO_SIDE_LISTENER) == 0 && colo__os_seg_probe(s->os, COLO_SIDE_CONNECTOR) == 0)
+      colo__os_seg_unlink(s->os);
+  }
   colo__os_seg_close(s->os);
   colo__free(s);
 }

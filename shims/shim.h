@@ -149,6 +149,6 @@ int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *s
 int colo__os_seg_remove(colo__ep_kind_t kind, const char *name);
 /* Calls cb with the NAME of every colo segment in the shm namespace; stops
  * when cb returns non-zero. */
-int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx);
+int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx); /* cb's stop value */
 
 #endif

@@ -264,5 +264,5 @@ int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx) {
     stop = cb(e->d_name + plen, ctx);
   }
   closedir(d);
-  return 0;
+  return stop;
 }

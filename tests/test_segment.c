@@ -1,0 +1,617 @@
+/*
+ * test_segment.c - the segment as an external format: validation of every
+ * header field, hostile and damaged segment files, names, O_EXCL, modes,
+ * stale-segment reclaim, space reservation and removal.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../shims/posix/posix.h"
+#include "segment.h"
+#include "testutil.h"
+
+/* ---- validation of an in-memory image (heap, sized exactly: ASan watches) -- */
+
+typedef struct image {
+  uint8_t *base;
+  uint64_t size;
+  colo__seg_layout_t lay;
+} image_t;
+
+static void image_make(image_t *im, uint64_t cap) {
+  cr_assert_eq(colo__seg_plan(cap, 0, &im->lay), 0);
+  im->size = im->lay.size;
+  im->base = calloc(1, im->size);
+  cr_assert_not_null(im->base);
+  colo__seg_format(im->base, &im->lay, 1, 0);
+  colo__seg_publish(im->base);
+}
+
+static colo_seg_header_t *hdr(image_t *im) { return (colo_seg_header_t *)(void *)im->base; }
+
+/* After changing a checksummed field on purpose, make the checksum agree, so
+ * that the check under test is the one that must catch it. */
+static void reseal(image_t *im) {
+  hdr(im)->header_checksum = tu_xxh3(im->base, COLO_SEG_CHECKSUM_SPAN);
+}
+
+static int validate(image_t *im, uint64_t size) {
+  colo__seg_layout_t out;
+  return colo__seg_validate(im->base, size, &out);
+}
+
+Test(validate, a_fresh_segment_validates_and_reports_its_layout) {
+  image_t im;
+  image_make(&im, 8192);
+  colo__seg_layout_t out;
+  cr_assert_eq(colo__seg_validate(im.base, im.size, &out), 0, "%s", colo_last_error());
+  cr_assert_eq(out.capacity[0], 8192u);
+  cr_assert_eq(out.capacity[1], 8192u);
+  cr_assert_eq(out.major, COLO_FORMAT_MAJOR);
+  cr_assert_eq(out.size, im.size);
+  free(im.base);
+}
+
+Test(validate, a_bigger_object_than_the_segment_is_fine) {
+  image_t im;
+  image_make(&im, 4096);
+  cr_assert_eq(validate(&im, im.size), 0);
+  /* The mapping may be longer than segment_size (page rounding, a larger
+   * file); only the first segment_size bytes are used. */
+  free(im.base);
+}
+
+Test(validate, wrong_magic_is_corrupt) {
+  image_t im;
+  image_make(&im, 4096);
+  memcpy(im.base, "not-colo", 8);
+  cr_assert_eq(validate(&im, im.size), COLO_ECORRUPT);
+  cr_assert(strstr(colo_last_error(), "magic"), "%s", colo_last_error());
+  free(im.base);
+}
+
+Test(validate, wrong_major_version_is_eversion) {
+  image_t im;
+  image_make(&im, 4096);
+  hdr(&im)->version_major = COLO_FORMAT_MAJOR + 1;
+  reseal(&im);
+  cr_assert_eq(validate(&im, im.size), COLO_EVERSION);
+  /* Even unsealed: the version check comes before the checksum, so that a
+   * future format with a different checksum still reads as a version error. */
+  hdr(&im)->version_major = 0;
+  cr_assert_eq(validate(&im, im.size), COLO_EVERSION);
+  free(im.base);
+}
+
+Test(validate, a_newer_minor_version_is_accepted) {
+  image_t im;
+  image_make(&im, 4096);
+  hdr(&im)->version_minor = COLO_FORMAT_MINOR + 7;
+  reseal(&im);
+  cr_assert_eq(validate(&im, im.size), 0, "%s", colo_last_error());
+  free(im.base);
+}
+
+Test(validate, unknown_incompatible_feature_is_eversion) {
+  image_t im;
+  image_make(&im, 4096);
+  hdr(&im)->incompat_flags |= 0x100;
+  reseal(&im);
+  cr_assert_eq(validate(&im, im.size), COLO_EVERSION);
+  free(im.base);
+}
+
+Test(validate, unknown_compatible_feature_is_ignored) {
+  image_t im;
+  image_make(&im, 4096);
+  hdr(&im)->compat_flags |= 0x100;
+  reseal(&im);
+  cr_assert_eq(validate(&im, im.size), 0, "%s", colo_last_error());
+  free(im.base);
+}
+
+Test(validate, any_changed_header_byte_is_caught) {
+  image_t im;
+  image_make(&im, 4096);
+  /* Every byte after the magic and version, one at a time, unsealed. */
+  for (unsigned off = 12; off < COLO_SEG_CHECKSUM_SPAN + 8; off++) {
+    im.base[off] ^= 0x5a;
+    int rc = validate(&im, im.size);
+    cr_assert(rc == COLO_ECORRUPT || rc == COLO_EVERSION, "byte %u: %s", off, colo_errname(rc));
+    im.base[off] ^= 0x5a;
+  }
+  cr_assert_eq(validate(&im, im.size), 0);
+  free(im.base);
+}
+
+Test(validate, unpublished_segment_is_not_ready) {
+  image_t im;
+  image_make(&im, 4096);
+  hdr(&im)->state = COLO_SEG_INITIALISING;
+  cr_assert_eq(validate(&im, im.size), COLO_ENOTREADY);
+  cr_assert_eq(validate(&im, 0), COLO_ENOTREADY, "an empty object is still being sized");
+  hdr(&im)->state = 77;
+  cr_assert_eq(validate(&im, im.size), COLO_ECORRUPT);
+  free(im.base);
+}
+
+Test(validate, truncated_object_is_corrupt) {
+  image_t im;
+  image_make(&im, 4096);
+  cr_assert_eq(validate(&im, im.size - 1), COLO_ECORRUPT);
+  cr_assert(strstr(colo_last_error(), "truncated"), "%s", colo_last_error());
+  cr_assert_eq(validate(&im, 64), COLO_ECORRUPT);
+  free(im.base);
+}
+
+/* Sealed but inconsistent layouts: the checksum cannot save us from a
+ * hostile creator, the bounds checks must. */
+Test(validate, sealed_inconsistent_layouts_are_corrupt) {
+  image_t im;
+  image_make(&im, 4096);
+  colo_seg_header_t good = *hdr(&im);
+  uint64_t size = im.size;
+#define BENT(expr)                                                              \
+  do {                                                                          \
+    *hdr(&im) = good;                                                           \
+    colo_seg_header_t *h = hdr(&im);                                            \
+    expr;                                                                       \
+    reseal(&im);                                                                \
+    hdr(&im)->state = COLO_SEG_READY;                                           \
+    int rc_ = validate(&im, size);                                              \
+    cr_assert_eq(rc_, COLO_ECORRUPT, "%s: %s", #expr, colo_errname(rc_));       \
+  } while (0)
+  BENT(h->segment_size = size + 4096);
+  BENT(h->segment_size = 64);
+  BENT(h->header_size = 64);
+  BENT(h->header_size = (uint32_t)size + 1);
+  BENT(h->ring_count = 3);
+  BENT(h->record_header_size = 16);
+  BENT(h->record_align = 4);
+  BENT(h->ring[0].capacity = 4095);
+  BENT(h->ring[0].capacity = 2048);
+  BENT(h->ring[1].capacity = (uint64_t)1 << 31);
+  BENT(h->ring[0].capacity = 8192);                /* runs past the end */
+  BENT(h->ring[0].data_offset = UINT64_MAX - 100); /* overflow */
+  BENT(h->ring[0].data_offset += 8);               /* misaligned */
+  BENT(h->ring[1].data_offset = h->ring[0].data_offset); /* overlap */
+  BENT(h->ring[1].ctrl_offset = h->ring[0].ctrl_offset);
+  BENT(h->ring[0].ctrl_offset = 0);                /* over the header */
+  BENT(h->control_offset = h->ring[0].ctrl_offset + 64);
+  BENT(h->control_offset = 0xFFFFFFC0u);
+#undef BENT
+  free(im.base);
+}
+
+/* Random changes to sealed headers: validation may accept or refuse, but a
+ * layout it accepts must lie inside the object. */
+Test(validate, random_sealed_headers_never_yield_an_outside_layout) {
+  image_t im;
+  image_make(&im, 4096);
+  colo_seg_header_t good = *hdr(&im);
+  uint64_t x = 88172645463325252ull;
+  int accepted = 0;
+  for (int round = 0; round < 200000; round++) {
+    *hdr(&im) = good;
+    int flips = 1 + round % 4;
+    for (int k = 0; k < flips; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      unsigned off = 12 + (unsigned)(x % (COLO_SEG_CHECKSUM_SPAN - 12));
+      im.base[off] = (uint8_t)(x >> 40);
+    }
+    reseal(&im);
+    colo__seg_layout_t out;
+    if (colo__seg_validate(im.base, im.size, &out) != 0) continue;
+    accepted++;
+    cr_assert_leq(out.size, im.size);
+    cr_assert_leq(out.control_offset + COLO_SEG_CONTROL_SIZE, out.size);
+    for (int i = 0; i < 2; i++) {
+      cr_assert_leq(out.ctrl_offset[i] + COLO_SEG_RING_CTRL_SIZE, out.size);
+      cr_assert_leq(out.data_offset[i] + out.capacity[i], out.size);
+    }
+  }
+  cr_assert_gt(accepted, 0, "some harmless changes (created_ns, nonce, compat flags) pass");
+  free(im.base);
+}
+
+/* ---- segment files ----------------------------------------------------- */
+
+static int file_mode(const char *ep) {
+  char path[600];
+  struct stat st;
+  if (stat(tu_shm_path(ep, path, sizeof path), &st) != 0) return -1;
+  return (int)(st.st_mode & 07777);
+}
+
+static int file_exists(const char *ep) { return file_mode(ep) >= 0; }
+
+/* Opens the file behind ep and applies f to its bytes. */
+static void damage(const char *ep, void (*f)(uint8_t *m, size_t n, int fd)) {
+  char path[600];
+  int fd = open(tu_shm_path(ep, path, sizeof path), O_RDWR);
+  cr_assert_geq(fd, 0);
+  struct stat st;
+  cr_assert_eq(fstat(fd, &st), 0);
+  uint8_t *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  cr_assert_neq(m, MAP_FAILED);
+  f(m, (size_t)st.st_size, fd);
+  munmap(m, (size_t)st.st_size);
+  close(fd);
+}
+
+static void random_first_64(uint8_t *m, size_t n, int fd) {
+  (void)n, (void)fd;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 64; i++) x ^= x << 13, x ^= x >> 7, x ^= x << 17, m[i] = (uint8_t)x;
+}
+static void next_major(uint8_t *m, size_t n, int fd) {
+  (void)n, (void)fd;
+  ((colo_seg_header_t *)(void *)m)->version_major++;
+}
+static void flip_nonce(uint8_t *m, size_t n, int fd) {
+  (void)n, (void)fd;
+  m[offsetof(colo_seg_header_t, nonce)] ^= 1;
+}
+static void truncate_half(uint8_t *m, size_t n, int fd) {
+  (void)m;
+  cr_assert_eq(ftruncate(fd, (off_t)(n / 2)), 0);
+}
+
+static void expect_connect(const char *ep, void (*f)(uint8_t *, size_t, int), int want, const char *detail) {
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  damage(ep, f);
+  colo_chan_t *ch;
+  int rc = colo_connect(&ch, ep, NULL, tu_ms(1000));
+  cr_assert_eq(rc, want, "got %s: %s", colo_errname(rc), colo_last_error());
+  cr_assert(strstr(colo_last_error(), detail), "'%s' should mention '%s'", colo_last_error(), detail);
+  colo_seg_info_t info;
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
+  cr_assert_eq(info.status, want, "colo ls reports the same diagnosis");
+  cr_assert_eq(info.listener, COLO_PROC_ALIVE);
+  colo_listener_close(l);
+  /* The listener's file is damaged but it was ours: closing removes it. */
+  cr_assert_not(file_exists(ep));
+}
+
+Test(files, overwritten_first_bytes_make_connect_fail_as_corrupt) {
+  char ep[128];
+  expect_connect(tu_endpoint(ep, sizeof ep, "rand"), random_first_64, COLO_ECORRUPT, "magic");
+}
+
+Test(files, next_major_version_makes_connect_fail_with_eversion) {
+  char ep[128];
+  expect_connect(tu_endpoint(ep, sizeof ep, "major"), next_major, COLO_EVERSION, "format 2.0");
+}
+
+Test(files, a_changed_header_byte_makes_connect_fail_as_corrupt) {
+  char ep[128];
+  expect_connect(tu_endpoint(ep, sizeof ep, "nonce"), flip_nonce, COLO_ECORRUPT, "checksum");
+}
+
+Test(files, a_truncated_file_makes_connect_fail_as_corrupt) {
+  char ep[128];
+  expect_connect(tu_endpoint(ep, sizeof ep, "trunc"), truncate_half, COLO_ECORRUPT, "truncated");
+}
+
+Test(files, foreign_file_is_refused_and_left_alone) {
+  char ep[128], path[600];
+  tu_endpoint(ep, sizeof ep, "foreign");
+  FILE *f = fopen(tu_shm_path(ep, path, sizeof path), "w");
+  cr_assert_not_null(f);
+  for (int i = 0; i < 1000; i++) fputs("this is somebody else's file\n", f);
+  fclose(f);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_connect(&ch, ep, NULL, tu_ms(500)), COLO_ECORRUPT);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST, "a foreign file is never reclaimed");
+  cr_assert_eq(colo_seg_remove(ep, 0), COLO_ECORRUPT, "not a colo segment, not removed");
+  cr_assert(file_exists(ep));
+  unlink(path);
+}
+
+Test(files, empty_file_is_not_ready_then_times_out) {
+  char ep[128], path[600];
+  tu_endpoint(ep, sizeof ep, "empty");
+  int fd = open(tu_shm_path(ep, path, sizeof path), O_CREAT | O_EXCL | O_RDWR, 0600);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  colo_chan_t *ch;
+  uint64_t t0 = tu_now_ms();
+  int rc = colo_connect(&ch, ep, NULL, 300);
+  uint64_t took = tu_now_ms() - t0;
+  cr_assert(rc == COLO_ENOTREADY || rc == COLO_ETIMEDOUT, "%s", colo_errname(rc));
+  cr_assert_lt(took, (uint64_t)tu_ms(3000), "bounded: %llu ms", (unsigned long long)took);
+  unlink(path);
+}
+
+/* ---- names, O_EXCL, modes ---------------------------------------------- */
+
+Test(names, bad_endpoints_are_einval) {
+  const char *bad[] = {"", "shm://", "shm:///x", "shm://a/b", "shm://.hidden", "shm://a b",
+                       "shm://\xc3\xa9t\xc3\xa9", "file://relative/path", "file:///", "/dev/shm/x",
+                       "shm:/x", "SHM://x"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    colo_listener_t *l;
+    int rc = colo_listen(&l, bad[i], NULL);
+    cr_assert(rc == COLO_EINVAL || rc == COLO_ENOTSUP, "'%s': %s", bad[i], colo_errname(rc));
+    cr_assert_neq(colo_last_error()[0], '\0');
+  }
+  char longname[300] = "shm://";
+  memset(longname + 6, 'n', 201);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, longname, NULL), COLO_EINVAL);
+  longname[6 + 200] = 0;
+  cr_assert_eq(colo_listen(&l, longname, NULL), 0, "200 characters is the limit, and fits");
+  colo_listener_close(l);
+}
+
+Test(names, later_transports_are_not_supported_and_unknown_ones_invalid) {
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, "tcp://127.0.0.1:1", NULL), COLO_ENOTSUP);
+  cr_assert(strstr(colo_last_error(), "not in this version"), "%s", colo_last_error());
+  cr_assert_eq(colo_listen(&l, "carrier-pigeon://x", NULL), COLO_EINVAL);
+  cr_assert(strstr(colo_last_error(), "unknown transport"), "%s", colo_last_error());
+  cr_assert_eq(colo_listen(NULL, "shm://x", NULL), COLO_EINVAL);
+  cr_assert_eq(colo_listen(&l, NULL, NULL), COLO_EINVAL);
+}
+
+Test(names, shm_segment_is_findable_as_colo_NAME_in_dev_shm) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "find");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  char path[600];
+  snprintf(path, sizeof path, "/dev/shm/colo.%s", ep + 6);
+  cr_assert_eq(access(path, F_OK), 0, "%s", path);
+  colo_listener_close(l);
+  cr_assert_neq(access(path, F_OK), 0, "closing the only side removes it");
+}
+
+Test(names, second_listener_gets_eexist_and_leaves_the_first_alone) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "excl");
+  colo_listener_t *a, *b;
+  cr_assert_eq(colo_listen(&a, ep, NULL), 0);
+  cr_assert_eq(colo_listen(&b, ep, NULL), COLO_EEXIST);
+  colo_chan_t *c, *s;
+  cr_assert_eq(colo_connect(&c, ep, NULL, tu_ms(1000)), 0, "%s", colo_last_error());
+  cr_assert_eq(colo_accept(a, &s, tu_ms(1000)), 0);
+  cr_assert_eq(colo_send(c, "x", 1, 0), 0);
+  colo_close(c);
+  colo_close(s);
+  colo_listener_close(a);
+  cr_assert_not(file_exists(ep));
+}
+
+Test(names, default_mode_is_0600_and_the_option_sets_another) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "mode");
+  mode_t old = umask(0077); /* the option is applied as given, whatever the umask */
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  cr_assert_eq(file_mode(ep), 0600);
+  colo_listener_close(l);
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.perm = 0660;
+  cr_assert_eq(colo_listen(&l, ep, &o), 0);
+  cr_assert_eq(file_mode(ep), 0660);
+  colo_listener_close(l);
+  o.perm = 04755;
+  cr_assert_eq(colo_listen(&l, ep, &o), COLO_EINVAL, "only permission bits");
+  umask(old);
+}
+
+Test(names, another_user_cannot_open_a_0600_segment) {
+  if (!tu_is_root()) {
+    cr_skip_test("needs root to run the peer as another user (uid 65534)");
+  }
+  char ep[128], line[256];
+  tu_endpoint(ep, sizeof ep, "perm");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  tu_proc_t p;
+  const char *args[] = {"connect-as-nobody", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&p, args), 0);
+  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 0);
+  cr_assert_str_eq(line, "COLO_EPERM");
+  /* and with 0666 the same user gets in */
+  colo_listener_close(l);
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.perm = 0666;
+  cr_assert_eq(colo_listen(&l, ep, &o), 0);
+  cr_assert_eq(tu_spawn_helper(&p, args), 0);
+  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 0);
+  cr_assert_str_eq(line, "COLO_OK");
+  colo_listener_close(l);
+}
+
+/* ---- stale segments ----------------------------------------------------- */
+
+static void leave_dead_listener(const char *ep) {
+  tu_proc_t p;
+  char line[64];
+  const char *args[] = {"listen-die", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&p, args), 0);
+  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 128 + 9);
+  cr_assert(file_exists(ep), "a killed process leaves its segment");
+}
+
+Test(stale, dead_segment_is_reported_dead_and_reclaimed_by_a_new_listener) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "stale");
+  leave_dead_listener(ep);
+  colo_seg_info_t info;
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
+  cr_assert_eq(info.status, 0);
+  cr_assert_eq(info.listener, COLO_PROC_DEAD);
+  cr_assert_eq(info.connector, COLO_PROC_NONE);
+  cr_assert(colo_seg_is_dead(&info));
+
+  colo_chan_t *c;
+  cr_assert_eq(colo_connect(&c, ep, NULL, 0), COLO_EPEERDEAD);
+  cr_assert(strstr(colo_last_error(), "listener died"), "%s", colo_last_error());
+  cr_assert_eq(colo_connect(&c, ep, NULL, 200), COLO_EPEERDEAD, "still dead after retrying");
+  cr_assert(file_exists(ep), "a failed connect removes nothing");
+
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.reclaim_stale = 0;
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, &o), COLO_EEXIST);
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "reclaimed: %s", colo_last_error());
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
+  cr_assert_eq(info.listener, COLO_PROC_ALIVE);
+  colo_listener_close(l);
+  cr_assert_not(file_exists(ep));
+}
+
+Test(stale, remove_refuses_a_live_segment_unless_forced) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "rmlive");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  cr_assert_eq(colo_seg_remove(ep, 0), COLO_EBUSY);
+  cr_assert(file_exists(ep));
+  cr_assert_eq(colo_seg_remove(ep, 1), 0);
+  cr_assert_not(file_exists(ep));
+  colo_listener_close(l); /* its name is gone; closing must not fail or remove another */
+  cr_assert_eq(colo_seg_remove(ep, 0), COLO_ENOENT);
+}
+
+static int count_cb(const colo_seg_info_t *info, void *ctx) {
+  const char *want = ctx;
+  return strcmp(info->endpoint, want) == 0 ? 1 : 0;
+}
+
+Test(stale, list_finds_our_segment) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "list");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  int rc = colo_seg_list(count_cb, ep);
+  cr_assert_eq(rc, 1, "the callback's non-zero return stops the walk and is returned");
+  colo_listener_close(l);
+  cr_assert_eq(colo_seg_list(count_cb, ep), 0);
+}
+
+/* ---- space ---------------------------------------------------------------- */
+
+Test(space, full_dev_shm_fails_at_creation_with_enospc) {
+  if (!tu_is_root()) cr_skip_test("needs root to mount a 1 MiB tmpfs in a private mount namespace");
+  char ep[128], line[512];
+  tu_endpoint(ep, sizeof ep, "small");
+  tu_proc_t p;
+  const char *args[] = {"listen-small-shm", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&p, args), 0);
+  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(10000)), 0);
+  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 0);
+  if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
+  cr_assert(!strncmp(line, "COLO_ENOSPC leftover=0 ", 23), "%s", line);
+}
+
+Test(space, full_file_mount_fails_at_creation_with_enospc) {
+  if (!tu_is_root()) cr_skip_test("needs root to mount a 1 MiB tmpfs in a private mount namespace");
+  char line[512];
+  tu_proc_t p;
+  /* The helper mounts its tiny tmpfs on /dev/shm; a file:// path under it is
+   * an ordinary file on a full mount. */
+  const char *args[] = {"listen-small-shm", "file:///dev/shm/sub/dir/seg", NULL};
+  cr_assert_eq(tu_spawn_helper(&p, args), 0);
+  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(10000)), 0);
+  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 0);
+  if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
+  cr_assert(!strncmp(line, "COLO_ENOSPC leftover=0 ", 23), "%s", line);
+}
+
+static int fail_fallocate(int fd, off_t off, off_t len) {
+  (void)fd, (void)off, (void)len;
+  return ENOSPC;
+}
+static int fail_shm_open_eacces(const char *name, int flags, mode_t mode) {
+  (void)name, (void)flags, (void)mode;
+  errno = EACCES;
+  return -1;
+}
+
+Test(space, reservation_failure_is_enospc_and_leaves_nothing) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "inject");
+  colo__posix_sys_t saved = colo__posix_sys;
+  colo__posix_sys.fallocate = fail_fallocate;
+  colo_listener_t *l;
+  int rc = colo_listen(&l, ep, NULL);
+  colo__posix_sys = saved;
+  cr_assert_eq(rc, COLO_ENOSPC, "%s", colo_errname(rc));
+  cr_assert_not(file_exists(ep));
+}
+
+Test(space, permission_failure_is_eperm) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "eacces");
+  colo__posix_sys_t saved = colo__posix_sys;
+  colo__posix_sys.shm_open = fail_shm_open_eacces;
+  colo_listener_t *l;
+  int rc = colo_listen(&l, ep, NULL);
+  colo_chan_t *c;
+  int rc2 = colo_connect(&c, ep, NULL, 0);
+  colo__posix_sys = saved;
+  cr_assert_eq(rc, COLO_EPERM, "%s", colo_errname(rc));
+  cr_assert_eq(rc2, COLO_EPERM, "%s", colo_errname(rc2));
+}
+
+Test(space, capacity_option_is_checked_and_used) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "cap");
+  colo_opts_t o;
+  colo_opts_init(&o);
+  colo_listener_t *l;
+  uint32_t bad[] = {0, 1000, 2048, 4097, 3u << 20};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    o.ring_capacity = bad[i];
+    cr_assert_eq(colo_listen(&l, ep, &o), COLO_EINVAL, "capacity %u", bad[i]);
+  }
+  o.ring_capacity = 16384;
+  cr_assert_eq(colo_listen(&l, ep, &o), 0);
+  colo_seg_info_t info;
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
+  cr_assert_eq(info.capacity[0], 16384u);
+  cr_assert_eq(info.capacity[1], 16384u);
+  colo_chan_t *c;
+  cr_assert_eq(colo_connect(&c, ep, NULL, tu_ms(1000)), 0);
+  cr_assert_eq(colo_max_message(c), 16384u / 2 - 8);
+  colo_close(c);
+  colo_listener_close(l);
+}
+
+Test(space, file_endpoint_creates_missing_directories) {
+  char dir[128], ep[200];
+  snprintf(dir, sizeof dir, "/tmp/colo-test-%d", (int)getpid());
+  snprintf(ep, sizeof ep, "file://%s/a/b/seg", dir);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  cr_assert(file_exists(ep));
+  colo_chan_t *c, *s;
+  cr_assert_eq(colo_connect(&c, ep, NULL, tu_ms(1000)), 0);
+  cr_assert_eq(colo_accept(l, &s, tu_ms(1000)), 0);
+  colo_close(c);
+  colo_close(s);
+  colo_listener_close(l);
+  cr_assert_not(file_exists(ep));
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
