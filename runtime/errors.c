@@ -25,7 +25,7 @@ const char *colo_errname(int err) {
 #define COLO__XX(name, value, msg) case COLO_##name: return "COLO_" #name;
     COLO_ERRNO_MAP(COLO__XX)
 #undef COLO__XX
-  default: return "COLO_E?";
+  default: return "COLO_EUNKNOWN";
   }
 }
 
