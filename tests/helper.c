@@ -9,8 +9,9 @@
  *   listen-die EP                   listen; print "ready"; SIGKILL self
  *   listen-accept-die EP            listen; accept; print "ready"; SIGKILL self
  *   listen-accept-hold EP           listen; accept; print "ready"; sleep until killed
- *   scribble EP SECONDS SEED        connect; print "ready"; write random bytes over the
- *                                   rings and control words for SECONDS
+ *   scribble EP SECONDS SEED        connect; wait for one message ("go"); print "ready";
+ *                                   write random bytes over the rings and control
+ *                                   words for SECONDS
  *   connect-as-nobody EP            drop to uid/gid 65534; try to connect; print the code
  *   listen-small-shm EP             in a private mount namespace with a 1 MiB tmpfs on
  *                                   /dev/shm, listen; print the code and whether a file
@@ -122,6 +123,10 @@ static int scribble(const char *ep, double seconds, uint64_t seed) {
   if (fd < 0 || fstat(fd, &st) != 0) return die("open for scribbling", COLO_EIO);
   uint8_t *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED) return die("mmap", COLO_EIO);
+  char go[8];
+  size_t n;
+  int rc = colo_recv(ch, go, sizeof go, &n, tu_ms(10000));
+  if (rc) return die("recv go", rc);
   ready();
   /* Everything after the immutable header: control words, ring indices,
    * sleep flags, record headers, payloads. */

@@ -1,0 +1,308 @@
+/*
+ * test_cli.c - the colo command as users run it from a shell: the issue's
+ * acceptance scenarios, segment housekeeping (ls, rm, gc), help, exit codes.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char out[65536], err[65536];
+
+/* Runs script with $COLO and $EP set; returns the exit code. */
+static int sh(const char *ep, int timeout_ms, const char *fmt, ...) {
+  char body[2048], script[2400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  snprintf(script, sizeof script, "EP='%s'\n%s", ep ? ep : "", body);
+  return tu_sh(script, out, sizeof out, err, sizeof err, timeout_ms);
+}
+
+static int lines(const char *s) {
+  int n = 0;
+  for (; *s; s++) n += *s == '\n';
+  return n;
+}
+
+static int exists(const char *ep) {
+  char path[600];
+  return access(tu_shm_path(ep, path, sizeof path), F_OK) == 0;
+}
+
+/* ---- acceptance 2 ----------------------------------------------------------- */
+
+static void three_lines_through(const char *ep) {
+  int rc = sh(ep, tu_ms(20000),
+              "\"$COLO\" recv \"$EP\" --count 3 > \"$T/out\" &\n"
+              "printf 'a\\nbb\\nccc\\n' | \"$COLO\" send \"$EP\" || exit 10\n"
+              "wait $! || exit 11\n"
+              "cat \"$T/out\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert_str_eq(out, "a\nbb\nccc\n");
+  cr_assert_not(exists(ep), "%s was removed", ep);
+}
+
+Test(cli, recv_count_3_prints_what_send_sent_over_shm) {
+  char ep[128], t[64];
+  snprintf(t, sizeof t, "/tmp/colo-cli-%d", (int)getpid());
+  setenv("T", t, 1);
+  cr_assert_eq(sh(NULL, 5000, "mkdir -p \"$T\""), 0);
+  three_lines_through(tu_endpoint(ep, sizeof ep, "demo"));
+  sh(NULL, 5000, "rm -rf \"$T\"");
+}
+
+Test(cli, recv_count_3_prints_what_send_sent_over_a_file) {
+  char ep[128], t[64];
+  snprintf(t, sizeof t, "/tmp/colo-cli-%d", (int)getpid());
+  setenv("T", t, 1);
+  cr_assert_eq(sh(NULL, 5000, "mkdir -p \"$T\""), 0);
+  snprintf(ep, sizeof ep, "file://%s/x/seg", t); /* x/ does not exist yet */
+  three_lines_through(ep);
+  sh(NULL, 5000, "rm -rf \"$T\"");
+}
+
+Test(cli, recv_exits_0_when_send_closes_and_keeps_every_line) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "eof");
+  char t[64];
+  snprintf(t, sizeof t, "/tmp/colo-cli-eof-%d", (int)getpid());
+  setenv("T", t, 1);
+  int rc = sh(ep, tu_ms(30000),
+          "mkdir -p \"$T\"\n"
+          "\"$COLO\" recv \"$EP\" > \"$T/out\" &\n"
+          "seq 1 20000 | \"$COLO\" send \"$EP\" || exit 10\n"
+          "wait $! || exit 11\n"
+          "seq 1 20000 | cmp - \"$T/out\" || exit 12\n"
+          "rm -rf \"$T\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+}
+
+Test(cli, empty_lines_are_carried_as_empty_messages) {
+  char ep[128], t[64];
+  tu_endpoint(ep, sizeof ep, "empty");
+  snprintf(t, sizeof t, "/tmp/colo-cli-empty-%d", (int)getpid());
+  setenv("T", t, 1);
+  int rc = sh(ep, tu_ms(20000),
+              "mkdir -p \"$T\"\n"
+              "\"$COLO\" recv \"$EP\" > \"$T/out\" &\n"
+              "printf '\\n\\nx\\n\\n' | \"$COLO\" send \"$EP\" || exit 10\n"
+              "wait $! || exit 11\n"
+              "od -c \"$T/out\"; rm -rf \"$T\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert(strstr(out, "\\n  \\n   x  \\n  \\n"), "%s", out);
+}
+
+/* ---- acceptance 3 ----------------------------------------------------------- */
+
+Test(cli, recv_reports_a_killed_sender_within_2_seconds) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "killed");
+  char t[64];
+  snprintf(t, sizeof t, "/tmp/colo-cli-kill-%d", (int)getpid());
+  setenv("T", t, 1);
+  /* send keeps its stdin open (sleep), so only SIGKILL ends it. recv's
+   * stderr goes to a file, away from the shell's job messages. */
+  int rc = sh(ep, tu_ms(30000),
+          "mkdir -p \"$T\"\n"
+          "( (echo one; exec sleep 60.$$) | \"$COLO\" send \"$EP\" ) &\n"
+          "\"$COLO\" recv \"$EP\" >/dev/null 2>\"$T/err\" &\n"
+          "R=$!\n"
+          "sleep 1\n"
+          "pkill -KILL -f \"colo send $EP\" || exit 10\n"
+          "start=$(date +%%s%%N)\n"
+          "wait $R; code=$?\n"
+          "end=$(date +%%s%%N)\n"
+          "echo \"code=$code ms=$(( (end - start) / 1000000 ))\"\n"
+          "pkill -f \"sleep 60.$$\"\n"
+          "cat \"$T/err\"; rm -rf \"$T\"; exit 0\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  int code = -1, ms = -1;
+  cr_assert_eq(sscanf(out, "code=%d ms=%d", &code, &ms), 2, "%s", out);
+  const char *recv_err = strchr(out, '\n') + 1; /* what recv printed on stderr */
+  cr_assert_eq(code, 1, "recv exits 1 (%s)", recv_err);
+  cr_assert_lt(ms, 2000, "after %d ms", ms);
+  cr_assert(strstr(recv_err, "peer process died"), "%s", recv_err);
+  cr_assert_eq(lines(recv_err), 1, "one line: %s", recv_err);
+  cr_assert_not(exists(ep));
+}
+
+/* ---- acceptance 4 ----------------------------------------------------------- */
+
+Test(cli, send_to_an_overwritten_segment_says_corrupt_in_one_line) {
+  char ep[128], path[600];
+  tu_endpoint(ep, sizeof ep, "corrupt");
+  setenv("SEG", tu_shm_path(ep, path, sizeof path), 1);
+  int rc = sh(ep, tu_ms(20000),
+              "\"$COLO\" recv \"$EP\" >/dev/null 2>&1 &\n"
+              "R=$!\n"
+              "for i in $(seq 100); do [ -e \"$SEG\" ] && break; sleep 0.05; done\n"
+              "head -c 64 /dev/urandom | dd of=\"$SEG\" conv=notrunc status=none\n"
+              "echo hi | \"$COLO\" send \"$EP\"; code=$?\n"
+              "kill $R; wait $R\n"
+              "exit $code\n");
+  cr_assert_eq(rc, 1, "exit %d", rc);
+  cr_assert(strstr(err, "corrupt"), "%s", err);
+  cr_assert_eq(lines(err), 1, "one line: %s", err);
+  cr_assert_eq(strncmp(err, "colo send: ", 11), 0, "%s", err);
+}
+
+/* ---- other failures --------------------------------------------------------- */
+
+Test(cli, timeouts_are_bounded_and_say_so) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "tmo");
+  uint64_t t0 = tu_now_ms();
+  int rc = sh(ep, tu_ms(10000), "\"$COLO\" recv \"$EP\" --timeout 0.3");
+  cr_assert_eq(rc, 1);
+  cr_assert(strstr(err, "timed out"), "%s", err);
+  cr_assert_lt(tu_now_ms() - t0, (uint64_t)tu_ms(3000));
+  cr_assert_not(exists(ep));
+  rc = sh(ep, tu_ms(10000), "echo x | \"$COLO\" send \"$EP\" -t 0.3");
+  cr_assert_eq(rc, 1);
+  cr_assert(strstr(err, "timed out"), "%s", err);
+}
+
+Test(cli, a_line_longer_than_the_largest_message_is_refused) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "long");
+  int rc = sh(ep, tu_ms(20000),
+              "\"$COLO\" recv \"$EP\" --capacity 4K >/dev/null 2>&1 &\n"
+              "head -c 5000 /dev/zero | tr '\\0' x | \"$COLO\" send \"$EP\"; code=$?\n"
+              "wait\n"
+              "exit $code\n");
+  cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+  cr_assert(strstr(err, "2040"), "names the limit: %s", err);
+}
+
+Test(cli, sigterm_stops_recv_with_130_and_removes_the_segment) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "term");
+  int rc = sh(ep, tu_ms(20000),
+              "\"$COLO\" recv \"$EP\" &\n"
+              "R=$!\n"
+              "sleep 0.5\n"
+              "kill -TERM $R\n"
+              "wait $R\n");
+  cr_assert_eq(rc, 130, "exit %d: %s", rc, err);
+  cr_assert_not(exists(ep));
+}
+
+Test(cli, bad_endpoints_and_options_fail_with_a_reason) {
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv shm://a/b"), 1);
+  cr_assert(strstr(err, "letters, digits"), "%s", err);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv shm://x --count abc"), 2);
+  cr_assert(strstr(err, "--count"), "%s", err);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv shm://x --mode fast"), 2);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv shm://x --capacity 5000"), 2);
+  cr_assert(strstr(err, "power of two"), "%s", err);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv"), 2);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" send"), 2);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv shm://x --no-such-option"), 2);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" frobnicate"), 2);
+  cr_assert(strstr(err, "unknown command"), "%s", err);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\""), 2);
+}
+
+Test(cli, every_command_has_help) {
+  const char *cmds[] = {"", "recv ", "send ", "ls ", "rm ", "gc "};
+  for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+    cr_assert_eq(sh(NULL, 5000, "\"$COLO\" %s--help", cmds[i]), 0, "colo %s--help", cmds[i]);
+    cr_assert_eq(strncmp(out, "Usage: colo", 11), 0, "colo %s--help: %s", cmds[i], out);
+    cr_assert_eq(err[0], 0);
+    cr_assert_eq(sh(NULL, 5000, "\"$COLO\" %s-h", cmds[i]), 0);
+  }
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" --version"), 0);
+  cr_assert(strstr(out, COLO_VERSION_STRING), "%s", out);
+  cr_assert(strstr(out, "format 1.0"), "%s", out);
+}
+
+/* ---- ls, rm, gc on segments left by killed processes ------------------------- */
+
+static void leave_dead(const char *ep) {
+  tu_proc_t p;
+  char line[64];
+  const char *args[] = {"listen-die", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&p, args), 0);
+  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 128 + SIGKILL);
+  cr_assert(exists(ep));
+}
+
+Test(cli, ls_shows_a_dead_segment_and_a_live_one) {
+  char dead[128], live[128];
+  tu_endpoint(dead, sizeof dead, "lsdead");
+  tu_endpoint(live, sizeof live, "lslive");
+  leave_dead(dead);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, live, NULL), 0);
+
+  cr_assert_eq(sh(NULL, tu_ms(5000), "\"$COLO\" ls"), 0, "%s", err);
+  cr_assert(strstr(out, "LISTENER"), "a header row: %s", out);
+  char *d = strstr(out, dead), *a = strstr(out, live);
+  cr_assert(d && a, "%s", out);
+  char row[512];
+  sscanf(d, "%511[^\n]", row);
+  cr_assert(strstr(row, " dead ") && strstr(row, "0600") && strstr(row, "2.0M"), "%s", row);
+  sscanf(a, "%511[^\n]", row);
+  cr_assert(strstr(row, " alive "), "%s", row);
+
+  cr_assert_eq(sh(dead, tu_ms(5000), "\"$COLO\" ls --json \"$EP\""), 0, "%s", err);
+  cr_assert(strstr(out, "\"listener\": \"dead\""), "%s", out);
+  cr_assert(strstr(out, "\"dead\": true"), "%s", out);
+  cr_assert(strstr(out, "\"size\": 2101248"), "%s", out);
+  /* machine-readable: python parses it */
+  if (access("/usr/bin/python3", X_OK) == 0) {
+    cr_assert_eq(sh(dead, tu_ms(5000), "\"$COLO\" ls --json | python3 -c 'import json,sys; json.load(sys.stdin)'"),
+                 0, "%s", err);
+  }
+  cr_assert_eq(sh("shm://no-such-segment", tu_ms(5000), "\"$COLO\" ls \"$EP\""), 1);
+  colo_listener_close(l);
+  colo_seg_remove(dead, 1);
+}
+
+Test(cli, rm_removes_a_dead_segment_and_refuses_a_live_one) {
+  char dead[128], live[128];
+  tu_endpoint(dead, sizeof dead, "rmdead");
+  tu_endpoint(live, sizeof live, "rmlive");
+  leave_dead(dead);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, live, NULL), 0);
+  /* a bare NAME means shm://NAME */
+  cr_assert_eq(sh(dead + 6, tu_ms(5000), "\"$COLO\" rm -v \"$EP\""), 0, "%s", err);
+  cr_assert_not(exists(dead));
+  cr_assert_eq(sh(live, tu_ms(5000), "\"$COLO\" rm \"$EP\""), 1);
+  cr_assert(strstr(err, "live process"), "%s", err);
+  cr_assert(exists(live));
+  cr_assert_eq(sh(live, tu_ms(5000), "\"$COLO\" rm --force \"$EP\""), 0, "%s", err);
+  cr_assert_not(exists(live));
+  cr_assert_eq(sh(live, tu_ms(5000), "\"$COLO\" rm \"$EP\""), 1, "already gone");
+  colo_listener_close(l);
+}
+
+Test(cli, gc_removes_dead_segments_only) {
+  char d1[128], d2[128], live[128];
+  tu_endpoint(d1, sizeof d1, "gc1");
+  tu_endpoint(d2, sizeof d2, "gc2");
+  tu_endpoint(live, sizeof live, "gclive");
+  leave_dead(d1);
+  leave_dead(d2);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, live, NULL), 0);
+  cr_assert_eq(sh(NULL, tu_ms(5000), "\"$COLO\" gc --dry-run"), 0, "%s", err);
+  cr_assert(strstr(out, d1) && strstr(out, d2), "%s", out);
+  cr_assert_null(strstr(out, live), "%s", out);
+  cr_assert(exists(d1) && exists(d2), "a dry run removes nothing");
+  cr_assert_eq(sh(NULL, tu_ms(5000), "\"$COLO\" gc"), 0, "%s", err);
+  cr_assert(strstr(out, d1) && strstr(out, d2), "says what it removed: %s", out);
+  cr_assert_not(exists(d1));
+  cr_assert_not(exists(d2));
+  cr_assert(exists(live));
+  colo_listener_close(l);
+}
