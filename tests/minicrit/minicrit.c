@@ -67,6 +67,18 @@ void mc_log(const char *fmt, ...) {
   va_end(ap);
 }
 
+/* One test, with the setjmp in a frame of its own so that main's counters
+ * are not live across the longjmp. */
+static int run_one(int i) {
+  outcome = RUN;
+  if (setjmp(escape) == 0) {
+    if (tests[i].extra->init) tests[i].extra->init();
+    tests[i].fn();
+  }
+  if (tests[i].extra->fini) tests[i].extra->fini();
+  return outcome;
+}
+
 int main(int argc, char **argv) {
   const char *filter = NULL;
   for (int i = 1; i < argc; i++)
@@ -80,15 +92,10 @@ int main(int argc, char **argv) {
       skipped++;
       continue;
     }
-    outcome = RUN;
     fprintf(stderr, "[RUN ] %s\n", full);
-    if (setjmp(escape) == 0) {
-      if (tests[i].extra->init) tests[i].extra->init();
-      tests[i].fn();
-    }
-    if (tests[i].extra->fini) tests[i].extra->fini();
-    if (outcome == FAILED) failed++, fprintf(stderr, "[FAIL] %s\n", full);
-    else if (outcome == SKIPPED) skipped++;
+    int result = run_one(i);
+    if (result == FAILED) failed++, fprintf(stderr, "[FAIL] %s\n", full);
+    else if (result == SKIPPED) skipped++;
     else passed++, fprintf(stderr, "[PASS] %s\n", full);
   }
   fprintf(stderr, "[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | Crashing: 0 | Skipped: %d\n",

@@ -1,0 +1,66 @@
+# colo - the two commands of the README, and what they are made of.
+#
+#   make test    install missing Debian packages, build with -Werror, run every
+#                test; then an ASan+UBSan build running every test and a TSan
+#                build running the ring tests
+#   make build   the release build only (build/release: libcolo, colo)
+#   make install PREFIX=/usr/local
+#
+# Every target installs what it needs first (scripts/deps.sh: as root, with
+# sudo, or it prints the apt-get line and stops).
+
+BUILD     ?= build
+PREFIX    ?= /usr/local
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_GEN := -DCOLO_WERROR=ON
+
+DEPS_BUILD := cmake make gcc libc6-dev pkg-config libmimalloc-dev libxxhash-dev
+DEPS_TEST  := $(DEPS_BUILD) libcriterion-dev procps util-linux coreutils
+
+ASAN_UBSAN := address,undefined
+CTEST := ctest --output-on-failure --no-tests=error -V
+
+.PHONY: all build test test-release test-asan test-tsan deps deps-test install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh $(DEPS_BUILD)
+
+deps-test:
+	@scripts/deps.sh $(DEPS_TEST)
+
+# $(call configure,DIR,EXTRA CMAKE ARGS)
+define configure
+	cmake -S . -B $(BUILD)/$(1) $(CMAKE_GEN) $(2) >/dev/null
+	cmake --build $(BUILD)/$(1) -j $(JOBS)
+endef
+
+build: deps
+	$(call configure,release,-DCOLO_BUILD_TESTS=OFF)
+
+test: deps-test
+	@$(MAKE) --no-print-directory test-release test-asan test-tsan
+	@echo "make test: release, ASan+UBSan and TSan test runs all passed"
+
+test-release:
+	@echo "== release build (-Werror), every test" >&2
+	$(call configure,test-release,-DCOLO_BUILD_TESTS=ON)
+	cd $(BUILD)/test-release && $(CTEST)
+
+test-asan:
+	@echo "== ASan+UBSan build, every test" >&2
+	$(call configure,asan,-DCOLO_BUILD_TESTS=ON -DCOLO_SANITIZE=$(ASAN_UBSAN))
+	cd $(BUILD)/asan && ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 $(CTEST)
+
+test-tsan:
+	@echo "== TSan build, ring tests" >&2
+	$(call configure,tsan,-DCOLO_BUILD_TESTS=ON -DCOLO_SANITIZE=thread)
+	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST)
+
+install: build
+	cmake --install $(BUILD)/release --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD)
