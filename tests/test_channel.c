@@ -186,23 +186,6 @@ Test(chan, nowait_is_eagain_and_a_timeout_is_bounded) {
 
 /* ---- a thread blocked in a call is woken ---------------------------------- */
 
-typedef struct blocked {
-  colo_chan_t *ch;
-  int op; /* 0: recv, 1: send of a large message */
-  int rc;
-  size_t n;
-  uint64_t done_ms;
-} blocked_t;
-
-static void *blocked_main(void *arg) {
-  blocked_t *b = arg;
-  static uint8_t buf[4096];
-  if (b->op == 0) b->rc = colo_recv(b->ch, buf, sizeof buf, &b->n, COLO_FOREVER);
-  else b->rc = colo_send(b->ch, buf, 2040, COLO_FOREVER);
-  b->done_ms = tu_now_ms();
-  return NULL;
-}
-
 static const char *mode_name(int m) { return m == 0 ? "hybrid" : m == 1 ? "spin" : "block"; }
 
 Test(chan, a_blocked_receiver_is_woken_by_a_send_in_every_mode) {
@@ -213,13 +196,12 @@ Test(chan, a_blocked_receiver_is_woken_by_a_send_in_every_mode) {
     pair_t p;
     pair_open(&p, "wakerx", &o);
     for (int round = 0; round < 20; round++) {
-      blocked_t b = {.ch = p.srv, .op = 0};
-      pthread_t t;
-      pthread_create(&t, NULL, blocked_main, &b);
+      tu_blocked_t b;
+      tu_blocked_start(&b, p.srv, TU_RECV_ONE);
       usleep(round % 2 ? 20000 : 1000); /* asleep, or still spinning */
       uint64_t sent_ms = tu_now_ms();
       cr_assert_eq(colo_send(p.cli, "wake", 4, 0), 0);
-      pthread_join(t, NULL);
+      tu_blocked_join(&b);
       cr_assert_eq(b.rc, 0, "%s round %d: %s", mode_name(mode), round, colo_errname(b.rc));
       cr_assert_eq(b.n, 4u);
       /* Woken by the send, not by a 100 ms liveness slice. */
@@ -240,14 +222,13 @@ Test(chan, a_blocked_sender_is_woken_when_space_frees_in_every_mode) {
     for (int round = 0; round < 10; round++) {
       while (colo_send(p.cli, big, sizeof big, COLO_NOWAIT) == 0) {
       }
-      blocked_t b = {.ch = p.cli, .op = 1};
-      pthread_t t;
-      pthread_create(&t, NULL, blocked_main, &b);
+      tu_blocked_t b;
+      tu_blocked_start(&b, p.cli, TU_SEND_ONE);
       usleep(20000);
       uint64_t freed_ms = tu_now_ms();
       size_t n;
       cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, 0), 0);
-      pthread_join(t, NULL);
+      tu_blocked_join(&b);
       cr_assert_eq(b.rc, 0, "%s: %s", mode_name(mode), colo_errname(b.rc));
       cr_assert_lt(b.done_ms - freed_ms, 90u, "%s: woke after %llu ms", mode_name(mode),
                    (unsigned long long)(b.done_ms - freed_ms));
@@ -285,13 +266,12 @@ Test(chan, a_blocked_receiver_sees_the_close_at_once) {
     o.wait_mode = (colo_wait_mode_t)mode;
     pair_t p;
     pair_open(&p, "closewake", &o);
-    blocked_t b = {.ch = p.srv, .op = 0};
-    pthread_t t;
-    pthread_create(&t, NULL, blocked_main, &b);
+    tu_blocked_t b;
+    tu_blocked_start(&b, p.srv, TU_RECV_ONE);
     usleep(20000);
     uint64_t closed_ms = tu_now_ms();
     colo_close(p.cli);
-    pthread_join(t, NULL);
+    tu_blocked_join(&b);
     cr_assert_eq(b.rc, COLO_ECLOSED, "%s: %s", mode_name(mode), colo_errname(b.rc));
     cr_assert_lt(b.done_ms - closed_ms, (uint64_t)tu_ms(200), "%s", mode_name(mode));
     colo_close(p.srv);

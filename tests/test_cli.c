@@ -12,17 +12,38 @@
 
 #include "testutil.h"
 
-static char out[65536], err[65536];
+static char out[1 << 18], err[65536];
 
-/* Runs script with $COLO and $EP set; returns the exit code. */
+static int exists(const char *ep) {
+  char path[600];
+  return access(tu_shm_path(ep, path, sizeof path), F_OK) == 0;
+}
+
+/* Runs script with $COLO, $EP and $T (a fresh scratch directory, removed
+ * afterwards) set; returns the exit code, with out and err filled. */
 static int sh(const char *ep, int timeout_ms, const char *fmt, ...) {
-  char body[2048], script[2400];
+  char body[2048], script[2600];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(body, sizeof body, fmt, ap);
   va_end(ap);
-  snprintf(script, sizeof script, "EP='%s'\n%s", ep ? ep : "", body);
+  snprintf(script, sizeof script,
+           "EP='%s'\nT=/tmp/colo-cli-%d\nrm -rf \"$T\"; mkdir -p \"$T\"; trap 'rm -rf \"$T\"' EXIT\n%s",
+           ep ? ep : "", (int)getpid(), body);
   return tu_sh(script, out, sizeof out, err, sizeof err, timeout_ms);
+}
+
+/* `colo recv EP RECV_ARGS` in the background, `PRODUCER | colo send EP`,
+ * then what recv printed is in out. */
+static void through(const char *ep, const char *recv_args, const char *producer) {
+  int rc = sh(ep, tu_ms(30000),
+              "\"$COLO\" recv \"$EP\" %s > \"$T/out\" &\n"
+              "%s | \"$COLO\" send \"$EP\" || exit 10\n"
+              "wait $! || exit 11\n"
+              "cat \"$T/out\"\n",
+              recv_args, producer);
+  cr_assert_eq(rc, 0, "exit %d (10: send failed, 11: recv failed): %s", rc, err);
+  cr_assert_not(exists(ep), "%s was removed", ep);
 }
 
 static int lines(const char *s) {
@@ -31,72 +52,34 @@ static int lines(const char *s) {
   return n;
 }
 
-static int exists(const char *ep) {
-  char path[600];
-  return access(tu_shm_path(ep, path, sizeof path), F_OK) == 0;
-}
-
 /* ---- acceptance 2 ----------------------------------------------------------- */
 
-static void three_lines_through(const char *ep) {
-  int rc = sh(ep, tu_ms(20000),
-              "\"$COLO\" recv \"$EP\" --count 3 > \"$T/out\" &\n"
-              "printf 'a\\nbb\\nccc\\n' | \"$COLO\" send \"$EP\" || exit 10\n"
-              "wait $! || exit 11\n"
-              "cat \"$T/out\"\n");
-  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
-  cr_assert_str_eq(out, "a\nbb\nccc\n");
-  cr_assert_not(exists(ep), "%s was removed", ep);
-}
-
 Test(cli, recv_count_3_prints_what_send_sent_over_shm) {
-  char ep[128], t[64];
-  snprintf(t, sizeof t, "/tmp/colo-cli-%d", (int)getpid());
-  setenv("T", t, 1);
-  cr_assert_eq(sh(NULL, 5000, "mkdir -p \"$T\""), 0);
-  three_lines_through(tu_endpoint(ep, sizeof ep, "demo"));
-  sh(NULL, 5000, "rm -rf \"$T\"");
+  char ep[128];
+  through(tu_endpoint(ep, sizeof ep, "demo"), "--count 3", "printf 'a\\nbb\\nccc\\n'");
+  cr_assert_str_eq(out, "a\nbb\nccc\n");
 }
 
 Test(cli, recv_count_3_prints_what_send_sent_over_a_file) {
-  char ep[128], t[64];
-  snprintf(t, sizeof t, "/tmp/colo-cli-%d", (int)getpid());
-  setenv("T", t, 1);
-  cr_assert_eq(sh(NULL, 5000, "mkdir -p \"$T\""), 0);
-  snprintf(ep, sizeof ep, "file://%s/x/seg", t); /* x/ does not exist yet */
-  three_lines_through(ep);
-  sh(NULL, 5000, "rm -rf \"$T\"");
+  char ep[128];
+  snprintf(ep, sizeof ep, "file:///tmp/colo-cli-%d/x/seg", (int)getpid()); /* in $T; x/ is new */
+  through(ep, "--count 3", "printf 'a\\nbb\\nccc\\n'");
+  cr_assert_str_eq(out, "a\nbb\nccc\n");
 }
 
 Test(cli, recv_exits_0_when_send_closes_and_keeps_every_line) {
   char ep[128];
-  tu_endpoint(ep, sizeof ep, "eof");
-  char t[64];
-  snprintf(t, sizeof t, "/tmp/colo-cli-eof-%d", (int)getpid());
-  setenv("T", t, 1);
-  int rc = sh(ep, tu_ms(30000),
-          "mkdir -p \"$T\"\n"
-          "\"$COLO\" recv \"$EP\" > \"$T/out\" &\n"
-          "seq 1 20000 | \"$COLO\" send \"$EP\" || exit 10\n"
-          "wait $! || exit 11\n"
-          "seq 1 20000 | cmp - \"$T/out\" || exit 12\n"
-          "rm -rf \"$T\"\n");
-  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  through(tu_endpoint(ep, sizeof ep, "eof"), "", "seq 1 20000");
+  static char want[200000];
+  size_t len = 0;
+  for (int i = 1; i <= 20000; i++) len += (size_t)snprintf(want + len, sizeof want - len, "%d\n", i);
+  cr_assert_str_eq(out, want);
 }
 
 Test(cli, empty_lines_are_carried_as_empty_messages) {
-  char ep[128], t[64];
-  tu_endpoint(ep, sizeof ep, "empty");
-  snprintf(t, sizeof t, "/tmp/colo-cli-empty-%d", (int)getpid());
-  setenv("T", t, 1);
-  int rc = sh(ep, tu_ms(20000),
-              "mkdir -p \"$T\"\n"
-              "\"$COLO\" recv \"$EP\" > \"$T/out\" &\n"
-              "printf '\\n\\nx\\n\\n' | \"$COLO\" send \"$EP\" || exit 10\n"
-              "wait $! || exit 11\n"
-              "od -c \"$T/out\"; rm -rf \"$T\"\n");
-  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
-  cr_assert(strstr(out, "\\n  \\n   x  \\n  \\n"), "%s", out);
+  char ep[128];
+  through(tu_endpoint(ep, sizeof ep, "empty"), "", "printf '\\n\\nx\\n\\n'");
+  cr_assert_str_eq(out, "\n\nx\n\n");
 }
 
 /* ---- acceptance 3 ----------------------------------------------------------- */
@@ -104,13 +87,9 @@ Test(cli, empty_lines_are_carried_as_empty_messages) {
 Test(cli, recv_reports_a_killed_sender_within_2_seconds) {
   char ep[128];
   tu_endpoint(ep, sizeof ep, "killed");
-  char t[64];
-  snprintf(t, sizeof t, "/tmp/colo-cli-kill-%d", (int)getpid());
-  setenv("T", t, 1);
   /* send keeps its stdin open (sleep), so only SIGKILL ends it. recv's
    * stderr goes to a file, away from the shell's job messages. */
   int rc = sh(ep, tu_ms(30000),
-          "mkdir -p \"$T\"\n"
           "( (echo one; exec sleep 60.$$) | \"$COLO\" send \"$EP\" ) &\n"
           "\"$COLO\" recv \"$EP\" >/dev/null 2>\"$T/err\" &\n"
           "R=$!\n"
@@ -121,7 +100,7 @@ Test(cli, recv_reports_a_killed_sender_within_2_seconds) {
           "end=$(date +%%s%%N)\n"
           "echo \"code=$code ms=$(( (end - start) / 1000000 ))\"\n"
           "pkill -f \"sleep 60.$$\"\n"
-          "cat \"$T/err\"; rm -rf \"$T\"; exit 0\n");
+          "cat \"$T/err\"; exit 0\n");
   cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
   int code = -1, ms = -1;
   cr_assert_eq(sscanf(out, "code=%d ms=%d", &code, &ms), 2, "%s", out);
@@ -226,13 +205,8 @@ Test(cli, every_command_has_help) {
 /* ---- ls, rm, gc on segments left by killed processes ------------------------- */
 
 static void leave_dead(const char *ep) {
-  tu_proc_t p;
-  char line[64];
-  const char *args[] = {"listen-die", ep, NULL};
-  cr_assert_eq(tu_spawn_helper(&p, args), 0);
-  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(5000)), 0);
-  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 128 + SIGKILL);
-  cr_assert(exists(ep));
+  cr_assert_eq(tu_leave_dead_listener(ep), 0);
+  cr_assert(exists(ep), "a killed process leaves its segment");
 }
 
 Test(cli, ls_shows_a_dead_segment_and_a_live_one) {

@@ -97,33 +97,12 @@ Test(peer, killed_mid_stream_gives_a_gapless_prefix_then_epeerdead) {
   colo_listener_close(l);
 }
 
-typedef struct blocked {
-  colo_chan_t *ch;
-  int op; /* 0 recv, 1 send */
-  int rc;
-  uint64_t done_ms;
-} blocked_t;
-
-static void *blocked_main(void *arg) {
-  blocked_t *b = arg;
-  static uint8_t buf[4096];
-  size_t n;
-  if (b->op == 0) {
-    b->rc = colo_recv(b->ch, buf, sizeof buf, &n, COLO_FOREVER);
-  } else {
-    while ((b->rc = colo_send(b->ch, buf, 2040, COLO_FOREVER)) == 0) {
-    }
-  }
-  b->done_ms = tu_now_ms();
-  return NULL;
-}
-
 /* A call blocked forever (receiving, or sending into a full ring) returns
  * COLO_EPEERDEAD within a second of the peer's SIGKILL, in every mode. */
-static void blocked_then_killed(int op) {
+static void blocked_then_killed(tu_block_op_t op) {
   for (int mode = 0; mode <= 2; mode++) {
     char ep[128];
-    tu_endpoint(ep, sizeof ep, op ? "blocktx" : "blockrx");
+    tu_endpoint(ep, sizeof ep, op == TU_RECV_ONE ? "blockrx" : "blocktx");
     tu_proc_t h;
     const char *args[] = {"listen-accept-hold", ep, NULL}; /* the listener, default rings */
     cr_assert_eq(tu_spawn_helper(&h, args), 0);
@@ -133,13 +112,12 @@ static void blocked_then_killed(int op) {
     char line[64];
     cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(10000)), 0, "the helper did not accept");
     cr_assert_str_eq(line, "ready");
-    blocked_t b = {.ch = ch, .op = op};
-    pthread_t t;
-    pthread_create(&t, NULL, blocked_main, &b);
+    tu_blocked_t b;
+    tu_blocked_start(&b, ch, op);
     usleep(300000); /* well asleep in the kernel, or spinning */
     uint64_t kill_ms = tu_now_ms();
     kill(h.pid, SIGKILL);
-    pthread_join(t, NULL);
+    tu_blocked_join(&b);
     cr_assert_eq(b.rc, COLO_EPEERDEAD, "%s: %s", mode_name(mode), colo_errname(b.rc));
     cr_assert_lt(b.done_ms - kill_ms, 1000u, "%s: %llu ms", mode_name(mode),
                  (unsigned long long)(b.done_ms - kill_ms));
@@ -150,8 +128,8 @@ static void blocked_then_killed(int op) {
   }
 }
 
-Test(peer, a_blocked_receiver_learns_of_the_death_within_a_second) { blocked_then_killed(0); }
-Test(peer, a_blocked_sender_learns_of_the_death_within_a_second) { blocked_then_killed(1); }
+Test(peer, a_blocked_receiver_learns_of_the_death_within_a_second) { blocked_then_killed(TU_RECV_ONE); }
+Test(peer, a_blocked_sender_learns_of_the_death_within_a_second) { blocked_then_killed(TU_SEND_UNTIL_ERROR); }
 
 Test(peer, a_killed_listener_is_seen_by_its_connected_peer) {
   char ep[128];

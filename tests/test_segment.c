@@ -440,20 +440,11 @@ Test(names, another_user_cannot_open_a_0600_segment) {
 
 /* ---- stale segments ----------------------------------------------------- */
 
-static void leave_dead_listener(const char *ep) {
-  tu_proc_t p;
-  char line[64];
-  const char *args[] = {"listen-die", ep, NULL};
-  cr_assert_eq(tu_spawn_helper(&p, args), 0);
-  cr_assert_eq(tu_read_line(&p, line, sizeof line, tu_ms(5000)), 0);
-  cr_assert_eq(tu_wait(&p, tu_ms(5000)), 128 + 9);
-  cr_assert(file_exists(ep), "a killed process leaves its segment");
-}
-
 Test(stale, dead_segment_is_reported_dead_and_reclaimed_by_a_new_listener) {
   char ep[128];
   tu_endpoint(ep, sizeof ep, "stale");
-  leave_dead_listener(ep);
+  cr_assert_eq(tu_leave_dead_listener(ep), 0);
+  cr_assert(file_exists(ep), "a killed process leaves its segment");
   colo_seg_info_t info;
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.status, 0);

@@ -156,6 +156,42 @@ int tu_sh(const char *script, char *out, size_t outcap, char *err, size_t errcap
   return rc;
 }
 
+int tu_leave_dead_listener(const char *ep) {
+  tu_proc_t p;
+  char line[64];
+  const char *args[] = {"listen-die", ep, NULL};
+  if (tu_spawn_helper(&p, args) != 0) return -1;
+  if (tu_read_line(&p, line, sizeof line, tu_ms(5000)) != 0 || strcmp(line, "ready") != 0) {
+    tu_wait(&p, 0);
+    return -1;
+  }
+  return tu_wait(&p, tu_ms(5000)) == 128 + SIGKILL ? 0 : -1;
+}
+
+static void *blocked_main(void *arg) {
+  tu_blocked_t *b = arg;
+  static _Thread_local uint8_t buf[4096];
+  if (b->op == TU_RECV_ONE) {
+    b->rc = colo_recv(b->ch, buf, sizeof buf, &b->n, COLO_FOREVER);
+  } else if (b->op == TU_SEND_ONE) {
+    b->rc = colo_send(b->ch, buf, 2040, COLO_FOREVER);
+  } else {
+    while ((b->rc = colo_send(b->ch, buf, 2040, COLO_FOREVER)) == 0) {
+    }
+  }
+  b->done_ms = tu_now_ms();
+  return NULL;
+}
+
+void tu_blocked_start(tu_blocked_t *b, colo_chan_t *ch, tu_block_op_t op) {
+  memset(b, 0, sizeof *b);
+  b->ch = ch;
+  b->op = op;
+  if (pthread_create(&b->thread, NULL, blocked_main, b) != 0) abort();
+}
+
+void tu_blocked_join(tu_blocked_t *b) { pthread_join(b->thread, NULL); }
+
 /* splitmix64 */
 static uint64_t mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;

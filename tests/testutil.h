@@ -5,6 +5,7 @@
 #ifndef COLO_TESTS_TESTUTIL_H
 #define COLO_TESTS_TESTUTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -44,6 +45,28 @@ int tu_wait(tu_proc_t *p, int timeout_ms);
 /* Runs a shell script to completion within timeout_ms, capturing stdout and
  * stderr (NUL-terminated, truncated to cap). Returns what tu_wait returns. */
 int tu_sh(const char *script, char *out, size_t outcap, char *err, size_t errcap, int timeout_ms);
+
+/* Leaves a segment behind at ep the way a crash does: the helper listens and
+ * SIGKILLs itself. 0 on success. */
+int tu_leave_dead_listener(const char *ep);
+
+/* A call on another thread that blocks until something happens to the
+ * channel; the test then measures when it returned. */
+typedef enum tu_block_op {
+  TU_RECV_ONE,         /* colo_recv, forever */
+  TU_SEND_ONE,         /* colo_send of one 2040-byte message, forever */
+  TU_SEND_UNTIL_ERROR  /* colo_send of 2040-byte messages, forever, until one fails */
+} tu_block_op_t;
+typedef struct tu_blocked {
+  colo_chan_t *ch;
+  tu_block_op_t op;
+  int rc;           /* what the call returned */
+  size_t n;         /* TU_RECV_ONE: the message's length */
+  uint64_t done_ms; /* tu_now_ms() when it returned */
+  pthread_t thread;
+} tu_blocked_t;
+void tu_blocked_start(tu_blocked_t *b, colo_chan_t *ch, tu_block_op_t op);
+void tu_blocked_join(tu_blocked_t *b);
 
 /* The verified message pattern of the stream tests: message i of a stream
  * with seed has a pseudo-random size in [0, maxlen] and pseudo-random bytes,
