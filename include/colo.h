@@ -78,7 +78,8 @@ extern "C" {
   XX(ENOBUFS, -16, "the receive buffer is too small for the message")                        \
   XX(EIO, -17, "an operating system call failed")                                            \
   XX(ENOTSUP, -18, "the operation is not supported")                                         \
-  XX(ESTATE, -19, "the call is out of sequence")
+  XX(ESTATE, -19, "the call is out of sequence")                                             \
+  XX(EPROTO, -20, "the peer broke the stream protocol")
 
 typedef enum colo_errno {
   COLO_OK = 0,
@@ -125,25 +126,35 @@ COLO_API void colo_opts_init(colo_opts_t *opts);
 /**
  * Creates the endpoint and listens on it.
  *
- * Endpoints: "shm://NAME" is a POSIX shared-memory object, /dev/shm/colo.NAME
- * on Linux (NAME: 1-200 of [A-Za-z0-9._-], not starting with '.');
- * "file:///PATH" is a file-backed mapping at the absolute PATH, on any mount
- * (missing parent directories are created).
+ * Endpoints:
+ *  - "shm://NAME": a POSIX shared-memory object, /dev/shm/colo.NAME on Linux
+ *    (NAME: 1-200 of [A-Za-z0-9._-], not starting with '.');
+ *  - "file:///PATH": a file-backed mapping at the absolute PATH, on any mount
+ *    (missing parent directories are created);
+ *  - "unix:///PATH": an AF_UNIX stream socket at PATH (at most 107 bytes), with
+ *    colo's framing (docs/protocol.md); a socket file left by a dead listener
+ *    is replaced;
+ *  - "tcp://HOST:PORT": TCP with TCP_NODELAY and the same framing; HOST is a
+ *    name, an IPv4 address or [IPv6]; port 0 picks a free port (see
+ *    colo_listener_endpoint()).
  *
- * The segment is created exclusively with opts->perm and its memory reserved up
- * front, so a filesystem that cannot back it fails here with COLO_ENOSPC rather
- * than with SIGBUS later.
+ * A shared-memory segment is created exclusively with opts->perm and its memory
+ * reserved up front, so a filesystem that cannot back it fails here with
+ * COLO_ENOSPC rather than with SIGBUS later. A unix socket file gets opts->perm.
  *
- * @return 0; COLO_EINVAL (bad endpoint or options), COLO_EEXIST (in use by a live
- *         process, or a leftover and reclaim_stale is off), COLO_ENOSPC, COLO_EPERM,
+ * @return 0; COLO_EINVAL (bad endpoint or options), COLO_ENOTSUP (a transport this
+ *         version lacks), COLO_EEXIST (in use by a live process, or a leftover and
+ *         reclaim_stale is off; for tcp, the port is taken), COLO_ENOSPC, COLO_EPERM,
  *         COLO_ENOENT (parent directory cannot be created), COLO_EIO, COLO_ENOMEM.
  */
 COLO_API int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *opts);
 
 /**
  * Waits until a peer has connected and returns the channel to it. A shared-memory
- * endpoint carries one connection: a second call returns COLO_EBUSY.
- * The listener and the channel may be closed in any order.
+ * endpoint carries one connection: a second call returns COLO_EBUSY. A socket
+ * endpoint (unix://, tcp://) accepts any number of clients, one channel each; a
+ * client that does not complete colo's handshake is dropped and the wait goes on.
+ * The listener and the channels may be closed in any order.
  *
  * @return 0; COLO_EAGAIN (timeout 0 and no peer yet), COLO_ETIMEDOUT, COLO_EBUSY,
  *         COLO_EINVAL, COLO_ENOMEM.
@@ -153,15 +164,20 @@ COLO_API int colo_accept(colo_listener_t *l, colo_chan_t **out, int timeout_ms);
 /** Closes the listener. Before colo_accept() returned, this removes the endpoint. */
 COLO_API void colo_listener_close(colo_listener_t *l);
 
+/** The listener's endpoint in canonical form; for "tcp://HOST:0", with the port
+ *  the system chose. Valid until colo_listener_close(). */
+COLO_API const char *colo_listener_endpoint(const colo_listener_t *l);
+
 /**
  * Connects to a listening endpoint, retrying until it exists and is ready or
  * the timeout expires. The segment header is validated before anything in it
  * is used.
  *
- * @return 0; COLO_ETIMEDOUT (no listener appeared in time), COLO_EAGAIN (timeout 0
+ * @return 0; COLO_ETIMEDOUT (no listener appeared in time), COLO_ENOENT (timeout 0
  *         and no listener), COLO_ECORRUPT, COLO_EVERSION, COLO_ENOTREADY (the creator
  *         never finished initialising), COLO_EPERM, COLO_EBUSY (already has a peer),
- *         COLO_EINVAL, COLO_EIO, COLO_ENOMEM.
+ *         COLO_EPEERDEAD (only a dead listener's leftover is there), COLO_EPROTO (the
+ *         socket's listener does not speak colo), COLO_EINVAL, COLO_EIO, COLO_ENOMEM.
  */
 COLO_API int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opts,
                           int timeout_ms);
@@ -178,6 +194,17 @@ COLO_API void colo_close(colo_chan_t *ch);
  *         COLO_ECORRUPT (the peer broke the ring; the channel is unusable).
  */
 COLO_API int colo_send(colo_chan_t *ch, const void *buf, size_t len, int timeout_ms);
+
+/**
+ * Waits until every message sent so far has been handed to the transport.
+ * Shared memory never holds a message back (always 0). On a socket transport,
+ * colo_send() and colo_commit() hand the frame to the kernel within the send's
+ * timeout; when the timeout ends part-way through a frame, the rest is held in
+ * the channel and goes out with later calls, colo_flush() or colo_close()
+ * (which waits for it at most one second).
+ * @return 0; COLO_EAGAIN, COLO_ETIMEDOUT, COLO_ECLOSED, COLO_EPEERDEAD.
+ */
+COLO_API int colo_flush(colo_chan_t *ch, int timeout_ms);
 
 /**
  * Receives the next message into buf. On success *len is its size. When cap is
@@ -205,8 +232,9 @@ COLO_API int colo_commit(colo_chan_t *ch, size_t len);
 
 /**
  * Zero-copy receive, step 1: sets *buf and *len to the next message, in place in
- * shared memory. The bytes stay valid until colo_release(); the bounds are
- * validated, but the peer can still write into them, so copy what must not change.
+ * shared memory (or in the channel's receive buffer for socket transports). The
+ * bytes stay valid until colo_release(); the bounds are validated, but a
+ * shared-memory peer can still write into them, so copy what must not change.
  * A second peek before the release returns the same message.
  * Returns the same codes as colo_recv() except COLO_ENOBUFS.
  */
@@ -218,8 +246,23 @@ COLO_API int colo_peek(colo_chan_t *ch, const void **buf, size_t *len, int timeo
  */
 COLO_API int colo_release(colo_chan_t *ch);
 
-/** The largest message this channel carries, in bytes. */
+/** The largest message this side may send, in bytes. */
 COLO_API size_t colo_max_message(const colo_chan_t *ch);
+
+/** The transport under the channel: "shm", "file", "unix" or "tcp". */
+COLO_API const char *colo_transport(const colo_chan_t *ch);
+
+/**
+ * A file descriptor for event loops (poll, epoll, libuv): it becomes readable
+ * when data from the peer arrives, or when the peer closes or dies.
+ * Edge semantics: after it polls readable, call colo_recv() or colo_peek()
+ * with COLO_NOWAIT until COLO_EAGAIN before polling again; messages already
+ * read into the channel's buffer do not make it readable again. Do not read
+ * from it, write to it or close it; it is valid until colo_close().
+ * @return the descriptor (>= 0); COLO_ENOTSUP for shm:// and file://, which
+ *         have none in this version (the colo:// transport will add one).
+ */
+COLO_API int colo_fd(colo_chan_t *ch);
 
 /** The endpoint string the channel was opened with. */
 COLO_API const char *colo_endpoint(const colo_chan_t *ch);

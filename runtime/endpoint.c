@@ -11,6 +11,44 @@ static int name_char_ok(char c) {
          c == '_' || c == '-';
 }
 
+/* tcp://HOST:PORT, HOST a name, a dotted IPv4 address or [IPv6]. */
+static int parse_tcp(const char *s, colo__endpoint_t *ep) {
+  const char *h = s + 6, *colon;
+  size_t hlen;
+  if (*h == '[') {
+    const char *end = strchr(h, ']');
+    if (!end || end[1] != ':') return colo__err(COLO_EINVAL, "%s: expected tcp://[IPv6]:PORT", s);
+    h++;
+    hlen = (size_t)(end - h);
+    colon = end + 1;
+  } else {
+    colon = strrchr(h, ':');
+    if (!colon) return colo__err(COLO_EINVAL, "%s: expected tcp://HOST:PORT", s);
+    hlen = (size_t)(colon - h);
+    if (memchr(h, ':', hlen)) return colo__err(COLO_EINVAL, "%s: an IPv6 address goes in brackets: tcp://[::1]:PORT", s);
+  }
+  if (hlen == 0 || hlen > 255) return colo__err(COLO_EINVAL, "%s: the host has 1 to 255 characters", s);
+  for (size_t i = 0; i < hlen; i++) {
+    char c = h[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+          c == ':' || c == '%' || c == '_'))
+      return colo__err(COLO_EINVAL, "%s: bad character in the host", s);
+  }
+  const char *p = colon + 1;
+  unsigned long port = 0;
+  if (!*p) return colo__err(COLO_EINVAL, "%s: the port is missing", s);
+  for (; *p; p++) {
+    if (*p < '0' || *p > '9' || port > 65535) return colo__err(COLO_EINVAL, "%s: the port is 0 to 65535", s);
+    port = port * 10 + (unsigned long)(*p - '0');
+  }
+  if (port > 65535) return colo__err(COLO_EINVAL, "%s: the port is 0 to 65535", s);
+  ep->kind = COLO__EP_TCP;
+  memcpy(ep->name, h, hlen);
+  ep->name[hlen] = '\0';
+  ep->port = (uint16_t)port;
+  return 0;
+}
+
 int colo__endpoint_parse(const char *s, colo__endpoint_t *ep) {
   if (!s) return colo__err(COLO_EINVAL, "endpoint is NULL");
   memset(ep, 0, sizeof *ep);
@@ -40,18 +78,38 @@ int colo__endpoint_parse(const char *s, colo__endpoint_t *ep) {
     memcpy(ep->name, p, len + 1);
     return 0;
   }
-  static const char *const later[] = {"unix://", "pipe://", "tcp://", "colo://"};
+  if (strncmp(s, "unix://", 7) == 0) {
+    const char *p = s + 7;
+    size_t len = strlen(p);
+    if (p[0] != '/')
+      return colo__err(COLO_EINVAL, "%s: a unix:// endpoint needs an absolute path (unix:///dir/sock)", s);
+    if (len > COLO__UNIX_PATH_MAX)
+      return colo__err(COLO_EINVAL, "%s: a socket path has at most %d bytes", s, COLO__UNIX_PATH_MAX);
+    if (p[len - 1] == '/') return colo__err(COLO_EINVAL, "%s: the path names a directory", s);
+    ep->kind = COLO__EP_UNIX;
+    memcpy(ep->name, p, len + 1);
+    return 0;
+  }
+  if (strncmp(s, "tcp://", 6) == 0) return parse_tcp(s, ep);
+  static const char *const later[] = {"pipe://", "colo://"};
   for (size_t i = 0; i < sizeof later / sizeof *later; i++)
     if (strncmp(s, later[i], strlen(later[i])) == 0)
-      return colo__err(COLO_ENOTSUP, "%s: the %.*s transport is not in this version of colo (it knows shm:// and file://)",
+      return colo__err(COLO_ENOTSUP, "%s: the %.*s transport is not in this version of colo (it knows shm://, file://, unix:// and tcp://)",
                        s, (int)(strlen(later[i]) - 3), later[i]);
   const char *sep = strstr(s, "://");
   if (sep)
-    return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows shm:// and file://)", s,
+    return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows shm://, file://, unix:// and tcp://)", s,
                      (int)(sep - s), s);
-  return colo__err(COLO_EINVAL, "%s: not an endpoint (expected shm://NAME or file:///PATH)", s);
+  return colo__err(COLO_EINVAL, "%s: not an endpoint (expected shm://NAME, file:///PATH, unix:///PATH or tcp://HOST:PORT)", s);
 }
 
 void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s%s", ep->kind == COLO__EP_SHM ? "shm://" : "file://", ep->name);
+  switch (ep->kind) {
+  case COLO__EP_SHM: snprintf(buf, cap, "shm://%s", ep->name); break;
+  case COLO__EP_FILE: snprintf(buf, cap, "file://%s", ep->name); break;
+  case COLO__EP_UNIX: snprintf(buf, cap, "unix://%s", ep->name); break;
+  case COLO__EP_TCP:
+    snprintf(buf, cap, strchr(ep->name, ':') ? "tcp://[%s]:%u" : "tcp://%s:%u", ep->name, (unsigned)ep->port);
+    break;
+  }
 }

@@ -34,18 +34,29 @@ char *colo__strdup(const char *s);
 uint64_t colo__hash64(const void *p, size_t n);
 
 /* Endpoints. */
-typedef enum colo__ep_kind { COLO__EP_SHM = 1, COLO__EP_FILE = 2 } colo__ep_kind_t;
+typedef enum colo__ep_kind {
+  COLO__EP_SHM = 1,  /* shm://NAME */
+  COLO__EP_FILE = 2, /* file:///PATH */
+  COLO__EP_UNIX = 3, /* unix:///PATH */
+  COLO__EP_TCP = 4   /* tcp://HOST:PORT */
+} colo__ep_kind_t;
 #define COLO__NAME_MAX 200
 #define COLO__PATH_MAX 4000
+#define COLO__UNIX_PATH_MAX 107 /* sun_path holds 108 bytes with the terminator */
 typedef struct colo__endpoint {
   colo__ep_kind_t kind;
-  char name[COLO__PATH_MAX + 1]; /* shm: NAME; file: absolute PATH */
+  char name[COLO__PATH_MAX + 1]; /* shm: NAME; file, unix: absolute PATH; tcp: HOST */
+  uint16_t port;                 /* tcp */
 } colo__endpoint_t;
 
-/* Parses "shm://NAME" or "file:///PATH". @return 0 or COLO_EINVAL with detail. */
+/* Parses an endpoint string. @return 0, COLO_EINVAL (malformed) or
+ * COLO_ENOTSUP (a transport this version lacks), with detail. */
 int colo__endpoint_parse(const char *s, colo__endpoint_t *ep);
 /* Writes the canonical endpoint string. */
 void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap);
+
+/* Adds the endpoint to the detail of an error from below, once. */
+int colo__with_endpoint(int rc, const char *endpoint);
 
 /* Milliseconds timeout to an absolute deadline on colo__os_now_ns(); UINT64_MAX
  * for COLO_FOREVER (any negative value). */

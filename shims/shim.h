@@ -133,6 +133,45 @@ int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32
 /* Wakes every process sleeping on word. */
 void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word);
 
+/* ---- byte streams (unix:// and tcp:// sockets) ------------------------------------- */
+
+typedef struct colo__os_lsock colo__os_lsock_t; /* a listening socket */
+typedef struct colo__os_conn colo__os_conn_t;   /* a connected byte stream */
+
+/*
+ * Listens on a COLO__EP_UNIX path or a COLO__EP_TCP host and port. unix: a
+ * socket file that nobody listens on any more (a dead listener's) is
+ * replaced, a live one gives COLO_EEXIST; the file gets permission bits perm.
+ * tcp: TCP_NODELAY on accepted connections; port 0 picks a free port.
+ * *actual receives the endpoint as bound (the chosen port).
+ */
+int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t perm, colo__endpoint_t *actual);
+/* Accepts one connection within timeout_ns (0: once, COLO_EAGAIN; UINT64_MAX:
+ * no limit). */
+int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout_ns);
+/* Closes; a unix listener removes its socket file if the path still names it. */
+void colo__os_listen_close(colo__os_lsock_t *l);
+
+/* Connects within timeout_ns. COLO_ENOENT when nobody listens there (no such
+ * socket file, or refused), which a caller may retry. */
+int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns);
+/* Non-blocking: reads 1..n bytes into buf (*got), or returns COLO_EAGAIN,
+ * COLO_ECLOSED (end of stream) or COLO_EPEERDEAD (connection reset). */
+int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got);
+/* Non-blocking: writes 1..n bytes (*put), or returns COLO_EAGAIN or
+ * COLO_EPEERDEAD (the peer is gone). Never raises SIGPIPE. */
+int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *put);
+#define COLO__POLL_IN 1
+#define COLO__POLL_OUT 2
+/* Waits at most timeout_ns until the stream is readable (data, end of stream
+ * or error) or writable, as asked in want. Returns the ready mask, 0 when the
+ * time ran out or a signal interrupted the wait. */
+int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
+/* The descriptor an event loop can poll for COLO__POLL_IN. */
+int colo__os_conn_fd(const colo__os_conn_t *c);
+/* Closes the stream; NULL is allowed. */
+void colo__os_conn_close(colo__os_conn_t *c);
+
 /* ---- segment administration ------------------------------------------------- */
 
 typedef struct colo__os_stat {

@@ -9,6 +9,7 @@
  *   listen-die EP                   listen; print "ready"; SIGKILL self
  *   listen-accept-die EP            listen; accept; print "ready"; SIGKILL self
  *   listen-accept-hold EP           listen; accept; print "ready"; sleep until killed
+ *   connect-hold EP                 connect; print "ready"; sleep until killed
  *   scribble EP SECONDS SEED        connect; wait for one message ("go"); print "ready";
  *                                   write random bytes over the rings and control
  *                                   words for SECONDS
@@ -196,6 +197,11 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(role, "listen-accept-hold")) {
     accept_or_exit(listen_or_exit(ep));
+    ready();
+    for (;;) pause();
+  }
+  if (!strcmp(role, "connect-hold")) {
+    connect_or_exit(ep, COLO_WAIT_HYBRID);
     ready();
     for (;;) pause();
   }

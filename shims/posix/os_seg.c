@@ -45,12 +45,14 @@ struct colo__os_seg {
   char shm_name[COLO__NAME_MAX + 8]; /* "/colo.NAME" for shm_open/shm_unlink */
 };
 
-static int sys_err(int e, const char *what, const char *path) {
+int colo__posix_err(int e, const char *what, const char *path) {
   int code;
   switch (e) {
   case EACCES: case EPERM: case EROFS: code = COLO_EPERM; break;
-  case ENOENT: case ENOTDIR: code = COLO_ENOENT; break;
-  case EEXIST: code = COLO_EEXIST; break;
+  case ENOENT: case ENOTDIR: case ECONNREFUSED: code = COLO_ENOENT; break;
+  case EEXIST: case EADDRINUSE: code = COLO_EEXIST; break;
+  case ECONNRESET: case EPIPE: case ENOTCONN: code = COLO_EPEERDEAD; break;
+  case EADDRNOTAVAIL: case EAFNOSUPPORT: case EPROTONOSUPPORT: code = COLO_ENOTSUP; break;
   case ENOSPC: case EFBIG: case EDQUOT: code = COLO_ENOSPC; break;
   case ENOMEM: code = COLO_ENOMEM; break;
   case EINVAL: case ENAMETOOLONG: code = COLO_EINVAL; break;
@@ -88,7 +90,7 @@ static int make_parents(const char *path) {
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
       int e = errno;
       *p = '/';
-      return sys_err(e, "cannot create directory", buf);
+      return colo__posix_err(e, "cannot create directory", buf);
     }
     *p = '/';
   }
@@ -108,7 +110,7 @@ int colo__os_seg_hold(colo__os_seg_t *s, int slot) {
   if (lock_op(s->fd, F_OFD_SETLK, F_WRLCK, slot, NULL) == 0) return 0;
   if (errno == EAGAIN || errno == EACCES)
     return colo__err(COLO_EBUSY, "%s: presence slot %d is held by a live process", s->path, slot);
-  return sys_err(errno, "cannot take a presence lock on", s->path);
+  return colo__posix_err(errno, "cannot take a presence lock on", s->path);
 }
 
 void colo__os_seg_drop(colo__os_seg_t *s, int slot) {
@@ -118,13 +120,13 @@ void colo__os_seg_drop(colo__os_seg_t *s, int slot) {
 int colo__os_seg_probe(colo__os_seg_t *s, int slot) {
   struct flock fl;
   if (lock_op(s->fd, F_OFD_GETLK, F_WRLCK, slot, &fl) != 0)
-    return sys_err(errno, "cannot test the presence lock on", s->path);
+    return colo__posix_err(errno, "cannot test the presence lock on", s->path);
   return fl.l_type != F_UNLCK;
 }
 
 static int map_fd(colo__os_seg_t *s, int writable) {
   struct stat st;
-  if (fstat(s->fd, &st) != 0) return sys_err(errno, "cannot stat", s->path);
+  if (fstat(s->fd, &st) != 0) return colo__posix_err(errno, "cannot stat", s->path);
   if (!S_ISREG(st.st_mode)) return colo__err(COLO_EINVAL, "%s is not a regular file", s->path);
   s->dev = st.st_dev, s->ino = st.st_ino;
   if ((uint64_t)st.st_size > COLO_SEG_MAX_SIZE)
@@ -133,7 +135,7 @@ static int map_fd(colo__os_seg_t *s, int writable) {
   s->size = (uint64_t)st.st_size;
   if (s->size == 0) return 0;
   void *p = mmap(NULL, s->size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, s->fd, 0);
-  if (p == MAP_FAILED) return sys_err(errno, "cannot map", s->path);
+  if (p == MAP_FAILED) return colo__posix_err(errno, "cannot map", s->path);
   s->base = p;
   return 0;
 }
@@ -149,21 +151,21 @@ int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *
   s->fd = kind == COLO__EP_SHM ? colo__posix_sys.shm_open(s->shm_name, flags, perm & 0777)
                                : colo__posix_sys.open(s->path, flags, perm & 0777);
   if (s->fd < 0) {
-    rc = sys_err(errno, "cannot create", s->path);
+    rc = colo__posix_err(errno, "cannot create", s->path);
     goto fail_free;
   }
   /* Hold the presence slot before the object has a size, so that nobody sees
    * a sized segment without a live creator. */
   if ((rc = colo__os_seg_hold(s, hold_slot)) != 0) goto fail_unlink;
   if (fchmod(s->fd, perm & 07777) != 0) {
-    rc = sys_err(errno, "cannot set the permissions of", s->path);
+    rc = colo__posix_err(errno, "cannot set the permissions of", s->path);
     goto fail_unlink;
   }
   /* Reserve the memory now: on tmpfs (shm) this allocates the pages, on a disk
    * filesystem the blocks. A later page fault can then not raise SIGBUS. */
   int e = colo__posix_sys.fallocate(s->fd, 0, (off_t)size);
   if (e != 0) {
-    rc = sys_err(e, "cannot reserve memory for", s->path);
+    rc = colo__posix_err(e, "cannot reserve memory for", s->path);
     if (rc == COLO_ENOSPC)
       colo__err(COLO_ENOSPC, "cannot reserve %llu bytes for %s: %s", (unsigned long long)size, s->path,
                 strerror(e));
@@ -196,7 +198,7 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
   s->fd = kind == COLO__EP_SHM ? colo__posix_sys.shm_open(s->shm_name, flags, 0)
                                : colo__posix_sys.open(s->path, flags, 0);
   if (s->fd < 0) {
-    int rc = sys_err(errno, "cannot open", s->path);
+    int rc = colo__posix_err(errno, "cannot open", s->path);
     colo__free(s);
     return rc;
   }
@@ -216,7 +218,7 @@ int colo__os_seg_unlink(colo__os_seg_t *s) {
   struct stat st;
   if (stat(s->path, &st) != 0 || st.st_dev != s->dev || st.st_ino != s->ino) return 0;
   int r = s->kind == COLO__EP_SHM ? shm_unlink(s->shm_name) : unlink(s->path);
-  return r == 0 || errno == ENOENT ? 0 : sys_err(errno, "cannot remove", s->path);
+  return r == 0 || errno == ENOENT ? 0 : colo__posix_err(errno, "cannot remove", s->path);
 }
 
 void colo__os_seg_close(colo__os_seg_t *s) {
@@ -230,7 +232,7 @@ int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *o
   colo__os_seg_t tmp;
   set_names(&tmp, kind, name);
   struct stat st;
-  if (stat(tmp.path, &st) != 0) return sys_err(errno, "cannot stat", tmp.path);
+  if (stat(tmp.path, &st) != 0) return colo__posix_err(errno, "cannot stat", tmp.path);
   memset(out, 0, sizeof *out);
   out->size = (uint64_t)st.st_size;
   out->perm = st.st_mode & 07777;
@@ -250,12 +252,12 @@ int colo__os_seg_remove(colo__ep_kind_t kind, const char *name) {
   colo__os_seg_t tmp;
   set_names(&tmp, kind, name);
   int r = kind == COLO__EP_SHM ? shm_unlink(tmp.shm_name) : unlink(tmp.path);
-  return r == 0 ? 0 : sys_err(errno, "cannot remove", tmp.path);
+  return r == 0 ? 0 : colo__posix_err(errno, "cannot remove", tmp.path);
 }
 
 int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx) {
   DIR *d = opendir(COLO__SHM_DIR);
-  if (!d) return sys_err(errno, "cannot list", COLO__SHM_DIR);
+  if (!d) return colo__posix_err(errno, "cannot list", COLO__SHM_DIR);
   const size_t plen = strlen(COLO__SHM_PREFIX);
   struct dirent *e;
   int stop = 0;

@@ -18,6 +18,9 @@ typedef struct colo__posix_sys {
 
 extern colo__posix_sys_t colo__posix_sys;
 
+/* errno -> COLO_E* with "what obj: strerror" as the detail. */
+int colo__posix_err(int e, const char *what, const char *obj);
+
 #define COLO__SHM_DIR "/dev/shm"
 #define COLO__SHM_PREFIX "colo."
 

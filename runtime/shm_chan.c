@@ -1,5 +1,5 @@
 /*
- * channel.c - the public channel API over a shared segment: listen, accept,
+ * shm_chan.c - the shared-memory transport (shm://, file://): listen, accept,
  * connect, send/recv, zero-copy, waiting, peer liveness, close.
  *
  * Waiting. Every blocking call is a loop of "try the ring; if it would block,
@@ -15,10 +15,11 @@
  * receiver reads everything the peer committed before it reports
  * COLO_ECLOSED or COLO_EPEERDEAD.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../shims/shim.h"
-#include "internal.h"
+#include "chan.h"
 #include "ring.h"
 #include "segment.h"
 
@@ -28,13 +29,14 @@
 
 enum { HALF_TX = 0, HALF_RX = 1 };
 
-struct colo_listener {
+typedef struct shm_listener {
+  colo_listener_t base;
   colo__seg_t *seg;
-  colo_opts_t opts;
   int accepted;
-};
+} shm_listener_t;
 
-struct colo_chan {
+typedef struct shm_chan {
+  colo_chan_t base;
   colo__seg_t *seg;
   int side;                 /* COLO_SIDE_*: also the index of the ring I produce into */
   colo__ring_t tx, rx;
@@ -42,7 +44,7 @@ struct colo_chan {
   uint64_t spin_ns;
   _Atomic int gone;         /* sticky: 0, COLO_ECLOSED or COLO_EPEERDEAD */
   uint64_t next_check[2];   /* per half (each half has its own thread) */
-};
+} shm_chan_t;
 
 typedef struct waiter {
   int timeout_ms;
@@ -51,45 +53,16 @@ typedef struct waiter {
   uint64_t deadline, spin_until;
 } waiter_t;
 
-void colo_opts_init(colo_opts_t *o) {
-  if (!o) return;
-  memset(o, 0, sizeof *o);
-  o->struct_size = sizeof *o;
-  o->ring_capacity = 1u << 20;
-  o->wait_mode = COLO_WAIT_HYBRID;
-  o->spin_us = 50;
-  o->perm = 0600;
-  o->msg_checksum = 0;
-  o->reclaim_stale = 1;
-}
-
-/* Copies the caller's options over the defaults, honouring an older, smaller
- * struct, and checks them. */
-static int opts_resolve(const colo_opts_t *in, colo_opts_t *out) {
-  colo_opts_init(out);
-  if (in) {
-    size_t n = in->struct_size;
-    if (n < offsetof(colo_opts_t, ring_capacity) || n > sizeof *out)
-      return colo__err(COLO_EINVAL, "options: struct_size %zu is not valid (call colo_opts_init first)", n);
-    memcpy(out, in, n);
-  }
-  if ((unsigned)out->wait_mode > COLO_WAIT_BLOCK)
-    return colo__err(COLO_EINVAL, "options: unknown wait mode %d", (int)out->wait_mode);
-  if (out->perm & ~0777u) return colo__err(COLO_EINVAL, "options: permission bits %o out of range", out->perm);
-  if (out->spin_us > 10u * 1000 * 1000) return colo__err(COLO_EINVAL, "options: spin_us above 10 s");
-  return 0;
-}
-
-uint64_t colo__deadline(int timeout_ms) {
-  if (timeout_ms < 0) return UINT64_MAX;
-  return colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
-}
-
 /* ---- channel construction ---------------------------------------------------- */
 
+static const colo__chan_vt_t shm_vt, file_vt;
+static const colo__listener_vt_t shm_listener_vt;
+
 static int chan_new(colo__seg_t *seg, const colo_opts_t *o, colo_chan_t **out) {
-  colo_chan_t *ch = colo__calloc(1, sizeof *ch);
+  shm_chan_t *ch = colo__calloc(1, sizeof *ch);
   if (!ch) return colo__err(COLO_ENOMEM, "out of memory");
+  ch->base.vt = strncmp(seg->endpoint, "shm://", 6) == 0 ? &shm_vt : &file_vt;
+  snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", seg->endpoint);
   ch->seg = seg;
   ch->side = seg->side;
   ch->mode = o->wait_mode;
@@ -105,40 +78,28 @@ static int chan_new(colo__seg_t *seg, const colo_opts_t *o, colo_chan_t **out) {
     colo__free(ch);
     return rc;
   }
-  *out = ch;
+  ch->base.max_msg = ch->tx.max_msg;
+  *out = &ch->base;
   return 0;
 }
 
-/* Adds the endpoint to the detail of an error from below, once. */
-static int with_endpoint(int rc, const char *endpoint) {
-  if (rc && rc != COLO_EAGAIN && strncmp(colo_last_error(), endpoint, strlen(endpoint)) != 0)
-    colo__err_prefix(endpoint);
-  return rc;
-}
-
-int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *opts) {
-  if (!out) return colo__err(COLO_EINVAL, "colo_listen: out is NULL");
-  *out = NULL;
-  colo_opts_t o;
-  colo__endpoint_t ep;
-  int rc = opts_resolve(opts, &o);
-  if (!rc) rc = colo__endpoint_parse(endpoint, &ep);
-  if (rc) return rc;
-  colo_listener_t *l = colo__calloc(1, sizeof *l);
+int colo__shm_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
+  shm_listener_t *l = colo__calloc(1, sizeof *l);
   if (!l) return colo__err(COLO_ENOMEM, "out of memory");
-  l->opts = o;
-  rc = colo__seg_create(&ep, &o, &l->seg);
+  l->base.vt = &shm_listener_vt;
+  l->base.opts = *o;
+  colo__endpoint_format(ep, l->base.endpoint, sizeof l->base.endpoint);
+  int rc = colo__seg_create(ep, o, &l->seg);
   if (rc) {
     colo__free(l);
-    return with_endpoint(rc, endpoint);
+    return rc;
   }
-  *out = l;
+  *out = &l->base;
   return 0;
 }
 
-int colo_accept(colo_listener_t *l, colo_chan_t **out, int timeout_ms) {
-  if (!l || !out) return colo__err(COLO_EINVAL, "colo_accept: NULL argument");
-  *out = NULL;
+static int shm_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
+  shm_listener_t *l = (shm_listener_t *)base;
   colo__seg_t *seg = l->seg;
   if (l->accepted)
     return colo__err(COLO_EBUSY, "%s: a shared-memory endpoint carries one connection, already accepted",
@@ -154,41 +115,39 @@ int colo_accept(colo_listener_t *l, colo_chan_t **out, int timeout_ms) {
     uint64_t slice = deadline - now < COLO__PEER_POLL_NS ? deadline - now : COLO__PEER_POLL_NS;
     colo__os_wait(seg->os, COLO__WAIT_CLAIM, &ctl->claim, 0, slice);
   }
-  int rc = chan_new(seg, &l->opts, out);
-  if (rc) return with_endpoint(rc, seg->endpoint);
+  int rc = chan_new(seg, &l->base.opts, out);
+  if (rc) return rc;
   atomic_fetch_add(&seg->refs, 1);
   l->accepted = 1;
   return 0;
 }
 
-void colo_listener_close(colo_listener_t *l) {
-  if (!l) return;
+static void shm_listener_close(colo_listener_t *base) {
+  shm_listener_t *l = (shm_listener_t *)base;
   if (!l->accepted) colo__seg_close_side(l->seg);
   colo__seg_unref(l->seg);
   colo__free(l);
 }
 
-int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opts, int timeout_ms) {
-  if (!out) return colo__err(COLO_EINVAL, "colo_connect: out is NULL");
-  *out = NULL;
-  colo_opts_t o;
-  colo__endpoint_t ep;
-  int rc = opts_resolve(opts, &o);
-  if (!rc) rc = colo__endpoint_parse(endpoint, &ep);
-  if (rc) return rc;
+static const colo__listener_vt_t shm_listener_vt = {shm_accept, shm_listener_close};
+
+int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int timeout_ms, colo_chan_t **out) {
+  char endpoint[COLO__PATH_MAX + 16];
+  colo__endpoint_format(ep, endpoint, sizeof endpoint);
   uint64_t deadline = colo__deadline(timeout_ms), ready_deadline = 0, backoff = 1000000u;
   colo__seg_t *seg = NULL;
+  int rc;
   /* Retry while the listener does not exist yet, is still initialising, or
    * is a dead one's leftover that a restarting listener may reclaim. */
   for (;;) {
-    rc = colo__seg_open(&ep, &seg);
+    rc = colo__seg_open(ep, &seg);
     if (!rc) {
       rc = colo__seg_claim(seg);
       if (!rc) break;
       colo__seg_unref(seg);
       seg = NULL;
     }
-    if (rc != COLO_ENOENT && rc != COLO_ENOTREADY && rc != COLO_EPEERDEAD) return with_endpoint(rc, endpoint);
+    if (rc != COLO_ENOENT && rc != COLO_ENOTREADY && rc != COLO_EPEERDEAD) return rc;
     uint64_t now = colo__os_now_ns();
     if (rc == COLO_ENOTREADY) {
       if (!ready_deadline) ready_deadline = now + COLO__READY_WAIT_NS;
@@ -198,37 +157,31 @@ int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opt
     } else {
       ready_deadline = 0;
     }
-    if (timeout_ms == 0) return with_endpoint(rc, endpoint);
+    if (timeout_ms == 0) return rc;
     if (now >= deadline) {
-      if (rc == COLO_EPEERDEAD) return with_endpoint(rc, endpoint);
+      if (rc == COLO_EPEERDEAD) return rc;
       return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
     }
     uint64_t nap = deadline - now < backoff ? deadline - now : backoff;
     colo__os_sleep_ns(nap);
     backoff = backoff * 2 < COLO__CONNECT_BACKOFF_MAX_NS ? backoff * 2 : COLO__CONNECT_BACKOFF_MAX_NS;
   }
-  rc = chan_new(seg, &o, out);
-  if (rc) {
-    colo__seg_unref(seg);
-    return with_endpoint(rc, endpoint);
-  }
-  return 0;
+  rc = chan_new(seg, o, out);
+  if (rc) colo__seg_unref(seg);
+  return rc;
 }
 
-void colo_close(colo_chan_t *ch) {
-  if (!ch) return;
+static void shm_close(colo_chan_t *base) {
+  shm_chan_t *ch = (shm_chan_t *)base;
   colo__seg_close_side(ch->seg);
   colo__seg_unref(ch->seg);
   colo__free(ch);
 }
 
-size_t colo_max_message(const colo_chan_t *ch) { return ch ? ch->tx.max_msg : 0; }
-const char *colo_endpoint(const colo_chan_t *ch) { return ch ? ch->seg->endpoint : ""; }
-
 /* ---- waiting ------------------------------------------------------------------- */
 
 /* 0 while the peer is there; COLO_ECLOSED or COLO_EPEERDEAD (sticky) once not. */
-static int peer_gone(colo_chan_t *ch, int half) {
+static int peer_gone(shm_chan_t *ch, int half) {
   int g = atomic_load_explicit(&ch->gone, memory_order_relaxed);
   if (g) return g;
   colo_seg_control_t *ctl = colo__seg_control(ch->seg);
@@ -248,7 +201,7 @@ static int peer_gone(colo_chan_t *ch, int half) {
   return g;
 }
 
-static int gone_err(const colo_chan_t *ch, int g) {
+static int gone_err(const shm_chan_t *ch, int g) {
   return g == COLO_ECLOSED
              ? colo__err(g, "%s: the other side closed it", ch->seg->endpoint)
              : colo__err(g, "%s: the other side exited or was killed without closing the channel",
@@ -259,7 +212,7 @@ static int gone_err(const colo_chan_t *ch, int g) {
  * One step of waiting for ring r. Returns 0 to retry the ring, COLO_EAGAIN
  * (timeout 0), COLO_ETIMEDOUT, COLO_ECLOSED or COLO_EPEERDEAD.
  */
-static int wait_step(colo_chan_t *ch, colo__ring_t *r, int wait_id, int half, waiter_t *w) {
+static int wait_step(shm_chan_t *ch, colo__ring_t *r, int wait_id, int half, waiter_t *w) {
   /* While spinning, look at clocks and liveness only every 16th turn. */
   if (w->spinning && (++w->iter & 15u)) {
     colo__cpu_relax();
@@ -300,46 +253,37 @@ static int wait_step(colo_chan_t *ch, colo__ring_t *r, int wait_id, int half, wa
 
 /* ---- sending --------------------------------------------------------------------- */
 
-int colo_reserve(colo_chan_t *ch, size_t len, void **buf, int timeout_ms) {
-  if (!ch || !buf) return colo__err(COLO_EINVAL, "colo_reserve: NULL argument");
+static int shm_reserve(colo_chan_t *base, size_t len, void **buf, int timeout_ms) {
+  shm_chan_t *ch = (shm_chan_t *)base;
   int g = peer_gone(ch, HALF_TX);
   if (g) return gone_err(ch, g);
   waiter_t w = {.timeout_ms = timeout_ms};
   for (;;) {
     int rc = colo__ring_reserve(&ch->tx, len, buf);
-    if (rc != COLO_EAGAIN) return with_endpoint(rc, ch->seg->endpoint);
+    if (rc != COLO_EAGAIN) return colo__with_endpoint(rc, ch->seg->endpoint);
     rc = wait_step(ch, &ch->tx, colo__wait_id(ch->side, 1), HALF_TX, &w);
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) return gone_err(ch, rc);
     if (rc) return rc;
   }
 }
 
-int colo_commit(colo_chan_t *ch, size_t len) {
-  if (!ch) return colo__err(COLO_EINVAL, "colo_commit: NULL channel");
+static int shm_commit(colo_chan_t *base, size_t len) {
+  shm_chan_t *ch = (shm_chan_t *)base;
   int wake;
   int rc = colo__ring_commit(&ch->tx, len, &wake);
   if (wake) colo__os_wake(ch->seg->os, colo__wait_id(ch->side, 0), colo__lo32(&ch->tx.ctrl->tail));
   return rc;
 }
 
-int colo_send(colo_chan_t *ch, const void *buf, size_t len, int timeout_ms) {
-  if (len && !buf) return colo__err(COLO_EINVAL, "colo_send: NULL buffer");
-  void *dst;
-  int rc = colo_reserve(ch, len, &dst, timeout_ms);
-  if (rc) return rc;
-  if (len) memcpy(dst, buf, len);
-  return colo_commit(ch, len);
-}
-
 /* ---- receiving ------------------------------------------------------------------- */
 
 /* Waits for the next message; leaves it pending in the ring. */
-static int rx_next(colo_chan_t *ch, const void **p, size_t *n, int timeout_ms) {
+static int rx_next(shm_chan_t *ch, const void **p, size_t *n, int timeout_ms) {
   waiter_t w = {.timeout_ms = timeout_ms};
   int gone = 0;
   for (;;) {
     int rc = colo__ring_peek(&ch->rx, p, n);
-    if (rc != COLO_EAGAIN) return with_endpoint(rc, ch->seg->endpoint);
+    if (rc != COLO_EAGAIN) return colo__with_endpoint(rc, ch->seg->endpoint);
     if (gone) return gone_err(ch, gone);
     rc = wait_step(ch, &ch->rx, colo__wait_id(1 - ch->side, 0), HALF_RX, &w);
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) {
@@ -350,31 +294,31 @@ static int rx_next(colo_chan_t *ch, const void **p, size_t *n, int timeout_ms) {
   }
 }
 
-static int rx_verify(colo_chan_t *ch, const void *p, size_t n) {
+static int rx_verify(shm_chan_t *ch, const void *p, size_t n) {
   int rc = colo__ring_verify(&ch->rx, p, n);
   if (rc) {
     ch->rx.broken = 1;
-    return with_endpoint(rc, ch->seg->endpoint);
+    return colo__with_endpoint(rc, ch->seg->endpoint);
   }
   return 0;
 }
 
-int colo_peek(colo_chan_t *ch, const void **buf, size_t *len, int timeout_ms) {
-  if (!ch || !buf || !len) return colo__err(COLO_EINVAL, "colo_peek: NULL argument");
+static int shm_peek(colo_chan_t *base, const void **buf, size_t *len, int timeout_ms) {
+  shm_chan_t *ch = (shm_chan_t *)base;
   int rc = rx_next(ch, buf, len, timeout_ms);
   return rc ? rc : rx_verify(ch, *buf, *len);
 }
 
-int colo_release(colo_chan_t *ch) {
-  if (!ch) return colo__err(COLO_EINVAL, "colo_release: NULL channel");
+static int shm_release(colo_chan_t *base) {
+  shm_chan_t *ch = (shm_chan_t *)base;
   int wake;
   int rc = colo__ring_release(&ch->rx, &wake);
   if (wake) colo__os_wake(ch->seg->os, colo__wait_id(1 - ch->side, 1), colo__lo32(&ch->rx.ctrl->head));
   return rc;
 }
 
-int colo_recv(colo_chan_t *ch, void *buf, size_t cap, size_t *len, int timeout_ms) {
-  if (!ch || !len || (cap && !buf)) return colo__err(COLO_EINVAL, "colo_recv: NULL argument");
+static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int timeout_ms) {
+  shm_chan_t *ch = (shm_chan_t *)base;
   const void *p;
   size_t n;
   int rc = rx_next(ch, &p, &n, timeout_ms);
@@ -386,5 +330,10 @@ int colo_recv(colo_chan_t *ch, void *buf, size_t cap, size_t *len, int timeout_m
   if (n) memcpy(buf, p, n);
   /* Verify the private copy: what we return is what was checked. */
   if ((rc = rx_verify(ch, buf, n)) != 0) return rc;
-  return colo_release(ch);
+  return shm_release(base);
 }
+
+static const colo__chan_vt_t shm_vt = {"shm", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,
+                                       shm_close};
+static const colo__chan_vt_t file_vt = {"file", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,
+                                        shm_close};

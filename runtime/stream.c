@@ -1,0 +1,531 @@
+/*
+ * stream.c - the socket transports (unix://, tcp://): colo's framing and
+ * handshake (docs/protocol.md) over a byte stream from the shim.
+ *
+ * Buffers. Each channel has a receive buffer that holds at least one frame of
+ * the largest size this side accepts, and a send buffer that holds at least
+ * one frame of the largest size the peer accepts. colo_reserve() hands out
+ * room in the send buffer; colo_commit() frames the message and writes what
+ * the socket takes at once; bytes the socket did not take stay pending and
+ * go out on every later call (a reserve waits, within its timeout, for room),
+ * and at colo_close(), which lingers at most COLO__LINGER_NS for them.
+ *
+ * Every frame header from the peer is checked before it is used: a length
+ * above what this side accepts, an unknown control code or a stream that ends
+ * inside a frame is a protocol error (COLO_EPROTO) that ends the channel; no
+ * allocation ever depends on a peer's value.
+ *
+ * The peer's end: a clean close sends a BYE control frame before the stream
+ * ends (COLO_ECLOSED); a stream that ends without one means the peer died
+ * (COLO_EPEERDEAD). Either is reported after every frame before it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../shims/shim.h"
+#include "chan.h"
+
+#define COLO__STREAM_MAGIC "colo-str"
+#define HELLO_SIZE 16u
+#define FRAME_HDR 4u
+#define FRAME_CONTROL 0x80000000u
+#define CTRL_BYE 1u
+#define SLACK (64u * 1024u)                          /* room for several small frames per read */
+#define COLO__HANDSHAKE_NS (2000ull * 1000000u)      /* a client's hello must arrive within */
+#define COLO__LINGER_NS (1000ull * 1000000u)         /* close waits this long for pending bytes */
+#define COLO__CONNECT_BACKOFF_MAX_NS (20ull * 1000000u)
+
+typedef struct stream_chan {
+  colo_chan_t base;
+  colo__os_conn_t *conn;
+  uint32_t max_rx;                   /* the largest payload this side accepts */
+  uint8_t *rx;                       /* received bytes [rx_start, rx_end) */
+  size_t rx_cap, rx_start, rx_end;
+  int peeked;                        /* a frame at rx_start is handed out */
+  size_t peek_len;
+  uint8_t *tx;                       /* bytes not yet written [tx_start, tx_end) */
+  size_t tx_cap, tx_start, tx_end;
+  int reserved;                      /* room for a frame at tx_end is handed out */
+  size_t reserve_len;
+  uint64_t reserve_deadline;         /* the reserve's deadline also bounds its commit */
+  int ended;                         /* the stream from the peer ended (after bye or not) */
+  int gone;                          /* sticky end of the channel: ECLOSED, EPEERDEAD, EPROTO */
+} stream_chan_t;
+
+typedef struct stream_listener {
+  colo_listener_t base;
+  colo__os_lsock_t *sock;
+  colo__ep_kind_t kind;
+} stream_listener_t;
+
+static const colo__chan_vt_t unix_vt, tcp_vt;
+static const colo__listener_vt_t stream_listener_vt;
+
+static void put_u32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+static uint64_t remaining(uint64_t deadline) {
+  if (deadline == UINT64_MAX) return UINT64_MAX;
+  uint64_t now = colo__os_now_ns();
+  return now >= deadline ? 0 : deadline - now;
+}
+
+/* ---- construction ----------------------------------------------------------------- */
+
+static stream_chan_t *chan_new(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint,
+                               const colo_opts_t *o) {
+  stream_chan_t *ch = colo__calloc(1, sizeof *ch);
+  if (!ch) return NULL;
+  ch->base.vt = kind == COLO__EP_UNIX ? &unix_vt : &tcp_vt;
+  snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", endpoint);
+  ch->conn = conn;
+  ch->max_rx = (uint32_t)colo__max_msg_for(o->ring_capacity);
+  ch->rx_cap = FRAME_HDR + ch->max_rx + SLACK;
+  ch->rx = colo__malloc(ch->rx_cap);
+  if (!ch->rx) {
+    colo__free(ch);
+    return NULL;
+  }
+  return ch;
+}
+
+static void chan_free(stream_chan_t *ch) {
+  colo__os_conn_close(ch->conn);
+  colo__free(ch->rx);
+  colo__free(ch->tx);
+  colo__free(ch);
+}
+
+/* The peer's hello fixes what this side may send. */
+static int set_peer_limit(stream_chan_t *ch, uint32_t peer_max) {
+  if (peer_max > (1u << 29))
+    return colo__err(COLO_EPROTO, "%s: the peer announced a %u-byte maximum message (the limit is %u)",
+                     ch->base.endpoint, peer_max, 1u << 29);
+  ch->base.max_msg = peer_max;
+  ch->tx_cap = FRAME_HDR + peer_max + SLACK;
+  ch->tx = colo__malloc(ch->tx_cap);
+  return ch->tx ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+}
+
+/* ---- the byte pump ------------------------------------------------------------------ */
+
+static int end_of_stream(stream_chan_t *ch, int rc) {
+  ch->ended = 1;
+  if (rc == COLO_ECLOSED) /* end of stream without a BYE: the peer died */
+    return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel",
+                     ch->base.endpoint);
+  if (rc == COLO_EPEERDEAD)
+    return colo__err(COLO_EPEERDEAD, "%s: the connection was reset: the other side exited or was killed",
+                     ch->base.endpoint);
+  return rc;
+}
+
+/* Writes pending bytes until done or the socket is full. 0, or the end. */
+static int pump_tx(stream_chan_t *ch) {
+  while (ch->tx_start < ch->tx_end) {
+    size_t put;
+    int rc = colo__os_conn_write(ch->conn, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start, &put);
+    if (rc == COLO_EAGAIN) return 0;
+    if (rc) return rc == COLO_EPEERDEAD ? end_of_stream(ch, rc) : rc;
+    ch->tx_start += put;
+  }
+  if (!ch->reserved) ch->tx_start = ch->tx_end = 0;
+  return 0;
+}
+
+/* Reads what the socket has into the receive buffer. 0 (maybe nothing new),
+ * or the end of the stream. */
+static int pump_rx(stream_chan_t *ch) {
+  if (ch->rx_end == ch->rx_cap && ch->rx_start > 0 && !ch->peeked) {
+    memmove(ch->rx, ch->rx + ch->rx_start, ch->rx_end - ch->rx_start);
+    ch->rx_end -= ch->rx_start;
+    ch->rx_start = 0;
+  }
+  if (ch->rx_end == ch->rx_cap) return 0; /* full of complete frames: read later */
+  size_t got;
+  int rc = colo__os_conn_read(ch->conn, ch->rx + ch->rx_end, ch->rx_cap - ch->rx_end, &got);
+  if (rc == COLO_EAGAIN) return 0;
+  if (rc) return end_of_stream(ch, rc);
+  ch->rx_end += got;
+  return 0;
+}
+
+/* Hands pending bytes to the socket until none are left or the deadline
+ * passes (bytes left then go out with later calls). 0, or the end. */
+static int flush_until(stream_chan_t *ch, uint64_t deadline) {
+  for (;;) {
+    int rc = pump_tx(ch);
+    if (rc) return rc;
+    if (ch->tx_start == ch->tx_end) return 0;
+    uint64_t left = remaining(deadline);
+    if (left == 0) return 0;
+    /* Keep reading while there is room, so that the peer's end is seen. */
+    if ((rc = pump_rx(ch)) != 0 && rc != COLO_EPEERDEAD) return rc;
+    if (ch->ended) return COLO_EPEERDEAD;
+    colo__os_conn_poll(ch->conn, COLO__POLL_OUT | (ch->rx_end < ch->rx_cap ? COLO__POLL_IN : 0), left);
+  }
+}
+
+/* Waits until the socket can make progress in the directions that matter
+ * now, or the deadline. COLO_EAGAIN (no wait allowed) or COLO_ETIMEDOUT. */
+static int wait_io(stream_chan_t *ch, int want, int timeout_ms, uint64_t deadline, const char *what) {
+  if (timeout_ms == 0) return COLO_EAGAIN;
+  uint64_t left = remaining(deadline);
+  if (left == 0)
+    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->base.endpoint, timeout_ms,
+                     what);
+  if (ch->tx_start < ch->tx_end) want |= COLO__POLL_OUT;
+  colo__os_conn_poll(ch->conn, want, left);
+  return 0;
+}
+
+/* ---- frames in ------------------------------------------------------------------------ */
+
+static int gone_err(stream_chan_t *ch) {
+  if (ch->gone == COLO_ECLOSED) return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
+  if (ch->gone == COLO_EPEERDEAD)
+    return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel",
+                     ch->base.endpoint);
+  return colo__err(ch->gone, "%s: the peer broke the stream protocol earlier", ch->base.endpoint);
+}
+
+static int protocol_error(stream_chan_t *ch, const char *fmt, uint32_t a, uint32_t b) {
+  ch->gone = COLO_EPROTO;
+  char what[200];
+  snprintf(what, sizeof what, fmt, a, b);
+  return colo__err(COLO_EPROTO, "%s: %s", ch->base.endpoint, what);
+}
+
+/* Looks at the buffered bytes: 1 and the payload length when a whole data
+ * frame is there, 0 when more bytes are needed, or an error / the end. */
+static int next_frame(stream_chan_t *ch, size_t *len) {
+  for (;;) {
+    size_t have = ch->rx_end - ch->rx_start;
+    if (have < FRAME_HDR) return 0;
+    uint32_t h = get_u32(ch->rx + ch->rx_start);
+    if (h & FRAME_CONTROL) {
+      uint32_t code = h & ~FRAME_CONTROL;
+      if (code != CTRL_BYE) return protocol_error(ch, "unknown control frame %u%.0u", code, 0);
+      ch->rx_start += FRAME_HDR;
+      ch->gone = COLO_ECLOSED;
+      return gone_err(ch);
+    }
+    if (h > ch->max_rx)
+      return protocol_error(ch, "a %u-byte frame exceeds the agreed maximum of %u", h, ch->max_rx);
+    if (have < FRAME_HDR + (size_t)h) {
+      /* Make sure the whole frame fits from rx_start. */
+      if (ch->rx_cap - ch->rx_start < FRAME_HDR + (size_t)h) {
+        memmove(ch->rx, ch->rx + ch->rx_start, have);
+        ch->rx_start = 0;
+        ch->rx_end = have;
+      }
+      return 0;
+    }
+    *len = h;
+    return 1;
+  }
+}
+
+static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int timeout_ms) {
+  stream_chan_t *ch = (stream_chan_t *)base;
+  if (ch->peeked) {
+    *buf = ch->rx + ch->rx_start + FRAME_HDR;
+    *len = ch->peek_len;
+    return 0;
+  }
+  uint64_t deadline = colo__deadline(timeout_ms);
+  for (;;) {
+    if (ch->gone) return gone_err(ch);
+    int rc = next_frame(ch, len);
+    if (rc == 1) {
+      ch->peeked = 1;
+      ch->peek_len = *len;
+      *buf = ch->rx + ch->rx_start + FRAME_HDR;
+      return 0;
+    }
+    if (rc) return rc;
+    if (ch->ended) {
+      /* The stream ended: before a BYE, or inside a frame. */
+      if (ch->rx_end > ch->rx_start)
+        return protocol_error(ch, "the stream ended inside a frame (%u bytes of it)%.0u",
+                              (uint32_t)(ch->rx_end - ch->rx_start), 0);
+      ch->gone = COLO_EPEERDEAD;
+      return gone_err(ch);
+    }
+    size_t before = ch->rx_end;
+    if ((rc = pump_tx(ch)) != 0 && rc != COLO_EPEERDEAD) return rc;
+    rc = pump_rx(ch);
+    if (rc == COLO_EPEERDEAD) continue; /* deliver what came before the end */
+    if (rc) return rc;
+    if (ch->rx_end == before && (rc = wait_io(ch, COLO__POLL_IN, timeout_ms, deadline, "a message")) != 0)
+      return rc;
+  }
+}
+
+static int stream_release(colo_chan_t *base) {
+  stream_chan_t *ch = (stream_chan_t *)base;
+  if (!ch->peeked) return colo__err(COLO_ESTATE, "release without a peeked message");
+  ch->rx_start += FRAME_HDR + ch->peek_len;
+  ch->peeked = 0;
+  if (ch->rx_start == ch->rx_end) ch->rx_start = ch->rx_end = 0;
+  return 0;
+}
+
+/* ---- frames out ----------------------------------------------------------------------- */
+
+/* Why nothing can be sent any more: the peer closed (a BYE is among the
+ * frames still buffered for the receiver) or it died. The frames stay for
+ * colo_recv(). */
+static int tx_end_err(stream_chan_t *ch) {
+  if (ch->gone) return gone_err(ch);
+  for (size_t at = ch->rx_start; ch->rx_end - at >= FRAME_HDR;) {
+    uint32_t h = get_u32(ch->rx + at);
+    if (h == (FRAME_CONTROL | CTRL_BYE))
+      return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
+    if ((h & FRAME_CONTROL) || h > ch->max_rx) break;
+    at += FRAME_HDR + h;
+  }
+  return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel",
+                   ch->base.endpoint);
+}
+
+static int stream_reserve(colo_chan_t *base, size_t len, void **buf, int timeout_ms) {
+  stream_chan_t *ch = (stream_chan_t *)base;
+  if (ch->gone) return gone_err(ch);
+  if (len > ch->base.max_msg)
+    return colo__err(COLO_EMSGSIZE, "%s: message of %zu bytes, the maximum is %zu", ch->base.endpoint, len,
+                     ch->base.max_msg);
+  ch->reserved = 0;
+  uint64_t deadline = colo__deadline(timeout_ms);
+  size_t need = FRAME_HDR + len;
+  for (;;) {
+    int rc = pump_tx(ch);
+    if (rc == COLO_EPEERDEAD || ch->ended) return tx_end_err(ch);
+    if (rc) return rc;
+    if (ch->tx_cap - ch->tx_end < need && ch->tx_start > 0) {
+      memmove(ch->tx, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start);
+      ch->tx_end -= ch->tx_start;
+      ch->tx_start = 0;
+    }
+    if (ch->tx_cap - ch->tx_end >= need) break;
+    /* Full: wait for the socket, and keep reading while there is room, so
+     * that the peer's end is seen. */
+    if ((rc = pump_rx(ch)) != 0 && rc != COLO_EPEERDEAD) return rc;
+    if (ch->ended) return tx_end_err(ch);
+    int want = ch->rx_end < ch->rx_cap ? COLO__POLL_IN : 0;
+    if ((rc = wait_io(ch, want, timeout_ms, deadline, "room to send")) != 0) return rc;
+  }
+  ch->reserved = 1;
+  ch->reserve_len = len;
+  ch->reserve_deadline = deadline;
+  *buf = ch->tx + ch->tx_end + FRAME_HDR;
+  return 0;
+}
+
+static int stream_commit(colo_chan_t *base, size_t len) {
+  stream_chan_t *ch = (stream_chan_t *)base;
+  if (!ch->reserved) return colo__err(COLO_ESTATE, "commit without a reservation");
+  if (len > ch->reserve_len)
+    return colo__err(COLO_EINVAL, "commit of %zu bytes exceeds the %zu reserved", len, ch->reserve_len);
+  put_u32(ch->tx + ch->tx_end, (uint32_t)len);
+  ch->tx_end += FRAME_HDR + len;
+  ch->reserved = 0;
+  /* The frame goes to the kernel now, within the reserve's timeout: a
+   * process that dies after colo_send() returned has its message delivered. */
+  int rc = flush_until(ch, ch->reserve_deadline);
+  return rc == COLO_EPEERDEAD ? tx_end_err(ch) : rc;
+}
+
+static int stream_flush(colo_chan_t *base, int timeout_ms) {
+  stream_chan_t *ch = (stream_chan_t *)base;
+  if (ch->gone) return gone_err(ch);
+  int rc = flush_until(ch, colo__deadline(timeout_ms));
+  if (rc) return rc == COLO_EPEERDEAD ? tx_end_err(ch) : rc;
+  if (ch->tx_start == ch->tx_end) return 0;
+  return timeout_ms == 0 ? COLO_EAGAIN
+                         : colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms flushing %zu bytes", ch->base.endpoint,
+                                     timeout_ms, ch->tx_end - ch->tx_start);
+}
+
+static int stream_fd(colo_chan_t *base) { return colo__os_conn_fd(((stream_chan_t *)base)->conn); }
+
+static void stream_close(colo_chan_t *base) {
+  stream_chan_t *ch = (stream_chan_t *)base;
+  if (!ch->ended && ch->tx) {
+    /* Say goodbye after what is pending, and give it a bounded time to go. */
+    ch->reserved = 0;
+    if (ch->tx_cap - ch->tx_end < FRAME_HDR && ch->tx_start > 0) {
+      memmove(ch->tx, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start);
+      ch->tx_end -= ch->tx_start;
+      ch->tx_start = 0;
+    }
+    if (ch->tx_cap - ch->tx_end >= FRAME_HDR) {
+      put_u32(ch->tx + ch->tx_end, FRAME_CONTROL | CTRL_BYE);
+      ch->tx_end += FRAME_HDR;
+    }
+    uint64_t deadline = colo__os_now_ns() + COLO__LINGER_NS;
+    while (ch->tx_start < ch->tx_end && !ch->ended && pump_tx(ch) == 0 && ch->tx_start < ch->tx_end) {
+      uint64_t left = remaining(deadline);
+      if (left == 0) break;
+      colo__os_conn_poll(ch->conn, COLO__POLL_OUT, left);
+    }
+  }
+  chan_free(ch);
+}
+
+static const colo__chan_vt_t unix_vt = {"unix",    stream_reserve, stream_commit, stream_peek, stream_release,
+                                        NULL,      stream_flush,   stream_fd,     stream_close};
+static const colo__chan_vt_t tcp_vt = {"tcp",     stream_reserve, stream_commit, stream_peek, stream_release,
+                                       NULL,      stream_flush,   stream_fd,     stream_close};
+
+/* ---- handshake ------------------------------------------------------------------------ */
+
+static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t deadline) {
+  while (n) {
+    size_t put;
+    int rc = colo__os_conn_write(ch->conn, p, n, &put);
+    if (rc == COLO_EAGAIN) {
+      uint64_t left = remaining(deadline);
+      if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: timed out in the handshake", ch->base.endpoint);
+      colo__os_conn_poll(ch->conn, COLO__POLL_OUT, left);
+      continue;
+    }
+    if (rc) return end_of_stream(ch, rc);
+    p += put, n -= put;
+  }
+  return 0;
+}
+
+static int send_hello(stream_chan_t *ch, uint64_t deadline) {
+  uint8_t h[HELLO_SIZE];
+  memcpy(h, COLO__STREAM_MAGIC, 8);
+  h[8] = 1, h[9] = 0;   /* major 1 */
+  h[10] = 0, h[11] = 0; /* minor 0 */
+  put_u32(h + 12, ch->max_rx);
+  return send_all(ch, h, sizeof h, deadline);
+}
+
+/* Reads and checks the peer's hello from the start of the stream. */
+static int recv_hello(stream_chan_t *ch, uint64_t deadline) {
+  while (ch->rx_end < HELLO_SIZE) {
+    size_t got;
+    int rc = colo__os_conn_read(ch->conn, ch->rx + ch->rx_end, HELLO_SIZE - ch->rx_end, &got);
+    if (rc == COLO_EAGAIN) {
+      uint64_t left = remaining(deadline);
+      if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: no colo handshake from the peer in time", ch->base.endpoint);
+      colo__os_conn_poll(ch->conn, COLO__POLL_IN, left);
+      continue;
+    }
+    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD)
+      return colo__err(COLO_EPROTO, "%s: the peer closed the connection during the handshake (not a colo peer?)",
+                       ch->base.endpoint);
+    if (rc) return rc;
+    ch->rx_end += got;
+  }
+  const uint8_t *h = ch->rx;
+  if (memcmp(h, COLO__STREAM_MAGIC, 8) != 0)
+    return colo__err(COLO_EPROTO, "%s: the peer does not speak colo (bad handshake magic)", ch->base.endpoint);
+  if (get_u16(h + 8) != 1)
+    return colo__err(COLO_EVERSION, "%s: the peer speaks stream protocol %u.%u; this library speaks 1.x",
+                     ch->base.endpoint, get_u16(h + 8), get_u16(h + 10));
+  int rc = set_peer_limit(ch, get_u32(h + 12));
+  ch->rx_start = ch->rx_end = 0;
+  return rc;
+}
+
+/* ---- listener ------------------------------------------------------------------------ */
+
+int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
+  stream_listener_t *l = colo__calloc(1, sizeof *l);
+  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  l->base.vt = &stream_listener_vt;
+  l->base.opts = *o;
+  l->kind = ep->kind;
+  colo__endpoint_t actual;
+  int rc = colo__os_listen(&l->sock, ep, o->perm, &actual);
+  if (rc) {
+    colo__free(l);
+    return rc;
+  }
+  colo__endpoint_format(&actual, l->base.endpoint, sizeof l->base.endpoint);
+  *out = &l->base;
+  return 0;
+}
+
+static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
+  stream_listener_t *l = (stream_listener_t *)base;
+  uint64_t deadline = colo__deadline(timeout_ms);
+  for (;;) {
+    colo__os_conn_t *conn;
+    int rc = colo__os_accept(l->sock, &conn, timeout_ms == 0 ? 0 : remaining(deadline));
+    if (rc == COLO_ETIMEDOUT)
+      return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", base->endpoint, timeout_ms);
+    if (rc) return rc;
+    stream_chan_t *ch = chan_new(conn, l->kind, base->endpoint, &base->opts);
+    if (!ch) {
+      colo__os_conn_close(conn);
+      return colo__err(COLO_ENOMEM, "out of memory");
+    }
+    /* A client gets a bounded time for its hello, whatever our timeout: one
+     * silent or foreign client must not hold up the others. */
+    uint64_t hs = colo__os_now_ns() + COLO__HANDSHAKE_NS;
+    rc = recv_hello(ch, hs);
+    if (!rc) rc = send_hello(ch, hs);
+    if (!rc) {
+      *out = &ch->base;
+      return 0;
+    }
+    chan_free(ch); /* dropped; wait for the next client */
+    if (timeout_ms == 0) return COLO_EAGAIN;
+    if (remaining(deadline) == 0)
+      return colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms", base->endpoint,
+                       timeout_ms);
+  }
+}
+
+static void stream_listener_close(colo_listener_t *base) {
+  stream_listener_t *l = (stream_listener_t *)base;
+  colo__os_listen_close(l->sock);
+  colo__free(l);
+}
+
+static const colo__listener_vt_t stream_listener_vt = {stream_accept, stream_listener_close};
+
+/* ---- connect ------------------------------------------------------------------------- */
+
+int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int timeout_ms, colo_chan_t **out) {
+  char endpoint[COLO__PATH_MAX + 16];
+  colo__endpoint_format(ep, endpoint, sizeof endpoint);
+  uint64_t deadline = colo__deadline(timeout_ms), backoff = 1000000u;
+  colo__os_conn_t *conn;
+  int rc;
+  /* Retry while nobody listens yet. */
+  while ((rc = colo__os_connect(&conn, ep, timeout_ms == 0 ? 0 : remaining(deadline))) != 0) {
+    if (rc != COLO_ENOENT) return rc;
+    if (timeout_ms == 0) return rc;
+    uint64_t left = remaining(deadline);
+    if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
+    colo__os_sleep_ns(left < backoff ? left : backoff);
+    backoff = backoff * 2 < COLO__CONNECT_BACKOFF_MAX_NS ? backoff * 2 : COLO__CONNECT_BACKOFF_MAX_NS;
+  }
+  stream_chan_t *ch = chan_new(conn, ep->kind, endpoint, o);
+  if (!ch) {
+    colo__os_conn_close(conn);
+    return colo__err(COLO_ENOMEM, "out of memory");
+  }
+  /* The listener answers once its application accepts; a connect with no
+   * deadline still waits for that. */
+  rc = send_hello(ch, deadline);
+  if (!rc) rc = recv_hello(ch, deadline);
+  if (rc) {
+    chan_free(ch);
+    return rc;
+  }
+  *out = &ch->base;
+  return 0;
+}

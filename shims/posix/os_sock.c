@@ -1,0 +1,320 @@
+/*
+ * os_sock.c - byte streams over AF_UNIX and TCP sockets (shim.h).
+ *
+ * Every descriptor is non-blocking and close-on-exec; waiting is poll(2).
+ * Writes use MSG_NOSIGNAL, so a vanished peer is an error code, not SIGPIPE.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../shim.h"
+#include "posix.h"
+
+struct colo__os_lsock {
+  int fd;
+  colo__ep_kind_t kind;
+  char path[COLO__UNIX_PATH_MAX + 1]; /* unix: the socket file */
+  dev_t dev;                          /* unix: identity of the file we bound */
+  ino_t ino;
+};
+
+struct colo__os_conn {
+  int fd;
+};
+
+/* poll(2) timeout for a ns timeout: rounded up, capped, -1 for no limit. */
+static int poll_ms(uint64_t timeout_ns) {
+  if (timeout_ns == UINT64_MAX) return -1;
+  uint64_t ms = (timeout_ns + 999999u) / 1000000u;
+  return ms > 3600000u ? 3600000 : (int)ms;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  size_t len = strlen(path);
+  if (len >= sizeof sa->sun_path) return colo__err(COLO_EINVAL, "%s: socket path too long", path);
+  memcpy(sa->sun_path, path, len + 1);
+  return 0;
+}
+
+static int resolve(const colo__endpoint_t *ep, int passive, struct addrinfo **res) {
+  char port[8];
+  snprintf(port, sizeof port, "%u", (unsigned)ep->port);
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  int rc = getaddrinfo(ep->name, port, &hints, res);
+  if (rc == EAI_SYSTEM) return colo__posix_err(errno, "cannot resolve", ep->name);
+  if (rc) return colo__err(rc == EAI_NONAME ? COLO_ENOENT : COLO_EIO, "cannot resolve %s: %s", ep->name,
+                           gai_strerror(rc));
+  return 0;
+}
+
+static void set_nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static colo__os_conn_t *conn_new(int fd) {
+  colo__os_conn_t *c = colo__calloc(1, sizeof *c);
+  if (!c) {
+    close(fd);
+    return NULL;
+  }
+  c->fd = fd;
+  return c;
+}
+
+/* ---- listening ------------------------------------------------------------------ */
+
+/* 1 when a process accepts connections on the socket file at path. */
+static int unix_alive(const struct sockaddr_un *sa) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 1; /* cannot tell: assume alive, replace nothing */
+  int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+  int e = errno;
+  close(fd);
+  return rc == 0 || (e != ECONNREFUSED && e != ENOENT);
+}
+
+static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t perm) {
+  struct sockaddr_un sa;
+  int rc = unix_addr(ep->name, &sa);
+  if (rc) return rc;
+  l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (l->fd < 0) return colo__posix_err(errno, "cannot create a socket for", ep->name);
+  for (int attempt = 0;; attempt++) {
+    if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) == 0) break;
+    int e = errno;
+    struct stat st;
+    /* A socket file nobody listens on is a dead listener's: replace it once.
+     * Never remove anything that is not a socket. */
+    if (e == EADDRINUSE && attempt == 0 && lstat(ep->name, &st) == 0 && S_ISSOCK(st.st_mode) && !unix_alive(&sa)) {
+      unlink(ep->name);
+      continue;
+    }
+    if (e == EADDRINUSE)
+      return colo__err(COLO_EEXIST, "%s exists and %s", ep->name,
+                       lstat(ep->name, &st) == 0 && !S_ISSOCK(st.st_mode) ? "is not a socket"
+                                                                          : "a live process listens on it");
+    return colo__posix_err(e, "cannot bind", ep->name);
+  }
+  struct stat st;
+  if (chmod(ep->name, perm) != 0 || stat(ep->name, &st) != 0) {
+    int e = errno;
+    unlink(ep->name);
+    return colo__posix_err(e, "cannot set the mode of", ep->name);
+  }
+  l->dev = st.st_dev, l->ino = st.st_ino;
+  snprintf(l->path, sizeof l->path, "%.107s", ep->name);
+  if (listen(l->fd, 128) != 0) {
+    int e = errno;
+    unlink(ep->name);
+    l->path[0] = '\0';
+    return colo__posix_err(e, "cannot listen on", ep->name);
+  }
+  return 0;
+}
+
+static int listen_tcp(colo__os_lsock_t *l, const colo__endpoint_t *ep, colo__endpoint_t *actual) {
+  struct addrinfo *res;
+  int rc = resolve(ep, 1, &res);
+  if (rc) return rc;
+  int e = 0;
+  for (struct addrinfo *a = res; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      e = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 128) == 0) {
+      l->fd = fd;
+      break;
+    }
+    e = errno;
+    close(fd);
+  }
+  freeaddrinfo(res);
+  if (l->fd < 0) {
+    char what[300];
+    snprintf(what, sizeof what, "%.255s port %u", ep->name, (unsigned)ep->port);
+    return e == EADDRINUSE ? colo__err(COLO_EEXIST, "%s is taken by another listener", what)
+                           : colo__posix_err(e, "cannot listen on", what);
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) == 0)
+    actual->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                  : ((struct sockaddr_in *)&ss)->sin_port);
+  return 0;
+}
+
+int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t perm, colo__endpoint_t *actual) {
+  colo__os_lsock_t *l = colo__calloc(1, sizeof *l);
+  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  l->fd = -1;
+  l->kind = ep->kind;
+  *actual = *ep;
+  int rc = ep->kind == COLO__EP_UNIX ? listen_unix(l, ep, perm) : listen_tcp(l, ep, actual);
+  if (rc) {
+    if (l->fd >= 0) close(l->fd);
+    colo__free(l);
+    return rc;
+  }
+  *out = l;
+  return 0;
+}
+
+int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout_ns) {
+  uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : colo__os_now_ns() + timeout_ns;
+  for (;;) {
+    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      if (l->kind == COLO__EP_TCP) set_nodelay(fd);
+      *out = conn_new(fd);
+      return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+    }
+    int e = errno;
+    if (e == EINTR || e == ECONNABORTED) continue;
+    if (e != EAGAIN && e != EWOULDBLOCK) return colo__posix_err(e, "accept on", l->path[0] ? l->path : "tcp");
+    if (timeout_ns == 0) return COLO_EAGAIN;
+    uint64_t now = colo__os_now_ns();
+    if (now >= deadline) return COLO_ETIMEDOUT;
+    struct pollfd p = {l->fd, POLLIN, 0};
+    poll(&p, 1, poll_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now));
+  }
+}
+
+void colo__os_listen_close(colo__os_lsock_t *l) {
+  if (!l) return;
+  struct stat st;
+  if (l->path[0] && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) unlink(l->path);
+  close(l->fd);
+  colo__free(l);
+}
+
+/* ---- connecting ------------------------------------------------------------------ */
+
+/* Non-blocking connect of fd to sa, finished within deadline. */
+static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64_t deadline, const char *name) {
+  if (connect(fd, sa, len) == 0) return 0;
+  int e = errno;
+  if (e != EINPROGRESS && e != EAGAIN) return colo__posix_err(e, "cannot connect to", name);
+  for (;;) {
+    uint64_t now = colo__os_now_ns();
+    if (now >= deadline) return colo__err(COLO_ETIMEDOUT, "connecting to %s timed out", name);
+    struct pollfd p = {fd, POLLOUT, 0};
+    int r = poll(&p, 1, poll_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now));
+    if (r > 0) break;
+  }
+  int err = 0;
+  socklen_t el = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+  return err ? colo__posix_err(err, "cannot connect to", name) : 0;
+}
+
+int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns) {
+  uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : colo__os_now_ns() + timeout_ns;
+  if (ep->kind == COLO__EP_UNIX) {
+    struct sockaddr_un sa;
+    int rc = unix_addr(ep->name, &sa);
+    if (rc) return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return colo__posix_err(errno, "cannot create a socket for", ep->name);
+    rc = connect_wait(fd, (struct sockaddr *)&sa, sizeof sa, deadline, ep->name);
+    if (rc) {
+      close(fd);
+      return rc;
+    }
+    *out = conn_new(fd);
+    return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+  }
+  struct addrinfo *res;
+  int rc = resolve(ep, 0, &res);
+  if (rc) return rc;
+  char name[300];
+  snprintf(name, sizeof name, "%.255s port %u", ep->name, (unsigned)ep->port);
+  rc = COLO_ENOENT;
+  for (struct addrinfo *a = res; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      rc = colo__posix_err(errno, "cannot create a socket for", name);
+      continue;
+    }
+    rc = connect_wait(fd, a->ai_addr, a->ai_addrlen, deadline, name);
+    if (rc == 0) {
+      set_nodelay(fd);
+      freeaddrinfo(res);
+      *out = conn_new(fd);
+      return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+    }
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return rc;
+}
+
+/* ---- data ------------------------------------------------------------------------- */
+
+int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
+  for (;;) {
+    ssize_t r = recv(c->fd, buf, n, 0);
+    if (r > 0) {
+      *got = (size_t)r;
+      return 0;
+    }
+    if (r == 0) return COLO_ECLOSED;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return COLO_EAGAIN;
+    return colo__posix_err(errno, "receive from", "the peer");
+  }
+}
+
+int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *put) {
+  for (;;) {
+    ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
+    if (r >= 0) {
+      *put = (size_t)r;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return COLO_EAGAIN;
+    return colo__posix_err(errno, "send to", "the peer");
+  }
+}
+
+int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns) {
+  struct pollfd p = {c->fd, (short)((want & COLO__POLL_IN ? POLLIN : 0) | (want & COLO__POLL_OUT ? POLLOUT : 0)), 0};
+  int r = poll(&p, 1, poll_ms(timeout_ns));
+  if (r <= 0) return 0;
+  int mask = 0;
+  /* An error or hang-up makes both directions "ready": the next read or
+   * write reports what happened. */
+  if (p.revents & (POLLIN | POLLHUP | POLLERR)) mask |= COLO__POLL_IN;
+  if (p.revents & (POLLOUT | POLLHUP | POLLERR)) mask |= COLO__POLL_OUT;
+  return mask & want ? mask & want : want;
+}
+
+int colo__os_conn_fd(const colo__os_conn_t *c) { return c->fd; }
+
+void colo__os_conn_close(colo__os_conn_t *c) {
+  if (!c) return;
+  close(c->fd);
+  colo__free(c);
+}

@@ -1,0 +1,392 @@
+/*
+ * test_conform.c - one conformance suite, written once and run over every
+ * transport: shm://, file://, unix:// and tcp://. Each test below becomes one
+ * Criterion test per transport (suite = transport name).
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#undef unix /* a GNU predefined macro; here the name of a suite */
+
+typedef enum { T_SHM, T_FILE, T_UNIX, T_TCP } transport_t;
+static const char *const tname[] = {"shm", "file", "unix", "tcp"};
+
+static int is_stream(transport_t t) { return t == T_UNIX || t == T_TCP; }
+
+/* A fresh listening endpoint of transport t. */
+static void endpoint_for(transport_t t, char *buf, size_t cap, const char *tag) {
+  static unsigned n;
+  switch (t) {
+  case T_SHM: tu_endpoint(buf, cap, tag); break;
+  case T_FILE: snprintf(buf, cap, "file:///tmp/colo-test-files/%d.%u.%s", (int)getpid(), n++, tag); break;
+  case T_UNIX: snprintf(buf, cap, "unix:///tmp/colo-conform-%d.%u.sock", (int)getpid(), n++); break;
+  case T_TCP: snprintf(buf, cap, "tcp://127.0.0.1:0"); break;
+  }
+}
+
+static colo_opts_t small_opts(void) {
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.ring_capacity = 16384; /* largest message 8184 on every transport */
+  return o;
+}
+
+typedef struct pair {
+  colo_listener_t *l;
+  colo_chan_t *srv, *cli;
+  char ep[256]; /* what a connector uses (tcp: the chosen port) */
+} pair_t;
+
+typedef struct acceptor {
+  colo_listener_t *l;
+  colo_chan_t *ch;
+  int rc;
+} acceptor_t;
+
+static void *accept_main(void *arg) {
+  acceptor_t *a = arg;
+  a->rc = colo_accept(a->l, &a->ch, tu_ms(5000));
+  return NULL;
+}
+
+static void listen_on(transport_t t, pair_t *p, const char *tag, const colo_opts_t *o) {
+  char ep[256];
+  endpoint_for(t, ep, sizeof ep, tag);
+  cr_assert_eq(colo_listen(&p->l, ep, o), 0, "%s: %s", ep, colo_last_error());
+  snprintf(p->ep, sizeof p->ep, "%s", colo_listener_endpoint(p->l));
+}
+
+/* Socket transports answer the handshake in colo_accept(): accept on a thread
+ * while this one connects. */
+static colo_chan_t *connect_one(pair_t *p, const colo_opts_t *o, colo_chan_t **srv) {
+  acceptor_t a = {p->l, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, accept_main, &a);
+  colo_chan_t *cli;
+  int rc = colo_connect(&cli, p->ep, o, tu_ms(5000));
+  pthread_join(th, NULL);
+  cr_assert_eq(rc, 0, "connect %s: %s", p->ep, colo_last_error());
+  cr_assert_eq(a.rc, 0, "accept %s: %s", p->ep, colo_errname(a.rc));
+  *srv = a.ch;
+  return cli;
+}
+
+static void pair_open(transport_t t, pair_t *p, const char *tag, const colo_opts_t *o) {
+  listen_on(t, p, tag, o);
+  p->cli = connect_one(p, o, &p->srv);
+  cr_assert_str_eq(colo_transport(p->cli), tname[t]);
+  cr_assert_str_eq(colo_transport(p->srv), tname[t]);
+}
+
+static void pair_close(pair_t *p) {
+  colo_close(p->cli);
+  colo_close(p->srv);
+  colo_listener_close(p->l);
+}
+
+/* ---- the tests, once ------------------------------------------------------------- */
+
+static void order_and_boundaries(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "order", &o);
+  static uint8_t m[8192], got[8192];
+  /* Interleaved both ways, sizes 0..8184, each direction checked in order. */
+  uint64_t sent[2] = {0, 0}, recvd[2] = {0, 0};
+  colo_chan_t *end[2] = {p.cli, p.srv};
+  while (recvd[0] < 3000 || recvd[1] < 3000) {
+    for (int d = 0; d < 2; d++) {
+      if (sent[d] < 3000) {
+        size_t n = tu_msg(40 + (uint64_t)d, sent[d], 8184, m);
+        int rc = colo_send(end[d], m, n, COLO_NOWAIT);
+        if (rc == 0) sent[d]++;
+        else cr_assert_eq(rc, COLO_EAGAIN, "%s", colo_errname(rc));
+      }
+      size_t n;
+      int rc;
+      while ((rc = colo_recv(end[1 - d], got, sizeof got, &n, COLO_NOWAIT)) == 0) {
+        size_t wn = tu_msg(40 + (uint64_t)d, recvd[d], 8184, m);
+        cr_assert_eq(n, wn, "direction %d message %llu", d, (unsigned long long)recvd[d]);
+        cr_assert_eq(memcmp(got, m, n), 0, "direction %d message %llu", d, (unsigned long long)recvd[d]);
+        recvd[d]++;
+      }
+      cr_assert_eq(rc, COLO_EAGAIN, "%s", colo_errname(rc));
+    }
+  }
+  cr_assert_eq(sent[0], 3000u);
+  pair_close(&p);
+}
+
+static void maximum_size(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "max", &o);
+  size_t max = colo_max_message(p.cli);
+  cr_assert_eq(max, 8184u);
+  cr_assert_eq(colo_max_message(p.srv), 8184u);
+  static uint8_t m[8185], got[8185];
+  for (size_t i = 0; i < sizeof m; i++) m[i] = (uint8_t)(i * 31 + 7);
+  cr_assert_eq(colo_send(p.cli, m, max + 1, 0), COLO_EMSGSIZE);
+  for (int k = 0; k < 5; k++) {
+    cr_assert_eq(colo_send(p.cli, m, max, tu_ms(1000)), 0);
+    size_t n;
+    cr_assert_eq(colo_recv(p.srv, got, sizeof got, &n, tu_ms(1000)), 0, "%s", colo_last_error());
+    cr_assert_eq(n, max);
+    cr_assert_eq(memcmp(got, m, n), 0);
+  }
+  pair_close(&p);
+}
+
+static void zero_length_and_zero_copy(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "zero", &o);
+  cr_assert_eq(colo_send(p.cli, NULL, 0, 0), 0);
+  void *w;
+  cr_assert_eq(colo_reserve(p.cli, 100, &w, 0), 0);
+  memcpy(w, "in place", 8);
+  cr_assert_eq(colo_commit(p.cli, 8), 0);
+  cr_assert_eq(colo_commit(p.cli, 8), COLO_ESTATE);
+  size_t n = 99;
+  cr_assert_eq(colo_recv(p.srv, NULL, 0, &n, tu_ms(1000)), 0);
+  cr_assert_eq(n, 0u);
+  const void *r, *r2;
+  size_t n2;
+  cr_assert_eq(colo_peek(p.srv, &r, &n, tu_ms(1000)), 0);
+  cr_assert_eq(n, 8u);
+  cr_assert_eq(memcmp(r, "in place", 8), 0);
+  cr_assert_eq(colo_peek(p.srv, &r2, &n2, 0), 0);
+  cr_assert(r2 == r && n2 == n, "peek again gives the same message");
+  char small[4];
+  cr_assert_eq(colo_release(p.srv), 0);
+  cr_assert_eq(colo_release(p.srv), COLO_ESTATE);
+  cr_assert_eq(colo_send(p.cli, "0123456789", 10, 0), 0);
+  cr_assert_eq(colo_recv(p.srv, small, sizeof small, &n, tu_ms(1000)), COLO_ENOBUFS);
+  cr_assert_eq(n, 10u);
+  char big[16];
+  cr_assert_eq(colo_recv(p.srv, big, sizeof big, &n, 0), 0, "the message stayed");
+  cr_assert_eq(n, 10u);
+  pair_close(&p);
+}
+
+static void timeouts(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "timeouts", &o);
+  char buf[16];
+  size_t n;
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, COLO_NOWAIT), COLO_EAGAIN);
+  uint64_t t0 = tu_now_ms();
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, 100), COLO_ETIMEDOUT);
+  uint64_t took = tu_now_ms() - t0;
+  cr_assert(took >= 100 && took < (uint64_t)tu_ms(1000), "%llu ms", (unsigned long long)took);
+  /* Fill every buffer on the way (ring, or socket and send buffer). */
+  static uint8_t big[8184];
+  int rc, sent = 0;
+  while ((rc = colo_send(p.cli, big, sizeof big, COLO_NOWAIT)) == 0) sent++;
+  cr_assert_eq(rc, COLO_EAGAIN, "%s", colo_errname(rc));
+  cr_assert_gt(sent, 0);
+  /* A timed send into full buffers times out within its bound. (TCP may
+   * still grow its buffers meanwhile: then the send succeeds and we try
+   * again.) */
+  for (int tries = 0;; tries++) {
+    t0 = tu_now_ms();
+    rc = colo_send(p.cli, big, sizeof big, 100);
+    took = tu_now_ms() - t0;
+    cr_assert_lt(took, (uint64_t)tu_ms(1000), "%llu ms", (unsigned long long)took);
+    if (rc == COLO_ETIMEDOUT) break;
+    cr_assert_eq(rc, 0, "%s", colo_errname(rc));
+    cr_assert_lt(tries, 200, "the buffers never filled");
+    sent++;
+  }
+  cr_assert_geq(took, 100u);
+  /* Draining makes room again, and everything sent arrives: the receiver
+   * reads, the sender flushes what it still holds. */
+  static uint8_t got[8192];
+  uint64_t end = tu_now_ms() + (uint64_t)tu_ms(5000);
+  for (int i = 0; i < sent;) {
+    rc = colo_recv(p.srv, got, sizeof got, &n, COLO_NOWAIT);
+    if (rc == 0) {
+      i++;
+      continue;
+    }
+    cr_assert_eq(rc, COLO_EAGAIN, "%s", colo_errname(rc));
+    rc = colo_flush(p.cli, 0);
+    cr_assert(rc == 0 || rc == COLO_EAGAIN, "%s", colo_errname(rc));
+    cr_assert_lt(tu_now_ms(), end, "message %d of %d never arrived", i, sent);
+  }
+  cr_assert_eq(colo_flush(p.cli, 0), 0, "nothing held back");
+  cr_assert_eq(colo_send(p.cli, big, sizeof big, tu_ms(1000)), 0);
+  pair_close(&p);
+}
+
+static void clean_close(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "close", &o);
+  cr_assert_eq(colo_send(p.cli, "1", 1, 0), 0);
+  cr_assert_eq(colo_send(p.cli, "22", 2, 0), 0);
+  colo_close(p.cli);
+  char buf[8];
+  size_t n;
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, tu_ms(1000)), 0);
+  cr_assert_eq(n, 1u);
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, tu_ms(1000)), 0);
+  cr_assert_eq(n, 2u);
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, tu_ms(1000)), COLO_ECLOSED, "%s", colo_last_error());
+  cr_assert_eq(colo_send(p.srv, "x", 1, tu_ms(1000)), COLO_ECLOSED, "%s", colo_last_error());
+  colo_close(p.srv);
+  colo_listener_close(p.l);
+}
+
+static void peer_killed_after_sending(transport_t t) {
+  pair_t p;
+  listen_on(t, &p, "die", NULL);
+  tu_proc_t h;
+  const char *args[] = {"send-then-die", p.ep, "5000", NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  /* Read as they come (a socket buffers less than a ring): the helper kills
+   * itself right after its last send returned. */
+  uint64_t last = 0, v, expect = 0;
+  size_t n;
+  int rc;
+  while ((rc = colo_recv(ch, &v, sizeof v, &n, tu_ms(5000))) == 0) {
+    cr_assert_eq(v, expect, "message %llu", (unsigned long long)expect);
+    expect++;
+    last = tu_now_ms();
+  }
+  cr_assert_eq(rc, COLO_EPEERDEAD, "%s: %s", colo_errname(rc), colo_last_error());
+  cr_assert_eq(expect, 5000u, "every message sent before the kill arrives");
+  cr_assert_lt(tu_now_ms() - last, 1000u, "the death is reported within a second");
+  cr_assert_eq(tu_wait(&h, tu_ms(10000)), 128 + SIGKILL);
+  colo_close(ch);
+  colo_listener_close(p.l);
+}
+
+static void blocked_receiver_sees_a_kill(transport_t t) {
+  pair_t p;
+  listen_on(t, &p, "blocked", NULL);
+  tu_proc_t h;
+  const char *args[] = {"connect-hold", p.ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  char line[32];
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(10000)), 0);
+  tu_blocked_t b;
+  tu_blocked_start(&b, ch, TU_RECV_ONE);
+  usleep(200000);
+  uint64_t k = tu_now_ms();
+  kill(h.pid, SIGKILL);
+  tu_blocked_join(&b);
+  cr_assert_eq(b.rc, COLO_EPEERDEAD, "%s", colo_errname(b.rc));
+  cr_assert_lt(b.done_ms - k, 1000u);
+  tu_wait(&h, tu_ms(5000));
+  colo_close(ch);
+  colo_listener_close(p.l);
+}
+
+static void many_clients(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  listen_on(t, &p, "many", &o);
+  enum { N = 4 };
+  colo_chan_t *cli[N], *srv[N];
+  if (!is_stream(t)) {
+    /* A shared-memory endpoint carries one connection; the colo:// transport
+     * gives it many. */
+    cli[0] = connect_one(&p, &o, &srv[0]);
+    colo_chan_t *c2;
+    cr_assert_eq(colo_connect(&c2, p.ep, &o, 0), COLO_EBUSY);
+    colo_close(cli[0]);
+    colo_close(srv[0]);
+    colo_listener_close(p.l);
+    return;
+  }
+  for (int i = 0; i < N; i++) cli[i] = connect_one(&p, &o, &srv[i]);
+  /* Each connection is its own channel: what client i says reaches server
+   * channel i only, and the answer comes back on the same one. */
+  for (int i = 0; i < N; i++) cr_assert_eq(colo_send(cli[i], &i, sizeof i, 0), 0);
+  for (int i = N - 1; i >= 0; i--) {
+    int v = -1;
+    size_t n;
+    cr_assert_eq(colo_recv(srv[i], &v, sizeof v, &n, tu_ms(1000)), 0);
+    cr_assert_eq(v, i);
+    v += 100;
+    cr_assert_eq(colo_send(srv[i], &v, sizeof v, 0), 0);
+  }
+  for (int i = 0; i < N; i++) {
+    int v;
+    size_t n;
+    cr_assert_eq(colo_recv(cli[i], &v, sizeof v, &n, tu_ms(1000)), 0);
+    cr_assert_eq(v, i + 100);
+  }
+  /* One client leaving does not disturb the others. */
+  colo_close(cli[0]);
+  cr_assert_eq(colo_send(cli[1], "x", 1, 0), 0);
+  char c;
+  size_t n;
+  cr_assert_eq(colo_recv(srv[1], &c, 1, &n, tu_ms(1000)), 0);
+  cr_assert_eq(colo_recv(srv[0], &c, 1, &n, tu_ms(1000)), COLO_ECLOSED);
+  for (int i = 0; i < N; i++) {
+    if (i) colo_close(cli[i]);
+    colo_close(srv[i]);
+  }
+  colo_listener_close(p.l);
+}
+
+static void fd_polls_readable(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "fd", &o);
+  int fd = colo_fd(p.srv);
+  if (!is_stream(t)) {
+    cr_assert_eq(fd, COLO_ENOTSUP, "shared memory has no descriptor in this version");
+    cr_assert(strstr(colo_last_error(), "no file descriptor"), "%s", colo_last_error());
+    pair_close(&p);
+    return;
+  }
+  cr_assert_geq(fd, 0);
+  struct pollfd pf = {fd, POLLIN, 0};
+  cr_assert_eq(poll(&pf, 1, 50), 0, "nothing to read yet");
+  for (int i = 0; i < 3; i++) cr_assert_eq(colo_send(p.cli, &i, sizeof i, 0), 0);
+  cr_assert_eq(poll(&pf, 1, tu_ms(1000)), 1, "readable once data arrived");
+  int v, got = 0;
+  size_t n;
+  while (colo_recv(p.srv, &v, sizeof v, &n, COLO_NOWAIT) == 0) cr_assert_eq(v, got++);
+  cr_assert_eq(got, 3, "drained with COLO_NOWAIT");
+  colo_close(p.cli);
+  cr_assert_eq(poll(&pf, 1, tu_ms(1000)), 1, "readable when the peer closes");
+  cr_assert_eq(colo_recv(p.srv, &v, sizeof v, &n, COLO_NOWAIT), COLO_ECLOSED);
+  colo_close(p.srv);
+  colo_listener_close(p.l);
+}
+
+/* ---- one test per transport ------------------------------------------------------- */
+
+#define CONFORM(fn)                          \
+  Test(shm, fn) { fn(T_SHM); }               \
+  Test(file, fn) { fn(T_FILE); }             \
+  Test(unix, fn) { fn(T_UNIX); }             \
+  Test(tcp, fn) { fn(T_TCP); }
+
+CONFORM(order_and_boundaries)
+CONFORM(maximum_size)
+CONFORM(zero_length_and_zero_copy)
+CONFORM(timeouts)
+CONFORM(clean_close)
+CONFORM(peer_killed_after_sending)
+CONFORM(blocked_receiver_sees_a_kill)
+CONFORM(many_clients)
+CONFORM(fd_polls_readable)

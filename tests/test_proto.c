@@ -1,0 +1,222 @@
+/*
+ * test_proto.c - the stream protocol (docs/protocol.md) against a hostile or
+ * foreign peer on a raw socket: bad handshakes, oversized, truncated and
+ * unknown frames. Each gives COLO_EPROTO (or is dropped, on the listener's
+ * side), never a crash or an allocation sized by the peer.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static void sock_path(char *buf, size_t cap) {
+  static unsigned n;
+  snprintf(buf, cap, "/tmp/colo-proto-%d.%u.sock", (int)getpid(), n++);
+}
+
+static int raw_connect(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  return fd;
+}
+
+static int raw_listen(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  unlink(path);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  cr_assert_eq(listen(fd, 4), 0);
+  return fd;
+}
+
+static void hello(uint8_t h[16], uint16_t major, uint32_t max) {
+  memcpy(h, "colo-str", 8);
+  memcpy(h + 8, &major, 2);
+  memset(h + 10, 0, 2);
+  memcpy(h + 12, &max, 4);
+}
+
+static void write_all(int fd, const void *p, size_t n) { cr_assert_eq(write(fd, p, n), (ssize_t)n); }
+
+/* ---- a foreign listener ----------------------------------------------------------- */
+
+typedef struct fake_server {
+  int lfd;
+  uint8_t reply[64];
+  size_t reply_len;
+  uint8_t after[64]; /* sent after the reply */
+  size_t after_len;
+} fake_server_t;
+
+static void *fake_main(void *arg) {
+  fake_server_t *s = arg;
+  int fd = accept(s->lfd, NULL, NULL);
+  uint8_t in[16];
+  ssize_t got = read(fd, in, sizeof in); /* the client's hello */
+  (void)got;
+  if (s->reply_len) write(fd, s->reply, s->reply_len);
+  if (s->after_len) write(fd, s->after, s->after_len);
+  usleep(100000);
+  close(fd);
+  return NULL;
+}
+
+/* Connects to a fake listener that answers `reply` and then `after`; returns
+ * what connect returned and, when it succeeded, what the first recv did. */
+static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, size_t an, int *recv_rc) {
+  char path[128], ep[160];
+  sock_path(path, sizeof path);
+  snprintf(ep, sizeof ep, "unix://%s", path);
+  fake_server_t s = {.lfd = raw_listen(path), .reply_len = rn, .after_len = an};
+  memcpy(s.reply, reply, rn);
+  if (an) memcpy(s.after, after, an);
+  pthread_t t;
+  pthread_create(&t, NULL, fake_main, &s);
+  colo_chan_t *ch;
+  int rc = colo_connect(&ch, ep, NULL, tu_ms(2000));
+  if (rc == 0) {
+    uint8_t buf[64];
+    size_t n;
+    *recv_rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(2000));
+    colo_close(ch);
+  }
+  pthread_join(t, NULL);
+  close(s.lfd);
+  unlink(path);
+  return rc;
+}
+
+Test(proto, a_listener_that_does_not_speak_colo_is_eproto) {
+  const char *http = "HTTP/1.1 400 Bad Request\r\n\r\n";
+  int r;
+  int rc = against_fake((const uint8_t *)http, strlen(http), NULL, 0, &r);
+  cr_assert_eq(rc, COLO_EPROTO, "%s: %s", colo_errname(rc), colo_last_error());
+  cr_assert(strstr(colo_last_error(), "does not speak colo"), "%s", colo_last_error());
+}
+
+Test(proto, a_listener_that_hangs_up_in_the_handshake_is_eproto) {
+  int r;
+  cr_assert_eq(against_fake(NULL, 0, NULL, 0, &r), COLO_EPROTO);
+}
+
+Test(proto, another_major_version_is_eversion) {
+  uint8_t h[16];
+  hello(h, 2, 1000);
+  int r;
+  cr_assert_eq(against_fake(h, 16, NULL, 0, &r), COLO_EVERSION);
+}
+
+Test(proto, an_absurd_maximum_is_eproto) {
+  uint8_t h[16];
+  hello(h, 1, 0xFFFFFFFFu);
+  int r;
+  cr_assert_eq(against_fake(h, 16, NULL, 0, &r), COLO_EPROTO);
+}
+
+Test(proto, a_frame_over_the_maximum_is_eproto) {
+  uint8_t h[16], f[8];
+  hello(h, 1, 1000);
+  uint32_t len = 0x7FFFFFF0u; /* far over what we accept; nothing is allocated for it */
+  memcpy(f, &len, 4);
+  int r = 0;
+  cr_assert_eq(against_fake(h, 16, f, 4, &r), 0);
+  cr_assert_eq(r, COLO_EPROTO, "%s", colo_errname(r));
+  cr_assert(strstr(colo_last_error(), "exceeds"), "%s", colo_last_error());
+}
+
+Test(proto, a_stream_that_ends_inside_a_frame_is_eproto) {
+  uint8_t h[16], f[8];
+  hello(h, 1, 1000);
+  uint32_t len = 10;
+  memcpy(f, &len, 4);
+  memcpy(f + 4, "abcd", 4); /* 4 of 10 bytes, then the end */
+  int r = 0;
+  cr_assert_eq(against_fake(h, 16, f, 8, &r), 0);
+  cr_assert_eq(r, COLO_EPROTO, "%s", colo_errname(r));
+  cr_assert(strstr(colo_last_error(), "inside a frame"), "%s", colo_last_error());
+}
+
+Test(proto, an_unknown_control_frame_is_eproto) {
+  uint8_t h[16], f[4];
+  hello(h, 1, 1000);
+  uint32_t ctl = 0x80000007u;
+  memcpy(f, &ctl, 4);
+  int r = 0;
+  cr_assert_eq(against_fake(h, 16, f, 4, &r), 0);
+  cr_assert_eq(r, COLO_EPROTO, "%s", colo_errname(r));
+}
+
+Test(proto, an_end_without_goodbye_is_a_dead_peer_and_goodbye_is_a_close) {
+  uint8_t h[16], f[4];
+  hello(h, 1, 1000);
+  int r = 0;
+  cr_assert_eq(against_fake(h, 16, NULL, 0, &r), 0);
+  cr_assert_eq(r, COLO_EPEERDEAD, "%s", colo_errname(r));
+  uint32_t bye = 0x80000001u;
+  memcpy(f, &bye, 4);
+  cr_assert_eq(against_fake(h, 16, f, 4, &r), 0);
+  cr_assert_eq(r, COLO_ECLOSED, "%s", colo_errname(r));
+}
+
+/* ---- a foreign client --------------------------------------------------------------- */
+
+Test(proto, the_listener_drops_foreign_clients_and_serves_the_next) {
+  char path[128], ep[160];
+  sock_path(path, sizeof path);
+  snprintf(ep, sizeof ep, "unix://%s", path);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  /* garbage, a wrong version, and a client that says nothing and leaves */
+  int a = raw_connect(path), b = raw_connect(path), c = raw_connect(path);
+  write_all(a, "GET / HTTP/1.0\r\n\r\n", 18);
+  uint8_t h[16];
+  hello(h, 9, 100);
+  write_all(b, h, 16);
+  close(c);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, 300), COLO_ETIMEDOUT, "none of them is a channel");
+  /* a real client still gets through */
+  tu_proc_t p;
+  const char *args[] = {"send-then-die", ep, "3", NULL};
+  cr_assert_eq(tu_spawn_helper(&p, args), 0);
+  cr_assert_eq(colo_accept(l, &ch, tu_ms(5000)), 0, "%s", colo_last_error());
+  uint64_t v;
+  size_t n;
+  for (uint64_t i = 0; i < 3; i++) {
+    cr_assert_eq(colo_recv(ch, &v, sizeof v, &n, tu_ms(2000)), 0);
+    cr_assert_eq(v, i);
+  }
+  cr_assert_eq(colo_recv(ch, &v, sizeof v, &n, tu_ms(2000)), COLO_EPEERDEAD);
+  tu_wait(&p, tu_ms(5000));
+  close(a), close(b);
+  colo_close(ch);
+  colo_listener_close(l);
+  cr_assert_neq(access(path, F_OK), 0, "the listener removed its socket file");
+}
+
+Test(proto, a_stale_socket_file_is_replaced_and_a_live_one_refused) {
+  char path[128], ep[160];
+  sock_path(path, sizeof path);
+  snprintf(ep, sizeof ep, "unix://%s", path);
+  int fd = raw_listen(path);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST, "somebody listens there");
+  close(fd); /* the file stays, nobody listens: a dead listener's */
+  cr_assert_eq(access(path, F_OK), 0);
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  colo_listener_close(l);
+  FILE *f = fopen(path, "w"); /* not a socket: never removed */
+  fclose(f);
+  cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST);
+  cr_assert(strstr(colo_last_error(), "not a socket"), "%s", colo_last_error());
+  unlink(path);
+}
