@@ -20,6 +20,8 @@ static const char recv_help[] =
     "\n"
     "Endpoints:  shm://NAME       POSIX shared memory (/dev/shm/colo.NAME)\n"
     "            file:///PATH     a file-backed mapping on any mount\n"
+    "            unix:///PATH     an AF_UNIX socket\n"
+    "            tcp://HOST:PORT  TCP (port 0 picks one; -v prints it)\n"
     "\n"
     "Options:\n"
     "  -n, --count N          exit after N messages\n"
@@ -148,14 +150,18 @@ int cmd_recv(int argc, char **argv) {
   cli_catch_stop();
   int rc = colo_listen(&s.l, ep, &c.opts);
   if (rc) return cli_fail("recv", rc);
-  if (c.verbose) fprintf(stderr, "colo recv: listening on %s\n", ep);
+  /* A tcp port 0 is only known now: say it even without -v. */
+  if (c.verbose || strcmp(ep, colo_listener_endpoint(s.l)) != 0)
+    fprintf(stderr, "colo recv: listening on %s\n", colo_listener_endpoint(s.l));
   int status = CLI_OK;
   rc = cli_wait_sliced(op_accept, &s, c.timeout_ms);
   if (rc) {
     status = rc == COLO_ETIMEDOUT ? cli_fail_timeout("recv", "no peer connected", c.timeout_ms) : cli_fail("recv", rc);
     goto out_listener;
   }
-  if (c.verbose) fprintf(stderr, "colo recv: peer connected; largest message %zu bytes\n", colo_max_message(s.ch));
+  if (c.verbose)
+    fprintf(stderr, "colo recv: peer connected over %s; largest message %zu bytes\n", colo_transport(s.ch),
+            colo_max_message(s.ch));
   s.cap = colo_max_message(s.ch);
   s.buf = malloc(s.cap ? s.cap : 1);
   if (!s.buf) {
@@ -216,6 +222,11 @@ static int op_send(void *p, int slice) {
   return colo_send(s->ch, s->msg, s->len, slice);
 }
 
+static int op_flush(void *p, int slice) {
+  send_state_t *s = p;
+  return colo_flush(s->ch, slice);
+}
+
 /* Reads one line of any length; returns its length without the newline, or
  * -1 at the end of input. *buf grows as needed. */
 static long read_line(FILE *f, char **buf, size_t *cap) {
@@ -246,7 +257,9 @@ int cmd_send(int argc, char **argv) {
   int rc = cli_wait_sliced(op_connect, &s, connect_ms);
   if (rc == COLO_ETIMEDOUT) return cli_fail_timeout("send", "no listener appeared", connect_ms);
   if (rc) return cli_fail("send", rc);
-  if (c.verbose) fprintf(stderr, "colo send: connected to %s; largest message %zu bytes\n", s.ep, colo_max_message(s.ch));
+  if (c.verbose)
+    fprintf(stderr, "colo send: connected to %s over %s; largest message %zu bytes\n", s.ep, colo_transport(s.ch),
+            colo_max_message(s.ch));
   size_t max = colo_max_message(s.ch);
   char *line = NULL;
   size_t cap = 0;
@@ -277,6 +290,10 @@ int cmd_send(int argc, char **argv) {
     fprintf(stderr, "colo send: out of memory reading a line\n");
     status = CLI_FAIL;
   }
+  /* A socket transport may still hold the tail of the last line. */
+  if (status == CLI_OK && !cli_stop && (rc = cli_wait_sliced(op_flush, &s, c.timeout_ms)) != 0)
+    status = rc == COLO_ETIMEDOUT && !cli_stop ? cli_fail_timeout("send", "the last messages did not go out", c.timeout_ms)
+                                               : cli_fail("send", rc);
   if (cli_stop && status == CLI_OK) {
     fprintf(stderr, "colo send: interrupted after %llu messages\n", (unsigned long long)n);
     status = CLI_INTERRUPTED;

@@ -76,6 +76,27 @@ Test(cli, recv_exits_0_when_send_closes_and_keeps_every_line) {
   cr_assert_str_eq(out, want);
 }
 
+/* Issue 3, acceptance 2, for the socket transports. */
+static void seq_1000_through(const char *ep) {
+  through(ep, "--count 1000", "seq 1000");
+  static char want[8000];
+  size_t len = 0;
+  for (int i = 1; i <= 1000; i++) len += (size_t)snprintf(want + len, sizeof want - len, "%d\n", i);
+  cr_assert_str_eq(out, want);
+}
+
+Test(cli, seq_1000_over_a_unix_socket) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "unix:///tmp/colo-cli-%d.sock", (int)getpid());
+  seq_1000_through(ep);
+}
+
+Test(cli, seq_1000_over_tcp) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)getpid() % 20000);
+  seq_1000_through(ep);
+}
+
 Test(cli, empty_lines_are_carried_as_empty_messages) {
   char ep[128];
   through(tu_endpoint(ep, sizeof ep, "empty"), "", "printf '\\n\\nx\\n\\n'");
