@@ -21,6 +21,7 @@ static const char recv_help[] =
     "Endpoints:  shm://NAME       POSIX shared memory (/dev/shm/colo.NAME)\n"
     "            file:///PATH     a file-backed mapping on any mount\n"
     "            unix:///PATH     an AF_UNIX socket\n"
+    "            pipe:///PATH     FIFOs (a request FIFO at PATH)\n"
     "            tcp://HOST:PORT  TCP (port 0 picks one; -v prints it)\n"
     "\n"
     "Options:\n"

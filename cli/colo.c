@@ -26,6 +26,7 @@ static const char main_help[] =
     "  file:///PATH    a file-backed mapping on any mount, such as a volume\n"
     "                  two containers share\n"
     "  unix:///PATH    an AF_UNIX socket (message framing: docs/protocol.md)\n"
+    "  pipe:///PATH    FIFOs: a request FIFO at PATH, a pair per connection\n"
     "  tcp://HOST:PORT TCP, IPv4 or [IPv6]\n"
     "\n"
     "Options:\n"

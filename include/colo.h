@@ -134,6 +134,8 @@ COLO_API void colo_opts_init(colo_opts_t *opts);
  *  - "unix:///PATH": an AF_UNIX stream socket at PATH (at most 107 bytes), with
  *    colo's framing (docs/protocol.md); a socket file left by a dead listener
  *    is replaced;
+ *  - "pipe:///PATH": FIFOs with the same framing: a request FIFO at PATH and a
+ *    pair of FIFOs per connection next to it;
  *  - "tcp://HOST:PORT": TCP with TCP_NODELAY and the same framing; HOST is a
  *    name, an IPv4 address or [IPv6]; port 0 picks a free port (see
  *    colo_listener_endpoint()).
@@ -152,7 +154,7 @@ COLO_API int colo_listen(colo_listener_t **out, const char *endpoint, const colo
 /**
  * Waits until a peer has connected and returns the channel to it. A shared-memory
  * endpoint carries one connection: a second call returns COLO_EBUSY. A socket
- * endpoint (unix://, tcp://) accepts any number of clients, one channel each; a
+ * endpoint (unix://, pipe://, tcp://) accepts any number of clients, one channel each; a
  * client that does not complete colo's handshake is dropped and the wait goes on.
  * The listener and the channels may be closed in any order.
  *
@@ -249,7 +251,7 @@ COLO_API int colo_release(colo_chan_t *ch);
 /** The largest message this side may send, in bytes. */
 COLO_API size_t colo_max_message(const colo_chan_t *ch);
 
-/** The transport under the channel: "shm", "file", "unix" or "tcp". */
+/** The transport under the channel: "shm", "file", "unix", "pipe" or "tcp". */
 COLO_API const char *colo_transport(const colo_chan_t *ch);
 
 /**

@@ -13,7 +13,7 @@
 #include "internal.h"
 
 typedef struct colo__chan_vt {
-  const char *transport; /* "shm", "file", "unix", "tcp" */
+  const char *transport; /* "shm", "file", "unix", "pipe", "tcp" */
   int (*reserve)(colo_chan_t *ch, size_t len, void **buf, int timeout_ms);
   int (*commit)(colo_chan_t *ch, size_t len);
   int (*peek)(colo_chan_t *ch, const void **buf, size_t *len, int timeout_ms);

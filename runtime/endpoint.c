@@ -91,16 +91,27 @@ int colo__endpoint_parse(const char *s, colo__endpoint_t *ep) {
     return 0;
   }
   if (strncmp(s, "tcp://", 6) == 0) return parse_tcp(s, ep);
-  static const char *const later[] = {"pipe://", "colo://"};
+  if (strncmp(s, "pipe://", 7) == 0) {
+    const char *p = s + 7;
+    size_t len = strlen(p);
+    if (p[0] != '/')
+      return colo__err(COLO_EINVAL, "%s: a pipe:// endpoint needs an absolute path (pipe:///dir/name)", s);
+    if (len > COLO__PATH_MAX - 32) return colo__err(COLO_EINVAL, "%s: path too long", s);
+    if (p[len - 1] == '/') return colo__err(COLO_EINVAL, "%s: the path names a directory", s);
+    ep->kind = COLO__EP_PIPE;
+    memcpy(ep->name, p, len + 1);
+    return 0;
+  }
+  static const char *const later[] = {"colo://"};
   for (size_t i = 0; i < sizeof later / sizeof *later; i++)
     if (strncmp(s, later[i], strlen(later[i])) == 0)
-      return colo__err(COLO_ENOTSUP, "%s: the %.*s transport is not in this version of colo (it knows shm://, file://, unix:// and tcp://)",
+      return colo__err(COLO_ENOTSUP, "%s: the %.*s transport is not in this version of colo (it knows shm://, file://, unix://, pipe:// and tcp://)",
                        s, (int)(strlen(later[i]) - 3), later[i]);
   const char *sep = strstr(s, "://");
   if (sep)
-    return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows shm://, file://, unix:// and tcp://)", s,
+    return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows shm://, file://, unix://, pipe:// and tcp://)", s,
                      (int)(sep - s), s);
-  return colo__err(COLO_EINVAL, "%s: not an endpoint (expected shm://NAME, file:///PATH, unix:///PATH or tcp://HOST:PORT)", s);
+  return colo__err(COLO_EINVAL, "%s: not an endpoint (expected shm://NAME, file:///PATH, unix:///PATH, pipe:///PATH or tcp://HOST:PORT)", s);
 }
 
 void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap) {
@@ -108,6 +119,7 @@ void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap) {
   case COLO__EP_SHM: snprintf(buf, cap, "shm://%s", ep->name); break;
   case COLO__EP_FILE: snprintf(buf, cap, "file://%s", ep->name); break;
   case COLO__EP_UNIX: snprintf(buf, cap, "unix://%s", ep->name); break;
+  case COLO__EP_PIPE: snprintf(buf, cap, "pipe://%s", ep->name); break;
   case COLO__EP_TCP:
     snprintf(buf, cap, strchr(ep->name, ':') ? "tcp://[%s]:%u" : "tcp://%s:%u", ep->name, (unsigned)ep->port);
     break;

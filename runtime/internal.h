@@ -38,14 +38,15 @@ typedef enum colo__ep_kind {
   COLO__EP_SHM = 1,  /* shm://NAME */
   COLO__EP_FILE = 2, /* file:///PATH */
   COLO__EP_UNIX = 3, /* unix:///PATH */
-  COLO__EP_TCP = 4   /* tcp://HOST:PORT */
+  COLO__EP_TCP = 4,  /* tcp://HOST:PORT */
+  COLO__EP_PIPE = 5  /* pipe:///PATH */
 } colo__ep_kind_t;
 #define COLO__NAME_MAX 200
 #define COLO__PATH_MAX 4000
 #define COLO__UNIX_PATH_MAX 107 /* sun_path holds 108 bytes with the terminator */
 typedef struct colo__endpoint {
   colo__ep_kind_t kind;
-  char name[COLO__PATH_MAX + 1]; /* shm: NAME; file, unix: absolute PATH; tcp: HOST */
+  char name[COLO__PATH_MAX + 1]; /* shm: NAME; file, unix, pipe: absolute PATH; tcp: HOST */
   uint16_t port;                 /* tcp */
 } colo__endpoint_t;
 

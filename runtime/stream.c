@@ -1,5 +1,5 @@
 /*
- * stream.c - the socket transports (unix://, tcp://): colo's framing and
+ * stream.c - the stream transports (unix://, pipe://, tcp://): colo's framing and
  * handshake (docs/protocol.md) over a byte stream from the shim.
  *
  * Buffers. Each channel has a receive buffer that holds at least one frame of
@@ -58,7 +58,7 @@ typedef struct stream_listener {
   colo__ep_kind_t kind;
 } stream_listener_t;
 
-static const colo__chan_vt_t unix_vt, tcp_vt;
+static const colo__chan_vt_t unix_vt, tcp_vt, pipe_vt;
 static const colo__listener_vt_t stream_listener_vt;
 
 static void put_u32(uint8_t *p, uint32_t v) {
@@ -81,7 +81,7 @@ static stream_chan_t *chan_new(colo__os_conn_t *conn, colo__ep_kind_t kind, cons
                                const colo_opts_t *o) {
   stream_chan_t *ch = colo__calloc(1, sizeof *ch);
   if (!ch) return NULL;
-  ch->base.vt = kind == COLO__EP_UNIX ? &unix_vt : &tcp_vt;
+  ch->base.vt = kind == COLO__EP_UNIX ? &unix_vt : kind == COLO__EP_PIPE ? &pipe_vt : &tcp_vt;
   snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", endpoint);
   ch->conn = conn;
   ch->max_rx = (uint32_t)colo__max_msg_for(o->ring_capacity);
@@ -382,6 +382,8 @@ static const colo__chan_vt_t unix_vt = {"unix",    stream_reserve, stream_commit
                                         NULL,      stream_flush,   stream_fd,     stream_close};
 static const colo__chan_vt_t tcp_vt = {"tcp",     stream_reserve, stream_commit, stream_peek, stream_release,
                                        NULL,      stream_flush,   stream_fd,     stream_close};
+static const colo__chan_vt_t pipe_vt = {"pipe",    stream_reserve, stream_commit, stream_peek, stream_release,
+                                        NULL,      stream_flush,   stream_fd,     stream_close};
 
 /* ---- handshake ------------------------------------------------------------------------ */
 
@@ -526,6 +528,7 @@ int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int t
     chan_free(ch);
     return rc;
   }
+  colo__os_conn_settle(conn);
   *out = &ch->base;
   return 0;
 }

@@ -133,15 +133,17 @@ int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32
 /* Wakes every process sleeping on word. */
 void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word);
 
-/* ---- byte streams (unix:// and tcp:// sockets) ------------------------------------- */
+/* ---- byte streams (unix://, tcp:// sockets; pipe:// FIFO pairs) ----------------------- */
 
 typedef struct colo__os_lsock colo__os_lsock_t; /* a listening socket */
 typedef struct colo__os_conn colo__os_conn_t;   /* a connected byte stream */
 
 /*
- * Listens on a COLO__EP_UNIX path or a COLO__EP_TCP host and port. unix: a
- * socket file that nobody listens on any more (a dead listener's) is
- * replaced, a live one gives COLO_EEXIST; the file gets permission bits perm.
+ * Listens on a COLO__EP_UNIX path, a COLO__EP_TCP host and port, or a
+ * COLO__EP_PIPE path (a request FIFO; connections are FIFO pairs next to it,
+ * see shims/posix/os_pipe.c; Windows will use \\.\pipe\ names). unix, pipe: a
+ * file that nobody listens on any more (a dead listener's) is replaced, a
+ * live one gives COLO_EEXIST; the file gets permission bits perm.
  * tcp: TCP_NODELAY on accepted connections; port 0 picks a free port.
  * *actual receives the endpoint as bound (the chosen port).
  */
@@ -167,6 +169,9 @@ int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *p
  * or error) or writable, as asked in want. Returns the ready mask, 0 when the
  * time ran out or a signal interrupted the wait. */
 int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
+/* After the stream handshake: lets go of what only connecting needed (a
+ * pipe client's placeholder ends and names). No effect on sockets. */
+void colo__os_conn_settle(colo__os_conn_t *c);
 /* The descriptor an event loop can poll for COLO__POLL_IN. */
 int colo__os_conn_fd(const colo__os_conn_t *c);
 /* Closes the stream; NULL is allowed. */

@@ -91,6 +91,12 @@ Test(cli, seq_1000_over_a_unix_socket) {
   seq_1000_through(ep);
 }
 
+Test(cli, seq_1000_over_a_fifo_pair) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "pipe:///tmp/colo-cli-%d.pipe", (int)getpid());
+  seq_1000_through(ep);
+}
+
 Test(cli, seq_1000_over_tcp) {
   char ep[128];
   snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)getpid() % 20000);

@@ -1,6 +1,6 @@
 /*
  * test_conform.c - one conformance suite, written once and run over every
- * transport: shm://, file://, unix:// and tcp://. Each test below becomes one
+ * transport: shm://, file://, unix://, pipe:// and tcp://. Each test below becomes one
  * Criterion test per transport (suite = transport name).
  */
 #define _GNU_SOURCE
@@ -17,10 +17,10 @@
 
 #undef unix /* a GNU predefined macro; here the name of a suite */
 
-typedef enum { T_SHM, T_FILE, T_UNIX, T_TCP } transport_t;
-static const char *const tname[] = {"shm", "file", "unix", "tcp"};
+typedef enum { T_SHM, T_FILE, T_UNIX, T_PIPE, T_TCP } transport_t;
+static const char *const tname[] = {"shm", "file", "unix", "pipe", "tcp"};
 
-static int is_stream(transport_t t) { return t == T_UNIX || t == T_TCP; }
+static int is_stream(transport_t t) { return t == T_UNIX || t == T_PIPE || t == T_TCP; }
 
 /* A fresh listening endpoint of transport t. */
 static void endpoint_for(transport_t t, char *buf, size_t cap, const char *tag) {
@@ -29,6 +29,7 @@ static void endpoint_for(transport_t t, char *buf, size_t cap, const char *tag) 
   case T_SHM: tu_endpoint(buf, cap, tag); break;
   case T_FILE: snprintf(buf, cap, "file:///tmp/colo-test-files/%d.%u.%s", (int)getpid(), n++, tag); break;
   case T_UNIX: snprintf(buf, cap, "unix:///tmp/colo-conform-%d.%u.sock", (int)getpid(), n++); break;
+  case T_PIPE: snprintf(buf, cap, "pipe:///tmp/colo-conform-%d.%u.pipe", (int)getpid(), n++); break;
   case T_TCP: snprintf(buf, cap, "tcp://127.0.0.1:0"); break;
   }
 }
@@ -379,6 +380,7 @@ static void fd_polls_readable(transport_t t) {
   Test(shm, fn) { fn(T_SHM); }               \
   Test(file, fn) { fn(T_FILE); }             \
   Test(unix, fn) { fn(T_UNIX); }             \
+  Test(pipe, fn) { fn(T_PIPE); }             \
   Test(tcp, fn) { fn(T_TCP); }
 
 CONFORM(order_and_boundaries)

@@ -356,7 +356,7 @@ Test(names, bad_endpoints_are_einval) {
 
 Test(names, later_transports_are_not_supported_and_unknown_ones_invalid) {
   colo_listener_t *l;
-  cr_assert_eq(colo_listen(&l, "pipe:///tmp/x", NULL), COLO_ENOTSUP);
+  cr_assert_eq(colo_listen(&l, "colo:///tmp/x", NULL), COLO_ENOTSUP);
   cr_assert(strstr(colo_last_error(), "not in this version"), "%s", colo_last_error());
   cr_assert_eq(colo_listen(&l, "carrier-pigeon://x", NULL), COLO_EINVAL);
   cr_assert(strstr(colo_last_error(), "unknown transport"), "%s", colo_last_error());

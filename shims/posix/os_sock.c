@@ -11,30 +11,21 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../shim.h"
 #include "posix.h"
 
-struct colo__os_lsock {
-  int fd;
-  colo__ep_kind_t kind;
-  char path[COLO__UNIX_PATH_MAX + 1]; /* unix: the socket file */
-  dev_t dev;                          /* unix: identity of the file we bound */
-  ino_t ino;
-};
-
-struct colo__os_conn {
-  int fd;
-};
-
 /* poll(2) timeout for a ns timeout: rounded up, capped, -1 for no limit. */
-static int poll_ms(uint64_t timeout_ns) {
+int colo__posix_poll_ms(uint64_t timeout_ns) {
   if (timeout_ns == UINT64_MAX) return -1;
   uint64_t ms = (timeout_ns + 999999u) / 1000000u;
   return ms > 3600000u ? 3600000 : (int)ms;
@@ -69,15 +60,19 @@ static void set_nodelay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-static colo__os_conn_t *conn_new(int fd) {
+colo__os_conn_t *colo__posix_conn_new(int rfd, int wfd) {
   colo__os_conn_t *c = colo__calloc(1, sizeof *c);
   if (!c) {
-    close(fd);
+    close(rfd);
+    if (wfd != rfd) close(wfd);
     return NULL;
   }
-  c->fd = fd;
+  c->rfd = rfd;
+  c->wfd = wfd;
   return c;
 }
+
+static colo__os_conn_t *conn_new(int fd) { return colo__posix_conn_new(fd, fd); }
 
 /* ---- listening ------------------------------------------------------------------ */
 
@@ -168,12 +163,15 @@ static int listen_tcp(colo__os_lsock_t *l, const colo__endpoint_t *ep, colo__end
 int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t perm, colo__endpoint_t *actual) {
   colo__os_lsock_t *l = colo__calloc(1, sizeof *l);
   if (!l) return colo__err(COLO_ENOMEM, "out of memory");
-  l->fd = -1;
+  l->fd = l->keep_fd = -1;
   l->kind = ep->kind;
   *actual = *ep;
-  int rc = ep->kind == COLO__EP_UNIX ? listen_unix(l, ep, perm) : listen_tcp(l, ep, actual);
+  int rc = ep->kind == COLO__EP_UNIX   ? listen_unix(l, ep, perm)
+           : ep->kind == COLO__EP_PIPE ? colo__posix_pipe_listen(l, ep, perm)
+                                       : listen_tcp(l, ep, actual);
   if (rc) {
     if (l->fd >= 0) close(l->fd);
+    if (l->keep_fd >= 0) close(l->keep_fd);
     colo__free(l);
     return rc;
   }
@@ -182,6 +180,7 @@ int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t
 }
 
 int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout_ns) {
+  if (l->kind == COLO__EP_PIPE) return colo__posix_pipe_accept(l, out, timeout_ns);
   uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : colo__os_now_ns() + timeout_ns;
   for (;;) {
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -197,7 +196,7 @@ int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout
     uint64_t now = colo__os_now_ns();
     if (now >= deadline) return COLO_ETIMEDOUT;
     struct pollfd p = {l->fd, POLLIN, 0};
-    poll(&p, 1, poll_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now));
+    poll(&p, 1, colo__posix_poll_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now));
   }
 }
 
@@ -206,6 +205,7 @@ void colo__os_listen_close(colo__os_lsock_t *l) {
   struct stat st;
   if (l->path[0] && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) unlink(l->path);
   close(l->fd);
+  if (l->keep_fd >= 0) close(l->keep_fd);
   colo__free(l);
 }
 
@@ -220,7 +220,7 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64
     uint64_t now = colo__os_now_ns();
     if (now >= deadline) return colo__err(COLO_ETIMEDOUT, "connecting to %s timed out", name);
     struct pollfd p = {fd, POLLOUT, 0};
-    int r = poll(&p, 1, poll_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now));
+    int r = poll(&p, 1, colo__posix_poll_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now));
     if (r > 0) break;
   }
   int err = 0;
@@ -230,6 +230,7 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64
 }
 
 int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns) {
+  if (ep->kind == COLO__EP_PIPE) return colo__posix_pipe_connect(out, ep, timeout_ns);
   uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : colo__os_now_ns() + timeout_ns;
   if (ep->kind == COLO__EP_UNIX) {
     struct sockaddr_un sa;
@@ -274,7 +275,7 @@ int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t
 
 int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
   for (;;) {
-    ssize_t r = recv(c->fd, buf, n, 0);
+    ssize_t r = read(c->rfd, buf, n);
     if (r > 0) {
       *got = (size_t)r;
       return 0;
@@ -286,9 +287,32 @@ int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
   }
 }
 
+/* write(2) to a FIFO without SIGPIPE: a library must not kill its process,
+ * nor change its signal dispositions. Block SIGPIPE in this thread for the
+ * call, and consume the one the write raised (unless one was pending
+ * already, which stays for the application). */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t n) {
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  sigpending(&pending);
+  int was_pending = sigismember(&pending, SIGPIPE);
+  ssize_t r = write(fd, buf, n);
+  int e = errno;
+  if (r < 0 && e == EPIPE && !was_pending) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = e;
+  return r;
+}
+
 int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *put) {
   for (;;) {
-    ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
+    ssize_t r = c->wfd == c->rfd ? send(c->wfd, buf, n, MSG_NOSIGNAL) : write_nosigpipe(c->wfd, buf, n);
     if (r >= 0) {
       *put = (size_t)r;
       return 0;
@@ -300,21 +324,32 @@ int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *p
 }
 
 int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns) {
-  struct pollfd p = {c->fd, (short)((want & COLO__POLL_IN ? POLLIN : 0) | (want & COLO__POLL_OUT ? POLLOUT : 0)), 0};
-  int r = poll(&p, 1, poll_ms(timeout_ns));
+  /* One descriptor for a socket; a read and a write end for a pipe pair. */
+  struct pollfd p[2];
+  int n = 0, in = -1, outi = -1;
+  if (c->rfd == c->wfd) {
+    p[n] = (struct pollfd){c->rfd, (short)((want & COLO__POLL_IN ? POLLIN : 0) | (want & COLO__POLL_OUT ? POLLOUT : 0)), 0};
+    in = outi = n++;
+  } else {
+    if (want & COLO__POLL_IN) p[in = n++] = (struct pollfd){c->rfd, POLLIN, 0};
+    if (want & COLO__POLL_OUT) p[outi = n++] = (struct pollfd){c->wfd, POLLOUT, 0};
+  }
+  int r = poll(p, (nfds_t)n, colo__posix_poll_ms(timeout_ns));
   if (r <= 0) return 0;
   int mask = 0;
-  /* An error or hang-up makes both directions "ready": the next read or
-   * write reports what happened. */
-  if (p.revents & (POLLIN | POLLHUP | POLLERR)) mask |= COLO__POLL_IN;
-  if (p.revents & (POLLOUT | POLLHUP | POLLERR)) mask |= COLO__POLL_OUT;
+  /* An error or hang-up counts as ready: the next read or write reports
+   * what happened. */
+  if (in >= 0 && (p[in].revents & (POLLIN | POLLHUP | POLLERR))) mask |= COLO__POLL_IN;
+  if (outi >= 0 && (p[outi].revents & (POLLOUT | POLLHUP | POLLERR))) mask |= COLO__POLL_OUT;
   return mask & want ? mask & want : want;
 }
 
-int colo__os_conn_fd(const colo__os_conn_t *c) { return c->fd; }
+int colo__os_conn_fd(const colo__os_conn_t *c) { return c->rfd; }
 
 void colo__os_conn_close(colo__os_conn_t *c) {
   if (!c) return;
-  close(c->fd);
+  colo__os_conn_settle(c);
+  close(c->rfd);
+  if (c->wfd != c->rfd) close(c->wfd);
   colo__free(c);
 }
