@@ -45,6 +45,13 @@ uint64_t colo__deadline(int timeout_ms) {
   return colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
 }
 
+void colo__connect_backoff(uint64_t *backoff_ns, uint64_t deadline) {
+  uint64_t now = colo__os_now_ns(), nap = *backoff_ns;
+  if (deadline != UINT64_MAX) nap = now >= deadline ? 0 : deadline - now < nap ? deadline - now : nap;
+  if (nap) colo__os_sleep_ns(nap);
+  *backoff_ns = *backoff_ns * 2 < 20000000u ? *backoff_ns * 2 : 20000000u;
+}
+
 int colo__with_endpoint(int rc, const char *endpoint) {
   if (rc && rc != COLO_EAGAIN && strncmp(colo_last_error(), endpoint, strlen(endpoint)) != 0)
     colo__err_prefix(endpoint);

@@ -59,6 +59,10 @@ void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap);
 /* Adds the endpoint to the detail of an error from below, once. */
 int colo__with_endpoint(int rc, const char *endpoint);
 
+/* Sleeps before a connector's next attempt: backoff from 1 ms doubling to
+ * 20 ms (start *backoff_ns at 1 ms), never past the deadline. */
+void colo__connect_backoff(uint64_t *backoff_ns, uint64_t deadline);
+
 /* Milliseconds timeout to an absolute deadline on colo__os_now_ns(); UINT64_MAX
  * for COLO_FOREVER (any negative value). */
 uint64_t colo__deadline(int timeout_ms);

@@ -25,7 +25,6 @@
 
 #define COLO__PEER_POLL_NS (100ull * 1000000u)  /* liveness probe period; sleep slice */
 #define COLO__READY_WAIT_NS (2000ull * 1000000u) /* how long an opener waits for READY */
-#define COLO__CONNECT_BACKOFF_MAX_NS (20ull * 1000000u)
 
 enum { HALF_TX = 0, HALF_RX = 1 };
 
@@ -162,9 +161,7 @@ int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int time
       if (rc == COLO_EPEERDEAD) return rc;
       return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
     }
-    uint64_t nap = deadline - now < backoff ? deadline - now : backoff;
-    colo__os_sleep_ns(nap);
-    backoff = backoff * 2 < COLO__CONNECT_BACKOFF_MAX_NS ? backoff * 2 : COLO__CONNECT_BACKOFF_MAX_NS;
+    colo__connect_backoff(&backoff, deadline);
   }
   rc = chan_new(seg, o, out);
   if (rc) colo__seg_unref(seg);

@@ -33,7 +33,6 @@
 #define SLACK (64u * 1024u)                          /* room for several small frames per read */
 #define COLO__HANDSHAKE_NS (2000ull * 1000000u)      /* a client's hello must arrive within */
 #define COLO__LINGER_NS (1000ull * 1000000u)         /* close waits this long for pending bytes */
-#define COLO__CONNECT_BACKOFF_MAX_NS (20ull * 1000000u)
 
 typedef struct stream_chan {
   colo_chan_t base;
@@ -512,8 +511,7 @@ int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int t
     if (timeout_ms == 0) return rc;
     uint64_t left = remaining(deadline);
     if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
-    colo__os_sleep_ns(left < backoff ? left : backoff);
-    backoff = backoff * 2 < COLO__CONNECT_BACKOFF_MAX_NS ? backoff * 2 : COLO__CONNECT_BACKOFF_MAX_NS;
+    colo__connect_backoff(&backoff, deadline);
   }
   stream_chan_t *ch = chan_new(conn, ep->kind, endpoint, o);
   if (!ch) {
