@@ -77,7 +77,7 @@ static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, s
   sock_path(path, sizeof path);
   snprintf(ep, sizeof ep, "unix://%s", path);
   fake_server_t s = {.lfd = raw_listen(path), .reply_len = rn, .after_len = an};
-  memcpy(s.reply, reply, rn);
+  if (rn) memcpy(s.reply, reply, rn);
   if (an) memcpy(s.after, after, an);
   pthread_t t;
   pthread_create(&t, NULL, fake_main, &s);
