@@ -2,7 +2,7 @@
 #
 #   make test    install missing Debian packages, build with -Werror, run every
 #                test; then an ASan+UBSan build running every test and a TSan
-#                build running the ring tests
+#                build running the ring and conformance tests
 #   make build   the release build only (build/release: libcolo, colo)
 #   make install PREFIX=/usr/local
 #
@@ -55,7 +55,7 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1 $(CTEST)
 
 test-tsan:
-	@echo "== TSan build, ring tests" >&2
+	@echo "== TSan build, ring and conformance tests" >&2
 	$(call configure,tsan,-DCOLO_BUILD_TESTS=ON -DCOLO_SANITIZE=thread)
 	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST)
 

@@ -16,13 +16,23 @@
  * colo_strerror() turns a code into a sentence and colo_last_error() gives the
  * detail of the last failure in the calling thread (paths, values, OS errors).
  *
- * Thread safety: a channel has a sending half (colo_send, colo_reserve,
- * colo_commit) and a receiving half (colo_recv, colo_peek, colo_release).
- * One thread may use the sending half while another uses the receiving half;
- * each half must not be used by two threads at once. colo_close() must not run
- * concurrently with any other call on the same channel. Distinct channels and
- * listeners are independent. Process safety: exactly two processes (or two
- * handles) share a channel, the listener's side and the connector's side.
+ * Thread safety, call by call:
+ *  - a channel has a sending half (colo_send, colo_reserve, colo_commit,
+ *    colo_flush) and a receiving half (colo_recv, colo_peek, colo_release).
+ *    One thread may use the sending half while another uses the receiving
+ *    half, on every transport; each half must not be used by two threads at
+ *    once (a reservation or a peeked message belongs to its half);
+ *  - colo_max_message, colo_endpoint, colo_transport and colo_fd may be
+ *    called from any thread at any time before colo_close;
+ *  - colo_close must not run concurrently with any other call on the channel;
+ *  - a listener: colo_accept from one thread at a time; colo_listener_close
+ *    not concurrently with colo_accept; channels it returned are independent
+ *    of it and of each other;
+ *  - colo_opts_init, colo_strerror, colo_errname, colo_version and the
+ *    colo_seg_* functions are safe from any thread; colo_last_error is per
+ *    thread.
+ * Process safety: exactly two processes (or two handles) share a channel, the
+ * listener's side and the connector's side.
  */
 #ifndef COLO_H
 #define COLO_H

@@ -47,8 +47,13 @@ typedef struct stream_chan {
   int reserved;                      /* room for a frame at tx_end is handed out */
   size_t reserve_len;
   uint64_t reserve_deadline;         /* the reserve's deadline also bounds its commit */
-  int ended;                         /* the stream from the peer ended (after bye or not) */
-  int gone;                          /* sticky end of the channel: ECLOSED, EPEERDEAD, EPROTO */
+  _Atomic int ended;                 /* the stream from the peer ended (after bye or not) */
+  _Atomic int gone;                  /* sticky end of the channel: ECLOSED, EPEERDEAD, EPROTO */
+  /* One thread may send while another receives (colo.h). Each half's state
+   * is under its lock, held only across non-blocking steps, never while
+   * waiting. A half helps the other (moving pending bytes out, reading what
+   * arrived) only when it gets the other's lock at once; lock order: tx, rx. */
+  atomic_flag tx_lock, rx_lock;
 } stream_chan_t;
 
 typedef struct stream_listener {
@@ -68,6 +73,12 @@ static uint32_t get_u32(const uint8_t *p) {
 }
 static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
+static void lock(atomic_flag *f) {
+  while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) colo__cpu_relax();
+}
+static int trylock(atomic_flag *f) { return !atomic_flag_test_and_set_explicit(f, memory_order_acquire); }
+static void unlock(atomic_flag *f) { atomic_flag_clear_explicit(f, memory_order_release); }
+
 static uint64_t remaining(uint64_t deadline) {
   if (deadline == UINT64_MAX) return UINT64_MAX;
   uint64_t now = colo__os_now_ns();
@@ -83,6 +94,8 @@ static stream_chan_t *chan_new(colo__os_conn_t *conn, colo__ep_kind_t kind, cons
   ch->base.vt = kind == COLO__EP_UNIX ? &unix_vt : kind == COLO__EP_PIPE ? &pipe_vt : &tcp_vt;
   snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", endpoint);
   ch->conn = conn;
+  atomic_flag_clear(&ch->tx_lock);
+  atomic_flag_clear(&ch->rx_lock);
   ch->max_rx = (uint32_t)colo__max_msg_for(o->ring_capacity);
   ch->rx_cap = FRAME_HDR + ch->max_rx + SLACK;
   ch->rx = colo__malloc(ch->rx_cap);
@@ -154,8 +167,30 @@ static int pump_rx(stream_chan_t *ch) {
   return 0;
 }
 
-/* Hands pending bytes to the socket until none are left or the deadline
- * passes (bytes left then go out with later calls). 0, or the end. */
+/* From the receiving half: moves pending bytes out if the sending half is
+ * not busy. 1 when bytes are still pending (worth waiting for POLL_OUT). */
+static int assist_tx(stream_chan_t *ch) {
+  if (!trylock(&ch->tx_lock)) return 0; /* the sender is at work and moves them itself */
+  pump_tx(ch);
+  int pending = ch->tx_start < ch->tx_end;
+  unlock(&ch->tx_lock);
+  return pending;
+}
+
+/* From the sending half: reads what arrived if the receiving half is not
+ * busy, so that the peer's end is seen. 1 when there is room to read more
+ * (worth waiting for POLL_IN). */
+static int assist_rx(stream_chan_t *ch) {
+  if (!trylock(&ch->rx_lock)) return 0;
+  pump_rx(ch);
+  int room = ch->rx_end < ch->rx_cap;
+  unlock(&ch->rx_lock);
+  return room;
+}
+
+/* With tx_lock held: hands pending bytes to the socket until none are left
+ * or the deadline passes (bytes left then go out with later calls). Waits
+ * without the lock. 0, or COLO_EPEERDEAD. */
 static int flush_until(stream_chan_t *ch, uint64_t deadline) {
   for (;;) {
     int rc = pump_tx(ch);
@@ -163,24 +198,12 @@ static int flush_until(stream_chan_t *ch, uint64_t deadline) {
     if (ch->tx_start == ch->tx_end) return 0;
     uint64_t left = remaining(deadline);
     if (left == 0) return 0;
-    /* Keep reading while there is room, so that the peer's end is seen. */
-    if ((rc = pump_rx(ch)) != 0 && rc != COLO_EPEERDEAD) return rc;
+    int rx_room = assist_rx(ch);
     if (ch->ended) return COLO_EPEERDEAD;
-    colo__os_conn_poll(ch->conn, COLO__POLL_OUT | (ch->rx_end < ch->rx_cap ? COLO__POLL_IN : 0), left);
+    unlock(&ch->tx_lock);
+    colo__os_conn_poll(ch->conn, COLO__POLL_OUT | (rx_room ? COLO__POLL_IN : 0), left);
+    lock(&ch->tx_lock);
   }
-}
-
-/* Waits until the socket can make progress in the directions that matter
- * now, or the deadline. COLO_EAGAIN (no wait allowed) or COLO_ETIMEDOUT. */
-static int wait_io(stream_chan_t *ch, int want, int timeout_ms, uint64_t deadline, const char *what) {
-  if (timeout_ms == 0) return COLO_EAGAIN;
-  uint64_t left = remaining(deadline);
-  if (left == 0)
-    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->base.endpoint, timeout_ms,
-                     what);
-  if (ch->tx_start < ch->tx_end) want |= COLO__POLL_OUT;
-  colo__os_conn_poll(ch->conn, want, left);
-  return 0;
 }
 
 /* ---- frames in ------------------------------------------------------------------------ */
@@ -232,47 +255,77 @@ static int next_frame(stream_chan_t *ch, size_t *len) {
 
 static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int timeout_ms) {
   stream_chan_t *ch = (stream_chan_t *)base;
+  lock(&ch->rx_lock);
   if (ch->peeked) {
     *buf = ch->rx + ch->rx_start + FRAME_HDR;
     *len = ch->peek_len;
+    unlock(&ch->rx_lock);
     return 0;
   }
   uint64_t deadline = colo__deadline(timeout_ms);
+  int rc;
   for (;;) {
-    if (ch->gone) return gone_err(ch);
-    int rc = next_frame(ch, len);
+    if (ch->gone) {
+      rc = gone_err(ch);
+      break;
+    }
+    rc = next_frame(ch, len);
     if (rc == 1) {
       ch->peeked = 1;
       ch->peek_len = *len;
       *buf = ch->rx + ch->rx_start + FRAME_HDR;
-      return 0;
+      rc = 0;
+      break;
     }
-    if (rc) return rc;
+    if (rc) break;
     if (ch->ended) {
       /* The stream ended: before a BYE, or inside a frame. */
-      if (ch->rx_end > ch->rx_start)
-        return protocol_error(ch, "the stream ended inside a frame (%u bytes of it)%.0u",
-                              (uint32_t)(ch->rx_end - ch->rx_start), 0);
+      if (ch->rx_end > ch->rx_start) {
+        rc = protocol_error(ch, "the stream ended inside a frame (%u bytes of it)%.0u",
+                            (uint32_t)(ch->rx_end - ch->rx_start), 0);
+        break;
+      }
       ch->gone = COLO_EPEERDEAD;
-      return gone_err(ch);
+      rc = gone_err(ch);
+      break;
     }
     size_t before = ch->rx_end;
-    if ((rc = pump_tx(ch)) != 0 && rc != COLO_EPEERDEAD) return rc;
+    int tx_pending = assist_tx(ch);
     rc = pump_rx(ch);
     if (rc == COLO_EPEERDEAD) continue; /* deliver what came before the end */
-    if (rc) return rc;
-    if (ch->rx_end == before && (rc = wait_io(ch, COLO__POLL_IN, timeout_ms, deadline, "a message")) != 0)
-      return rc;
+    if (rc) break;
+    if (ch->rx_end != before) continue;
+    if (timeout_ms == 0) {
+      rc = COLO_EAGAIN;
+      break;
+    }
+    uint64_t left = remaining(deadline);
+    if (left == 0) {
+      rc = colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for a message", ch->base.endpoint,
+                     timeout_ms);
+      break;
+    }
+    unlock(&ch->rx_lock);
+    colo__os_conn_poll(ch->conn, COLO__POLL_IN | (tx_pending ? COLO__POLL_OUT : 0), left);
+    lock(&ch->rx_lock);
   }
+  unlock(&ch->rx_lock);
+  return rc;
 }
 
 static int stream_release(colo_chan_t *base) {
   stream_chan_t *ch = (stream_chan_t *)base;
-  if (!ch->peeked) return colo__err(COLO_ESTATE, "release without a peeked message");
-  ch->rx_start += FRAME_HDR + ch->peek_len;
-  ch->peeked = 0;
-  if (ch->rx_start == ch->rx_end) ch->rx_start = ch->rx_end = 0;
-  return 0;
+  lock(&ch->rx_lock);
+  int rc = 0;
+  if (!ch->peeked) {
+    rc = colo__err(COLO_ESTATE, "release without a peeked message");
+  } else {
+    ch->rx_start += FRAME_HDR + ch->peek_len;
+    ch->peeked = 0;
+    if (ch->rx_start == ch->rx_end) ch->rx_start = ch->rx_end = 0;
+  }
+  unlock(&ch->rx_lock);
+  return rc;
 }
 
 /* ---- frames out ----------------------------------------------------------------------- */
@@ -282,13 +335,19 @@ static int stream_release(colo_chan_t *base) {
  * colo_recv(). */
 static int tx_end_err(stream_chan_t *ch) {
   if (ch->gone) return gone_err(ch);
+  int bye = 0;
+  lock(&ch->rx_lock); /* held by the receiver only for moments */
   for (size_t at = ch->rx_start; ch->rx_end - at >= FRAME_HDR;) {
     uint32_t h = get_u32(ch->rx + at);
-    if (h == (FRAME_CONTROL | CTRL_BYE))
-      return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
+    if (h == (FRAME_CONTROL | CTRL_BYE)) {
+      bye = 1;
+      break;
+    }
     if ((h & FRAME_CONTROL) || h > ch->max_rx) break;
     at += FRAME_HDR + h;
   }
+  unlock(&ch->rx_lock);
+  if (bye || ch->gone == COLO_ECLOSED) return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
   return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel",
                    ch->base.endpoint);
 }
@@ -299,56 +358,87 @@ static int stream_reserve(colo_chan_t *base, size_t len, void **buf, int timeout
   if (len > ch->base.max_msg)
     return colo__err(COLO_EMSGSIZE, "%s: message of %zu bytes, the maximum is %zu", ch->base.endpoint, len,
                      ch->base.max_msg);
-  ch->reserved = 0;
   uint64_t deadline = colo__deadline(timeout_ms);
   size_t need = FRAME_HDR + len;
+  lock(&ch->tx_lock);
+  ch->reserved = 0;
+  int rc;
   for (;;) {
-    int rc = pump_tx(ch);
-    if (rc == COLO_EPEERDEAD || ch->ended) return tx_end_err(ch);
-    if (rc) return rc;
+    rc = pump_tx(ch);
+    if (rc == COLO_EPEERDEAD || ch->ended) {
+      rc = tx_end_err(ch);
+      break;
+    }
+    if (rc) break;
     if (ch->tx_cap - ch->tx_end < need && ch->tx_start > 0) {
       memmove(ch->tx, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start);
       ch->tx_end -= ch->tx_start;
       ch->tx_start = 0;
     }
-    if (ch->tx_cap - ch->tx_end >= need) break;
+    if (ch->tx_cap - ch->tx_end >= need) {
+      ch->reserved = 1;
+      ch->reserve_len = len;
+      ch->reserve_deadline = deadline;
+      *buf = ch->tx + ch->tx_end + FRAME_HDR;
+      break;
+    }
     /* Full: wait for the socket, and keep reading while there is room, so
      * that the peer's end is seen. */
-    if ((rc = pump_rx(ch)) != 0 && rc != COLO_EPEERDEAD) return rc;
-    if (ch->ended) return tx_end_err(ch);
-    int want = ch->rx_end < ch->rx_cap ? COLO__POLL_IN : 0;
-    if ((rc = wait_io(ch, want, timeout_ms, deadline, "room to send")) != 0) return rc;
+    int rx_room = assist_rx(ch);
+    if (ch->ended) {
+      rc = tx_end_err(ch);
+      break;
+    }
+    if (timeout_ms == 0) {
+      rc = COLO_EAGAIN;
+      break;
+    }
+    uint64_t left = remaining(deadline);
+    if (left == 0) {
+      rc = colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for room to send", ch->base.endpoint,
+                     timeout_ms);
+      break;
+    }
+    unlock(&ch->tx_lock);
+    colo__os_conn_poll(ch->conn, COLO__POLL_OUT | (rx_room ? COLO__POLL_IN : 0), left);
+    lock(&ch->tx_lock);
   }
-  ch->reserved = 1;
-  ch->reserve_len = len;
-  ch->reserve_deadline = deadline;
-  *buf = ch->tx + ch->tx_end + FRAME_HDR;
-  return 0;
+  unlock(&ch->tx_lock);
+  return rc;
 }
 
 static int stream_commit(colo_chan_t *base, size_t len) {
   stream_chan_t *ch = (stream_chan_t *)base;
-  if (!ch->reserved) return colo__err(COLO_ESTATE, "commit without a reservation");
-  if (len > ch->reserve_len)
-    return colo__err(COLO_EINVAL, "commit of %zu bytes exceeds the %zu reserved", len, ch->reserve_len);
-  put_u32(ch->tx + ch->tx_end, (uint32_t)len);
-  ch->tx_end += FRAME_HDR + len;
-  ch->reserved = 0;
-  /* The frame goes to the kernel now, within the reserve's timeout: a
-   * process that dies after colo_send() returned has its message delivered. */
-  int rc = flush_until(ch, ch->reserve_deadline);
+  lock(&ch->tx_lock);
+  int rc;
+  if (!ch->reserved) {
+    rc = colo__err(COLO_ESTATE, "commit without a reservation");
+  } else if (len > ch->reserve_len) {
+    rc = colo__err(COLO_EINVAL, "commit of %zu bytes exceeds the %zu reserved", len, ch->reserve_len);
+  } else {
+    put_u32(ch->tx + ch->tx_end, (uint32_t)len);
+    ch->tx_end += FRAME_HDR + len;
+    ch->reserved = 0;
+    /* The frame goes to the kernel now, within the reserve's timeout: a
+     * process that dies after colo_send() returned has its message delivered. */
+    rc = flush_until(ch, ch->reserve_deadline);
+  }
+  unlock(&ch->tx_lock);
   return rc == COLO_EPEERDEAD ? tx_end_err(ch) : rc;
 }
 
 static int stream_flush(colo_chan_t *base, int timeout_ms) {
   stream_chan_t *ch = (stream_chan_t *)base;
   if (ch->gone) return gone_err(ch);
+  lock(&ch->tx_lock);
   int rc = flush_until(ch, colo__deadline(timeout_ms));
+  size_t pending = ch->tx_end - ch->tx_start;
+  unlock(&ch->tx_lock);
   if (rc) return rc == COLO_EPEERDEAD ? tx_end_err(ch) : rc;
-  if (ch->tx_start == ch->tx_end) return 0;
+  if (pending == 0) return 0;
   return timeout_ms == 0 ? COLO_EAGAIN
                          : colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms flushing %zu bytes", ch->base.endpoint,
-                                     timeout_ms, ch->tx_end - ch->tx_start);
+                                     timeout_ms, pending);
 }
 
 static int stream_fd(colo_chan_t *base) { return colo__os_conn_fd(((stream_chan_t *)base)->conn); }

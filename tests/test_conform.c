@@ -374,6 +374,60 @@ static void fd_polls_readable(transport_t t) {
   colo_listener_close(p.l);
 }
 
+/* One thread sends while another receives on the same channel (colo.h's
+ * thread-safety promise); the other end echoes every message back. */
+typedef struct duplex {
+  colo_chan_t *ch;
+  uint64_t count;
+  int rc;
+} duplex_t;
+
+static void *duplex_sender(void *arg) {
+  duplex_t *d = arg;
+  static _Thread_local uint8_t m[2048];
+  for (uint64_t i = 0; i < d->count && !d->rc; i++) {
+    size_t n = tu_msg(77, i, 2000, m);
+    d->rc = colo_send(d->ch, m, n, tu_ms(10000));
+  }
+  return NULL;
+}
+
+static void *duplex_echo(void *arg) {
+  duplex_t *d = arg;
+  static _Thread_local uint8_t m[8192];
+  for (uint64_t i = 0; i < d->count && !d->rc; i++) {
+    size_t n;
+    d->rc = colo_recv(d->ch, m, sizeof m, &n, tu_ms(10000));
+    if (!d->rc) d->rc = colo_send(d->ch, m, n, tu_ms(10000));
+  }
+  return NULL;
+}
+
+static void two_threads_on_one_channel(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "duplex", &o);
+  uint64_t count = tu_env_u64("COLO_TEST_DUPLEX_COUNT", 20000);
+  duplex_t snd = {p.cli, count, 0}, echo = {p.srv, count, 0};
+  pthread_t ts, te;
+  pthread_create(&te, NULL, duplex_echo, &echo);
+  pthread_create(&ts, NULL, duplex_sender, &snd);
+  static uint8_t got[8192], want[2048];
+  for (uint64_t i = 0; i < count; i++) {
+    size_t n;
+    int rc = colo_recv(p.cli, got, sizeof got, &n, tu_ms(10000));
+    cr_assert_eq(rc, 0, "echo %llu: %s: %s", (unsigned long long)i, colo_errname(rc), colo_last_error());
+    size_t wn = tu_msg(77, i, 2000, want);
+    cr_assert_eq(n, wn, "echo %llu", (unsigned long long)i);
+    cr_assert_eq(memcmp(got, want, n), 0, "echo %llu", (unsigned long long)i);
+  }
+  pthread_join(ts, NULL);
+  pthread_join(te, NULL);
+  cr_assert_eq(snd.rc, 0, "%s", colo_errname(snd.rc));
+  cr_assert_eq(echo.rc, 0, "%s", colo_errname(echo.rc));
+  pair_close(&p);
+}
+
 /* ---- one test per transport ------------------------------------------------------- */
 
 #define CONFORM(fn)                          \
@@ -392,3 +446,4 @@ CONFORM(peer_killed_after_sending)
 CONFORM(blocked_receiver_sees_a_kill)
 CONFORM(many_clients)
 CONFORM(fd_polls_readable)
+CONFORM(two_threads_on_one_channel)

@@ -203,8 +203,9 @@ static uint64_t mix(uint64_t x) {
 }
 
 #define POOL_BYTES (64 * 1024)
-static uint8_t pool[POOL_BYTES + 8192];
-static uint64_t pool_seed = ~0ull;
+/* Per thread: threads of one test generate streams with different seeds. */
+static _Thread_local uint8_t pool[POOL_BYTES + 8192];
+static _Thread_local uint64_t pool_seed = ~0ull;
 
 size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf) {
   if (pool_seed != seed) {
