@@ -4,6 +4,7 @@
 #                test; then an ASan+UBSan build running every test and a TSan
 #                build running the ring and conformance tests
 #   make build   the release build only (build/release: libcolo, colo)
+#   make test-fuzz  libFuzzer on the stream protocol (clang), FUZZ_SECONDS=60
 #   make install PREFIX=/usr/local
 #
 # Every target installs what it needs first (scripts/deps.sh: as root, with
@@ -20,7 +21,9 @@ DEPS_TEST  := $(DEPS_BUILD) libcriterion-dev procps util-linux coreutils
 ASAN_UBSAN := address,undefined
 CTEST := ctest --output-on-failure --no-tests=error -V
 
-.PHONY: all build test test-release test-asan test-tsan deps deps-test install clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build test test-release test-asan test-tsan test-fuzz deps deps-test install clean
 
 all: build
 
@@ -58,6 +61,19 @@ test-tsan:
 	@echo "== TSan build, ring and conformance tests" >&2
 	$(call configure,tsan,-DCOLO_BUILD_TESTS=ON -DCOLO_SANITIZE=thread)
 	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST)
+
+# libFuzzer on the stream protocol for FUZZ_SECONDS, starting from the saved
+# corpus; new inputs go to $(BUILD)/fuzz/corpus (copy the useful ones to
+# tests/fuzz/corpus, which every `make test` replays).
+FUZZ_SAN := address,undefined,fuzzer-no-link
+test-fuzz: deps-test
+	@scripts/deps.sh clang
+	cmake -S . -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang -DCOLO_WERROR=OFF -DCOLO_FUZZ=ON \
+	  -DCOLO_SANITIZE=$(FUZZ_SAN) -DCOLO_BUILD_TESTS=ON >/dev/null
+	cmake --build $(BUILD)/fuzz -j $(JOBS) --target fuzz_stream
+	mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/tests/fuzz_stream -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	  $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 install: build
 	cmake --install $(BUILD)/release --prefix $(PREFIX)

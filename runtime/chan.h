@@ -52,6 +52,13 @@ int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int time
 int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
 int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int timeout_ms, colo_chan_t **out);
 
+/* Makes a stream channel of a connection whose handshake is done (by the
+ * caller: the rendezvous transport, or a test), the peer accepting payloads
+ * of at most peer_max bytes. Owns conn on success only. */
+typedef struct colo__os_conn colo__os_conn_t;
+int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint, const colo_opts_t *o,
+                       uint32_t peer_max, colo_chan_t **out);
+
 /* The largest message for a ring capacity (every transport uses the same
  * rule, so an option means the same everywhere). */
 static inline size_t colo__max_msg_for(uint32_t ring_capacity) { return ring_capacity / 2 - 8; }

@@ -24,12 +24,12 @@
 
 #include "../shims/shim.h"
 #include "chan.h"
+#include "frame.h"
 
-#define COLO__STREAM_MAGIC "colo-str"
-#define HELLO_SIZE 16u
-#define FRAME_HDR 4u
-#define FRAME_CONTROL 0x80000000u
-#define CTRL_BYE 1u
+#define HELLO_SIZE COLO__HELLO_SIZE
+#define FRAME_HDR COLO__FRAME_HDR
+#define FRAME_CONTROL COLO__FRAME_CONTROL
+#define CTRL_BYE COLO__CTRL_BYE
 #define SLACK (64u * 1024u)                          /* room for several small frames per read */
 #define COLO__HANDSHAKE_NS (2000ull * 1000000u)      /* a client's hello must arrive within */
 #define COLO__LINGER_NS (1000ull * 1000000u)         /* close waits this long for pending bytes */
@@ -65,13 +65,6 @@ typedef struct stream_listener {
 static const colo__chan_vt_t unix_vt, tcp_vt, pipe_vt;
 static const colo__listener_vt_t stream_listener_vt;
 
-static void put_u32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
-}
-static uint32_t get_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
 static void lock(atomic_flag *f) {
   while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) colo__cpu_relax();
@@ -115,9 +108,6 @@ static void chan_free(stream_chan_t *ch) {
 
 /* The peer's hello fixes what this side may send. */
 static int set_peer_limit(stream_chan_t *ch, uint32_t peer_max) {
-  if (peer_max > (1u << 29))
-    return colo__err(COLO_EPROTO, "%s: the peer announced a %u-byte maximum message (the limit is %u)",
-                     ch->base.endpoint, peer_max, 1u << 29);
   ch->base.max_msg = peer_max;
   ch->tx_cap = FRAME_HDR + peer_max + SLACK;
   ch->tx = colo__malloc(ch->tx_cap);
@@ -216,41 +206,35 @@ static int gone_err(stream_chan_t *ch) {
   return colo__err(ch->gone, "%s: the peer broke the stream protocol earlier", ch->base.endpoint);
 }
 
-static int protocol_error(stream_chan_t *ch, const char *fmt, uint32_t a, uint32_t b) {
+/* Ends the channel: the peer broke the protocol (what, with a number). */
+static int protocol_error(stream_chan_t *ch, const char *what, uint32_t n) {
   ch->gone = COLO_EPROTO;
-  char what[200];
-  snprintf(what, sizeof what, fmt, a, b);
-  return colo__err(COLO_EPROTO, "%s: %s", ch->base.endpoint, what);
+  return colo__err(COLO_EPROTO, "%s: %s (%u)", ch->base.endpoint, what, n);
 }
 
 /* Looks at the buffered bytes: 1 and the payload length when a whole data
  * frame is there, 0 when more bytes are needed, or an error / the end. */
 static int next_frame(stream_chan_t *ch, size_t *len) {
-  for (;;) {
-    size_t have = ch->rx_end - ch->rx_start;
-    if (have < FRAME_HDR) return 0;
-    uint32_t h = get_u32(ch->rx + ch->rx_start);
-    if (h & FRAME_CONTROL) {
-      uint32_t code = h & ~FRAME_CONTROL;
-      if (code != CTRL_BYE) return protocol_error(ch, "unknown control frame %u%.0u", code, 0);
-      ch->rx_start += FRAME_HDR;
-      ch->gone = COLO_ECLOSED;
-      return gone_err(ch);
+  size_t have = ch->rx_end - ch->rx_start;
+  uint32_t n;
+  const char *why = "";
+  switch (colo__frame_parse(ch->rx + ch->rx_start, have, ch->max_rx, &n, &why)) {
+  case COLO__FRAME_DATA: *len = n; return 1;
+  case COLO__FRAME_BYE:
+    ch->rx_start += FRAME_HDR;
+    ch->gone = COLO_ECLOSED;
+    return gone_err(ch);
+  case COLO__FRAME_BAD: return protocol_error(ch, why, n);
+  case COLO__FRAME_NEED:
+    /* Make sure the whole frame will fit from rx_start. */
+    if (have >= FRAME_HDR && ch->rx_cap - ch->rx_start < FRAME_HDR + (size_t)n) {
+      memmove(ch->rx, ch->rx + ch->rx_start, have);
+      ch->rx_start = 0;
+      ch->rx_end = have;
     }
-    if (h > ch->max_rx)
-      return protocol_error(ch, "a %u-byte frame exceeds the agreed maximum of %u", h, ch->max_rx);
-    if (have < FRAME_HDR + (size_t)h) {
-      /* Make sure the whole frame fits from rx_start. */
-      if (ch->rx_cap - ch->rx_start < FRAME_HDR + (size_t)h) {
-        memmove(ch->rx, ch->rx + ch->rx_start, have);
-        ch->rx_start = 0;
-        ch->rx_end = have;
-      }
-      return 0;
-    }
-    *len = h;
-    return 1;
+    return 0;
   }
+  return 0;
 }
 
 static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int timeout_ms) {
@@ -281,8 +265,8 @@ static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int tim
     if (ch->ended) {
       /* The stream ended: before a BYE, or inside a frame. */
       if (ch->rx_end > ch->rx_start) {
-        rc = protocol_error(ch, "the stream ended inside a frame (%u bytes of it)%.0u",
-                            (uint32_t)(ch->rx_end - ch->rx_start), 0);
+        rc = protocol_error(ch, "the stream ended inside a frame, bytes of it received",
+                            (uint32_t)(ch->rx_end - ch->rx_start));
         break;
       }
       ch->gone = COLO_EPEERDEAD;
@@ -337,14 +321,15 @@ static int tx_end_err(stream_chan_t *ch) {
   if (ch->gone) return gone_err(ch);
   int bye = 0;
   lock(&ch->rx_lock); /* held by the receiver only for moments */
-  for (size_t at = ch->rx_start; ch->rx_end - at >= FRAME_HDR;) {
-    uint32_t h = get_u32(ch->rx + at);
-    if (h == (FRAME_CONTROL | CTRL_BYE)) {
-      bye = 1;
+  for (size_t at = ch->rx_start;;) {
+    uint32_t n;
+    const char *why;
+    colo__frame_kind_t k = colo__frame_parse(ch->rx + at, ch->rx_end - at, ch->max_rx, &n, &why);
+    if (k != COLO__FRAME_DATA) {
+      bye = k == COLO__FRAME_BYE;
       break;
     }
-    if ((h & FRAME_CONTROL) || h > ch->max_rx) break;
-    at += FRAME_HDR + h;
+    at += FRAME_HDR + n;
   }
   unlock(&ch->rx_lock);
   if (bye || ch->gone == COLO_ECLOSED) return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
@@ -416,7 +401,7 @@ static int stream_commit(colo_chan_t *base, size_t len) {
   } else if (len > ch->reserve_len) {
     rc = colo__err(COLO_EINVAL, "commit of %zu bytes exceeds the %zu reserved", len, ch->reserve_len);
   } else {
-    put_u32(ch->tx + ch->tx_end, (uint32_t)len);
+    colo__put_u32(ch->tx + ch->tx_end, (uint32_t)len);
     ch->tx_end += FRAME_HDR + len;
     ch->reserved = 0;
     /* The frame goes to the kernel now, within the reserve's timeout: a
@@ -454,7 +439,7 @@ static void stream_close(colo_chan_t *base) {
       ch->tx_start = 0;
     }
     if (ch->tx_cap - ch->tx_end >= FRAME_HDR) {
-      put_u32(ch->tx + ch->tx_end, FRAME_CONTROL | CTRL_BYE);
+      colo__put_u32(ch->tx + ch->tx_end, FRAME_CONTROL | CTRL_BYE);
       ch->tx_end += FRAME_HDR;
     }
     uint64_t deadline = colo__os_now_ns() + COLO__LINGER_NS;
@@ -494,10 +479,7 @@ static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t dead
 
 static int send_hello(stream_chan_t *ch, uint64_t deadline) {
   uint8_t h[HELLO_SIZE];
-  memcpy(h, COLO__STREAM_MAGIC, 8);
-  h[8] = 1, h[9] = 0;   /* major 1 */
-  h[10] = 0, h[11] = 0; /* minor 0 */
-  put_u32(h + 12, ch->max_rx);
+  colo__hello_write(h, ch->max_rx);
   return send_all(ch, h, sizeof h, deadline);
 }
 
@@ -518,15 +500,11 @@ static int recv_hello(stream_chan_t *ch, uint64_t deadline) {
     if (rc) return rc;
     ch->rx_end += got;
   }
-  const uint8_t *h = ch->rx;
-  if (memcmp(h, COLO__STREAM_MAGIC, 8) != 0)
-    return colo__err(COLO_EPROTO, "%s: the peer does not speak colo (bad handshake magic)", ch->base.endpoint);
-  if (get_u16(h + 8) != 1)
-    return colo__err(COLO_EVERSION, "%s: the peer speaks stream protocol %u.%u; this library speaks 1.x",
-                     ch->base.endpoint, get_u16(h + 8), get_u16(h + 10));
-  int rc = set_peer_limit(ch, get_u32(h + 12));
+  uint32_t peer_max;
+  int rc = colo__hello_parse(ch->rx, &peer_max);
+  if (rc) return colo__with_endpoint(rc, ch->base.endpoint);
   ch->rx_start = ch->rx_end = 0;
-  return rc;
+  return set_peer_limit(ch, peer_max);
 }
 
 /* ---- listener ------------------------------------------------------------------------ */
@@ -586,6 +564,22 @@ static void stream_listener_close(colo_listener_t *base) {
 }
 
 static const colo__listener_vt_t stream_listener_vt = {stream_accept, stream_listener_close};
+
+/* ---- adopting a connection -------------------------------------------------------------- */
+
+int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint, const colo_opts_t *o,
+                       uint32_t peer_max, colo_chan_t **out) {
+  stream_chan_t *ch = chan_new(conn, kind, endpoint, o);
+  if (!ch) return colo__err(COLO_ENOMEM, "out of memory");
+  int rc = set_peer_limit(ch, peer_max);
+  if (rc) {
+    ch->conn = NULL; /* the caller keeps it */
+    chan_free(ch);
+    return rc;
+  }
+  *out = &ch->base;
+  return 0;
+}
 
 /* ---- connect ------------------------------------------------------------------------- */
 
