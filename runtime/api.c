@@ -6,6 +6,7 @@
 
 #include "../shims/shim.h"
 #include "chan.h"
+#include "layout.h"
 
 void colo_opts_init(colo_opts_t *o) {
   if (!o) return;
@@ -29,10 +30,9 @@ static int opts_resolve(const colo_opts_t *in, colo_opts_t *out) {
       return colo__err(COLO_EINVAL, "options: struct_size %zu is not valid (call colo_opts_init first)", n);
     memcpy(out, in, n);
   }
-  uint32_t cap = out->ring_capacity;
-  if (cap < 4096u || cap > (1u << 30) || (cap & (cap - 1)) != 0)
-    return colo__err(COLO_EINVAL, "options: ring capacity %u: must be a power of two from 4096 to %u bytes",
-                     cap, 1u << 30);
+  if (!colo__seg_capacity_ok(out->ring_capacity))
+    return colo__err(COLO_EINVAL, "options: ring capacity %u: must be a power of two from %u to %u bytes",
+                     out->ring_capacity, COLO_SEG_MIN_CAPACITY, COLO_SEG_MAX_CAPACITY);
   if ((unsigned)out->wait_mode > COLO_WAIT_BLOCK)
     return colo__err(COLO_EINVAL, "options: unknown wait mode %d", (int)out->wait_mode);
   if (out->perm & ~0777u) return colo__err(COLO_EINVAL, "options: permission bits %o out of range", out->perm);
@@ -60,6 +60,12 @@ int colo__with_endpoint(int rc, const char *endpoint) {
 
 static int is_shared_memory(colo__ep_kind_t k) { return k == COLO__EP_SHM || k == COLO__EP_FILE; }
 
+/* What listen and connect both check first. */
+static int prepare(const colo_opts_t *opts, const char *endpoint, colo_opts_t *o, colo__endpoint_t *ep) {
+  int rc = opts_resolve(opts, o);
+  return rc ? rc : colo__endpoint_parse(endpoint, ep);
+}
+
 /* ---- listeners ------------------------------------------------------------------- */
 
 int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *opts) {
@@ -67,8 +73,7 @@ int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *
   *out = NULL;
   colo_opts_t o;
   colo__endpoint_t ep;
-  int rc = opts_resolve(opts, &o);
-  if (!rc) rc = colo__endpoint_parse(endpoint, &ep);
+  int rc = prepare(opts, endpoint, &o, &ep);
   if (rc) return rc;
   rc = is_shared_memory(ep.kind) ? colo__shm_listen(&ep, &o, out) : colo__stream_listen(&ep, &o, out);
   return colo__with_endpoint(rc, endpoint);
@@ -93,8 +98,7 @@ int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opt
   *out = NULL;
   colo_opts_t o;
   colo__endpoint_t ep;
-  int rc = opts_resolve(opts, &o);
-  if (!rc) rc = colo__endpoint_parse(endpoint, &ep);
+  int rc = prepare(opts, endpoint, &o, &ep);
   if (rc) return rc;
   rc = is_shared_memory(ep.kind) ? colo__shm_connect(&ep, &o, timeout_ms, out)
                                  : colo__stream_connect(&ep, &o, timeout_ms, out);

@@ -59,8 +59,4 @@ typedef struct colo__os_conn colo__os_conn_t;
 int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint, const colo_opts_t *o,
                        uint32_t peer_max, colo_chan_t **out);
 
-/* The largest message for a ring capacity (every transport uses the same
- * rule, so an option means the same everywhere). */
-static inline size_t colo__max_msg_for(uint32_t ring_capacity) { return ring_capacity / 2 - 8; }
-
 #endif

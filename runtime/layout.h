@@ -38,6 +38,12 @@
 #define COLO_SEG_MIN_ALIGN 64u              /* what a reader requires */
 #define COLO_SEG_MAX_SIZE ((uint64_t)3 << 30)
 
+/* A ring capacity the format allows: a power of two in [MIN, MAX]. Options,
+ * the creator and the opener all ask this one question. */
+static inline int colo__seg_capacity_ok(uint64_t cap) {
+  return cap >= COLO_SEG_MIN_CAPACITY && cap <= COLO_SEG_MAX_CAPACITY && (cap & (cap - 1)) == 0;
+}
+
 /* state word */
 #define COLO_SEG_INITIALISING 0u
 #define COLO_SEG_READY 1u

@@ -14,11 +14,10 @@
  * creator died while initialising it, once it is this old. */
 #define COLO__INIT_GRACE_S 5
 
-static int is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 
 int colo__seg_plan(uint64_t capacity, int msg_checksum, colo__seg_layout_t *o) {
-  if (!is_pow2(capacity) || capacity < COLO_SEG_MIN_CAPACITY || capacity > COLO_SEG_MAX_CAPACITY)
+  if (!colo__seg_capacity_ok(capacity))
     return colo__err(COLO_EINVAL, "ring capacity %llu: must be a power of two from %u to %u bytes",
                      (unsigned long long)capacity, COLO_SEG_MIN_CAPACITY, COLO_SEG_MAX_CAPACITY);
   memset(o, 0, sizeof *o);
@@ -130,7 +129,7 @@ int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *
   off[1] = h.control_offset, len[1] = COLO_SEG_CONTROL_SIZE;
   for (int i = 0; i < 2; i++) {
     uint64_t cap = h.ring[i].capacity;
-    if (!is_pow2(cap) || cap < COLO_SEG_MIN_CAPACITY || cap > COLO_SEG_MAX_CAPACITY)
+    if (!colo__seg_capacity_ok(cap))
       return colo__err(COLO_ECORRUPT, "ring %d: bad capacity %llu", i, (unsigned long long)cap);
     off[2 + i] = h.ring[i].ctrl_offset, len[2 + i] = COLO_SEG_RING_CTRL_SIZE;
     off[4 + i] = h.ring[i].data_offset, len[4 + i] = cap;

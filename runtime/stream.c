@@ -25,6 +25,7 @@
 #include "../shims/shim.h"
 #include "chan.h"
 #include "frame.h"
+#include "ring.h"
 
 #define HELLO_SIZE COLO__HELLO_SIZE
 #define FRAME_HDR COLO__FRAME_HDR
@@ -89,7 +90,8 @@ static stream_chan_t *chan_new(colo__os_conn_t *conn, colo__ep_kind_t kind, cons
   ch->conn = conn;
   atomic_flag_clear(&ch->tx_lock);
   atomic_flag_clear(&ch->rx_lock);
-  ch->max_rx = (uint32_t)colo__max_msg_for(o->ring_capacity);
+  /* The ring's rule, so that ring_capacity means the same on every transport. */
+  ch->max_rx = colo__ring_max_msg(o->ring_capacity);
   ch->rx_cap = FRAME_HDR + ch->max_rx + SLACK;
   ch->rx = colo__malloc(ch->rx_cap);
   if (!ch->rx) {
@@ -196,6 +198,22 @@ static int flush_until(stream_chan_t *ch, uint64_t deadline) {
   }
 }
 
+/* One wait of a blocking call, with the half's lock `held` taken: COLO_EAGAIN
+ * (no wait allowed), COLO_ETIMEDOUT (naming `what`), or 0 after waiting for
+ * the socket (want) with the lock let go meanwhile. */
+static int wait_step(stream_chan_t *ch, atomic_flag *held, int want, int timeout_ms, uint64_t deadline,
+                     const char *what) {
+  if (timeout_ms == 0) return COLO_EAGAIN;
+  uint64_t left = remaining(deadline);
+  if (left == 0)
+    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->base.endpoint, timeout_ms,
+                     what);
+  unlock(held);
+  colo__os_conn_poll(ch->conn, want, left);
+  lock(held);
+  return 0;
+}
+
 /* ---- frames in ------------------------------------------------------------------------ */
 
 static int gone_err(stream_chan_t *ch) {
@@ -279,19 +297,9 @@ static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int tim
     if (rc == COLO_EPEERDEAD) continue; /* deliver what came before the end */
     if (rc) break;
     if (ch->rx_end != before) continue;
-    if (timeout_ms == 0) {
-      rc = COLO_EAGAIN;
-      break;
-    }
-    uint64_t left = remaining(deadline);
-    if (left == 0) {
-      rc = colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for a message", ch->base.endpoint,
-                     timeout_ms);
-      break;
-    }
-    unlock(&ch->rx_lock);
-    colo__os_conn_poll(ch->conn, COLO__POLL_IN | (tx_pending ? COLO__POLL_OUT : 0), left);
-    lock(&ch->rx_lock);
+    rc = wait_step(ch, &ch->rx_lock, COLO__POLL_IN | (tx_pending ? COLO__POLL_OUT : 0), timeout_ms, deadline,
+                   "a message");
+    if (rc) break;
   }
   unlock(&ch->rx_lock);
   return rc;
@@ -374,19 +382,9 @@ static int stream_reserve(colo_chan_t *base, size_t len, void **buf, int timeout
       rc = tx_end_err(ch);
       break;
     }
-    if (timeout_ms == 0) {
-      rc = COLO_EAGAIN;
-      break;
-    }
-    uint64_t left = remaining(deadline);
-    if (left == 0) {
-      rc = colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for room to send", ch->base.endpoint,
-                     timeout_ms);
-      break;
-    }
-    unlock(&ch->tx_lock);
-    colo__os_conn_poll(ch->conn, COLO__POLL_OUT | (rx_room ? COLO__POLL_IN : 0), left);
-    lock(&ch->tx_lock);
+    rc = wait_step(ch, &ch->tx_lock, COLO__POLL_OUT | (rx_room ? COLO__POLL_IN : 0), timeout_ms, deadline,
+                   "room to send");
+    if (rc) break;
   }
   unlock(&ch->tx_lock);
   return rc;
