@@ -18,7 +18,9 @@ static const char recv_help[] =
     "newline. Exits 0 when the peer closes the channel, or after --count\n"
     "messages. Removes the endpoint when both sides are done.\n"
     "\n"
-    "Endpoints:  shm://NAME       POSIX shared memory (/dev/shm/colo.NAME)\n"
+    "Endpoints:  colo:///PATH     automatic: the fastest of memfd, shm and the\n"
+    "                             socket at PATH that works (-v says why)\n"
+    "            shm://NAME       POSIX shared memory (/dev/shm/colo.NAME)\n"
     "            file:///PATH     a file-backed mapping on any mount\n"
     "            unix:///PATH     an AF_UNIX socket\n"
     "            pipe:///PATH     FIFOs (a request FIFO at PATH)\n"
@@ -47,6 +49,8 @@ static const char send_help[] =
     "Connects to the listener on ENDPOINT, retrying until it exists, and sends\n"
     "each line of stdin as one message (without its newline). Closes the\n"
     "channel at the end of input; the listener still reads every message sent.\n"
+    "ENDPOINT may list alternatives, tried in order:\n"
+    "  colo:///shared/orders.sock,tcp://10.0.0.5:7000\n"
     "\n"
     "Options:\n"
     "  -t, --timeout SECONDS  wait at most SECONDS for the listener to appear and\n"
@@ -160,9 +164,7 @@ int cmd_recv(int argc, char **argv) {
     status = rc == COLO_ETIMEDOUT ? cli_fail_timeout("recv", "no peer connected", c.timeout_ms) : cli_fail("recv", rc);
     goto out_listener;
   }
-  if (c.verbose)
-    fprintf(stderr, "colo recv: peer connected over %s; largest message %zu bytes\n", colo_transport(s.ch),
-            colo_max_message(s.ch));
+  if (c.verbose) cli_report_channel("recv", "peer connected", s.ch);
   s.cap = colo_max_message(s.ch);
   s.buf = malloc(s.cap ? s.cap : 1);
   if (!s.buf) {
@@ -258,9 +260,7 @@ int cmd_send(int argc, char **argv) {
   int rc = cli_wait_sliced(op_connect, &s, connect_ms);
   if (rc == COLO_ETIMEDOUT) return cli_fail_timeout("send", "no listener appeared", connect_ms);
   if (rc) return cli_fail("send", rc);
-  if (c.verbose)
-    fprintf(stderr, "colo send: connected to %s over %s; largest message %zu bytes\n", s.ep, colo_transport(s.ch),
-            colo_max_message(s.ch));
+  if (c.verbose) cli_report_channel("send", "connected", s.ch);
   size_t max = colo_max_message(s.ch);
   char *line = NULL;
   size_t cap = 0;

@@ -66,17 +66,6 @@ static void to_endpoint(const char *arg, char *buf, size_t cap) {
   else snprintf(buf, cap, "shm://%s", arg);
 }
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-    else fputc(ch, f);
-  }
-  fputc('"', f);
-}
-
 typedef struct ls_ctx {
   int json, count;
 } ls_ctx_t;
@@ -97,13 +86,13 @@ static int ls_one(const colo_seg_info_t *i, void *p) {
   status_text(i, status, sizeof status);
   if (c->json) {
     printf("%s\n  {\"endpoint\": ", c->count ? "," : "");
-    json_str(stdout, i->endpoint);
+    cli_json_str(stdout, i->endpoint);
     printf(", \"size\": %llu, \"perm\": \"%04o\", \"uid\": %u, \"owner\": ", (unsigned long long)i->size, i->perm, i->uid);
-    json_str(stdout, i->owner);
+    cli_json_str(stdout, i->owner);
     printf(", \"age_s\": %lld, \"listener\": \"%s\", \"connector\": \"%s\", \"dead\": %s, \"status\": \"%s\", \"detail\": ",
            (long long)i->age_s, proc_name(i->listener), proc_name(i->connector), colo_seg_is_dead(i) ? "true" : "false",
            i->status ? colo_errname(i->status) : "ok");
-    json_str(stdout, i->status ? i->status_detail : "");
+    cli_json_str(stdout, i->status ? i->status_detail : "");
     if (i->status == 0)
       printf(", \"version\": \"%u.%u\", \"capacity\": [%llu, %llu]", i->version_major, i->version_minor,
              (unsigned long long)i->capacity[0], (unsigned long long)i->capacity[1]);

@@ -16,18 +16,22 @@ static const char main_help[] =
     "Commands:\n"
     "  recv ENDPOINT   listen on ENDPOINT and print each message received\n"
     "  send ENDPOINT   connect to ENDPOINT and send each line of stdin\n"
+    "  info ENDPOINT   what a connect to ENDPOINT would get, and why\n"
     "  ls [ENDPOINT]   list segments, with their owners and whether their\n"
     "                  processes are alive\n"
     "  rm ENDPOINT     remove a segment\n"
     "  gc              remove every segment whose processes are all dead\n"
     "\n"
     "Endpoints:\n"
+    "  colo:///PATH    automatic: a rendezvous socket at PATH picks the fastest\n"
+    "                  of memfd, named shared memory and the socket itself\n"
     "  shm://NAME      POSIX shared memory (/dev/shm/colo.NAME)\n"
     "  file:///PATH    a file-backed mapping on any mount, such as a volume\n"
     "                  two containers share\n"
     "  unix:///PATH    an AF_UNIX socket (message framing: docs/protocol.md)\n"
     "  pipe:///PATH    FIFOs: a request FIFO at PATH, a pair per connection\n"
     "  tcp://HOST:PORT TCP, IPv4 or [IPv6]\n"
+    "  A connector may list alternatives: colo:///s/orders.sock,tcp://10.0.0.5:7000\n"
     "\n"
     "Options:\n"
     "  -h, --help      show this help; 'colo COMMAND --help' for a command\n"
@@ -54,7 +58,8 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } cmds[] = {{"recv", cmd_recv}, {"send", cmd_send}, {"ls", cmd_ls}, {"rm", cmd_rm}, {"gc", cmd_gc}};
+  } cmds[] = {{"recv", cmd_recv}, {"send", cmd_send}, {"info", cmd_info}, {"ls", cmd_ls}, {"rm", cmd_rm},
+              {"gc", cmd_gc}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "colo: unknown command '%s'\nTry 'colo --help'.\n", cmd);

@@ -133,3 +133,26 @@ int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_m
     }
   }
 }
+
+void cli_report_info(const char *cmd, const char *what, const colo_info_t *info) {
+  fprintf(stderr, "colo %s: %s over %s: %s; largest message %llu bytes\n", cmd, what, info->transport, info->how,
+          (unsigned long long)info->max_message);
+  for (unsigned i = 0; i < info->skipped_count; i++)
+    fprintf(stderr, "colo %s:   skipped %s: %s\n", cmd, info->skipped[i].what, info->skipped[i].why);
+}
+
+void cli_report_channel(const char *cmd, const char *what, const colo_chan_t *ch) {
+  static colo_info_t info; /* 8 KiB: not on the stack */
+  if (colo_info(ch, &info) == 0) cli_report_info(cmd, what, &info);
+}
+
+void cli_json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+    else fputc(ch, f);
+  }
+  fputc('"', f);
+}

@@ -5,6 +5,7 @@
 #define COLO_CLI_UTIL_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,9 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* Writes s as a JSON string. */
+void cli_json_str(FILE *f, const char *s);
+
 /* "1.5" -> 1500 ms. Accepts non-negative decimals. 0 on success. */
 int cli_parse_seconds(const char *s, int *ms);
 /* "4096", "64K", "1M", "1G" (binary multiples). 0 on success. */
@@ -56,10 +60,16 @@ typedef struct cli_chan_opts {
   int verbose;
 } cli_chan_opts_t;
 
+/* -v: "colo CMD: WHAT over TRANSPORT (how); largest message N bytes", then
+ * one line per skipped rung or alternative with its reason. */
+void cli_report_channel(const char *cmd, const char *what, const colo_chan_t *ch);
+void cli_report_info(const char *cmd, const char *what, const colo_info_t *info);
+
 int cmd_recv(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif

@@ -148,7 +148,20 @@ COLO_API void colo_opts_init(colo_opts_t *opts);
  *    pair of FIFOs per connection next to it;
  *  - "tcp://HOST:PORT": TCP with TCP_NODELAY and the same framing; HOST is a
  *    name, an IPv4 address or [IPv6]; port 0 picks a free port (see
- *    colo_listener_endpoint()).
+ *    colo_listener_endpoint());
+ *  - "colo:///PATH": automatic. PATH is a rendezvous AF_UNIX socket (at most
+ *    107 bytes), typically in a directory two containers both mount. Each
+ *    connection gets the fastest medium that passes a proof (a nonce sent
+ *    through it and echoed back): (1) a pair of rings in a memfd passed over
+ *    the socket (shared memory without a shared /dev/shm; nothing is left
+ *    behind after a crash), (2) a pair of rings in a named segment, (3) the
+ *    socket itself, framed as unix://. The socket stays open as the lifeline
+ *    that tells either side when the other closed or died. colo_info() says
+ *    which rung was taken and why each faster one was skipped.
+ *
+ * colo_connect() also takes a comma-separated list of endpoints, tried in
+ * order: "colo:///shared/orders.sock,tcp://10.0.0.5:7000" uses TCP when the
+ * socket cannot be reached (the peers are on different hosts).
  *
  * A shared-memory segment is created exclusively with opts->perm and its memory
  * reserved up front, so a filesystem that cannot back it fails here with
@@ -261,8 +274,48 @@ COLO_API int colo_release(colo_chan_t *ch);
 /** The largest message this side may send, in bytes. */
 COLO_API size_t colo_max_message(const colo_chan_t *ch);
 
-/** The transport under the channel: "shm", "file", "unix", "pipe" or "tcp". */
+/** The transport under the channel: "shm", "file", "memfd", "unix", "pipe" or
+ *  "tcp" (a colo:// endpoint gives one of memfd, shm or unix). */
 COLO_API const char *colo_transport(const colo_chan_t *ch);
+
+/** How many skipped rungs and alternatives a colo_info_t holds at most. */
+#define COLO_INFO_SKIPPED_MAX 8
+
+/** One rung or alternative that was not taken, and why. */
+typedef struct colo_info_skip {
+  char what[128]; /**< "memfd", "shm" or "unix" (a colo:// rung), or an endpoint */
+  char why[320];  /**< one sentence */
+} colo_info_skip_t;
+
+/** What carries a channel, and why. */
+typedef struct colo_info {
+  char transport[16];    /**< as colo_transport() */
+  char endpoint[4112];   /**< the endpoint in use (of a list: the one that answered) */
+  char how[256];         /**< one sentence: what carries the messages */
+  int rung;              /**< colo://: the rung taken, 1 (memfd), 2 (shm) or 3 (unix); else 0 */
+  uint64_t max_message;  /**< the largest message this side may send */
+  uint64_t ring_capacity; /**< ring transports: bytes each way; 0 for streams */
+  unsigned skipped_count; /**< entries in skipped[], in the order they were tried */
+  colo_info_skip_t skipped[COLO_INFO_SKIPPED_MAX];
+} colo_info_t;
+
+/**
+ * Fills *out with the channel's transport and the reasons every faster rung
+ * or earlier alternative was skipped. Same thread rules as colo_transport().
+ * @return 0; COLO_EINVAL.
+ */
+COLO_API int colo_info(const colo_chan_t *ch, colo_info_t *out);
+
+/**
+ * Learns what a connect to endpoint would get, without opening a channel:
+ * a colo:// endpoint runs the whole handshake (every rung is proven) against
+ * a listener that is in colo_accept(), which keeps that connection to itself;
+ * a unix://, pipe:// or tcp:// endpoint is only reached (a listener accepts
+ * connections there); shm:// and file:// are inspected (a listener waits
+ * there). A list of endpoints is tried in order, as colo_connect() does.
+ * @return 0; the codes of colo_connect().
+ */
+COLO_API int colo_info_endpoint(const char *endpoint, const colo_opts_t *opts, int timeout_ms, colo_info_t *out);
 
 /**
  * A file descriptor for event loops (poll, epoll, libuv): it becomes readable
@@ -271,8 +324,8 @@ COLO_API const char *colo_transport(const colo_chan_t *ch);
  * with COLO_NOWAIT until COLO_EAGAIN before polling again; messages already
  * read into the channel's buffer do not make it readable again. Do not read
  * from it, write to it or close it; it is valid until colo_close().
- * @return the descriptor (>= 0); COLO_ENOTSUP for shm:// and file://, which
- *         have none in this version (the colo:// transport will add one).
+ * @return the descriptor (>= 0); COLO_ENOTSUP for ring transports (shm, file,
+ *         memfd), which have none in this version.
  */
 COLO_API int colo_fd(colo_chan_t *ch);
 

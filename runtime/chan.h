@@ -12,8 +12,10 @@
 
 #include "internal.h"
 
+typedef struct colo__os_conn colo__os_conn_t;
+
 typedef struct colo__chan_vt {
-  const char *transport; /* "shm", "file", "unix", "pipe", "tcp" */
+  const char *transport; /* "shm", "file", "memfd", "unix", "pipe", "tcp" */
   int (*reserve)(colo_chan_t *ch, size_t len, void **buf, int timeout_ms);
   int (*commit)(colo_chan_t *ch, size_t len);
   int (*peek)(colo_chan_t *ch, const void **buf, size_t *len, int timeout_ms);
@@ -31,8 +33,16 @@ typedef struct colo__chan_vt {
 struct colo_chan {
   const colo__chan_vt_t *vt;
   size_t max_msg;                    /* the largest message this side may send */
+  uint64_t ring_capacity;            /* ring transports: bytes of the ring each way */
+  colo_info_t *route;                /* how this channel was chosen (rung, how, skipped); NULL: directly */
   char endpoint[COLO__PATH_MAX + 16];
 };
+
+/* Adds a skipped alternative or rung to *route (allocated on first use);
+ * beyond COLO_INFO_SKIPPED_MAX the last entry is overwritten. 0 or ENOMEM. */
+int colo__route_skip(colo_info_t **route, const char *what, const char *why);
+/* Appends the skips of src to *dst, then frees src. */
+void colo__route_merge(colo_info_t **dst, colo_info_t *src);
 
 typedef struct colo__listener_vt {
   int (*accept)(colo_listener_t *l, colo_chan_t **out, int timeout_ms);
@@ -45,17 +55,38 @@ struct colo_listener {
   char endpoint[COLO__PATH_MAX + 16]; /* canonical; a tcp port 0 shows the port chosen */
 };
 
+/* How a connect goes. */
+typedef struct colo__dial {
+  int timeout_ms;    /* the caller's (for messages; 0: one attempt, no waiting) */
+  uint64_t deadline; /* of the whole connect, handshake included */
+  int once;          /* one attempt to reach a listener: do not wait for one to appear */
+  int probe;         /* colo:// handshake only; the listener keeps the connection to itself */
+} colo__dial_t;
+
 /* Transports: listen and connect, given the parsed endpoint and the resolved
  * options. On success *out is set; on failure it is left alone. */
 int colo__shm_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
-int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int timeout_ms, colo_chan_t **out);
+int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
 int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
-int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int timeout_ms, colo_chan_t **out);
+int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
+int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
+int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
+
+/* Reaches a listening socket (ep: unix, pipe or tcp) as d says, retrying
+ * while nobody listens there yet. */
+int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out);
+
+/* A ring channel over a segment (shm_chan.c), for the colo:// transport:
+ * transport is "memfd" or "shm". Owns seg on success. */
+typedef struct colo__seg colo__seg_t;
+int colo__shm_chan_new(colo__seg_t *seg, const colo_opts_t *o, const char *transport, colo_chan_t **out);
+/* From now on the channel sees its peer's end on conn (owned from then on)
+ * rather than on the segment's presence slots. */
+void colo__shm_chan_lifeline(colo_chan_t *ch, colo__os_conn_t *conn);
 
 /* Makes a stream channel of a connection whose handshake is done (by the
  * caller: the rendezvous transport, or a test), the peer accepting payloads
  * of at most peer_max bytes. Owns conn on success only. */
-typedef struct colo__os_conn colo__os_conn_t;
 int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint, const colo_opts_t *o,
                        uint32_t peer_max, colo_chan_t **out);
 

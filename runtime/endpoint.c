@@ -1,5 +1,5 @@
 /*
- * endpoint.c - endpoint strings: "shm://NAME" and "file:///PATH".
+ * endpoint.c - endpoint strings (colo.h, colo_listen()).
  */
 #include <stdio.h>
 #include <string.h>
@@ -78,15 +78,16 @@ int colo__endpoint_parse(const char *s, colo__endpoint_t *ep) {
     memcpy(ep->name, p, len + 1);
     return 0;
   }
-  if (strncmp(s, "unix://", 7) == 0) {
-    const char *p = s + 7;
+  int colo = strncmp(s, "colo://", 7) == 0;
+  if (colo || strncmp(s, "unix://", 7) == 0) {
+    const char *p = s + 7, *scheme = colo ? "colo" : "unix";
     size_t len = strlen(p);
     if (p[0] != '/')
-      return colo__err(COLO_EINVAL, "%s: a unix:// endpoint needs an absolute path (unix:///dir/sock)", s);
+      return colo__err(COLO_EINVAL, "%s: a %s:// endpoint needs an absolute path (%s:///dir/sock)", s, scheme, scheme);
     if (len > COLO__UNIX_PATH_MAX)
       return colo__err(COLO_EINVAL, "%s: a socket path has at most %d bytes", s, COLO__UNIX_PATH_MAX);
     if (p[len - 1] == '/') return colo__err(COLO_EINVAL, "%s: the path names a directory", s);
-    ep->kind = COLO__EP_UNIX;
+    ep->kind = colo ? COLO__EP_COLO : COLO__EP_UNIX;
     memcpy(ep->name, p, len + 1);
     return 0;
   }
@@ -102,16 +103,11 @@ int colo__endpoint_parse(const char *s, colo__endpoint_t *ep) {
     memcpy(ep->name, p, len + 1);
     return 0;
   }
-  static const char *const later[] = {"colo://"};
-  for (size_t i = 0; i < sizeof later / sizeof *later; i++)
-    if (strncmp(s, later[i], strlen(later[i])) == 0)
-      return colo__err(COLO_ENOTSUP, "%s: the %.*s transport is not in this version of colo (it knows shm://, file://, unix://, pipe:// and tcp://)",
-                       s, (int)(strlen(later[i]) - 3), later[i]);
   const char *sep = strstr(s, "://");
   if (sep)
-    return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows shm://, file://, unix://, pipe:// and tcp://)", s,
+    return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows colo://, shm://, file://, unix://, pipe:// and tcp://)", s,
                      (int)(sep - s), s);
-  return colo__err(COLO_EINVAL, "%s: not an endpoint (expected shm://NAME, file:///PATH, unix:///PATH, pipe:///PATH or tcp://HOST:PORT)", s);
+  return colo__err(COLO_EINVAL, "%s: not an endpoint (expected colo:///PATH, shm://NAME, file:///PATH, unix:///PATH, pipe:///PATH or tcp://HOST:PORT)", s);
 }
 
 void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap) {
@@ -120,6 +116,7 @@ void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap) {
   case COLO__EP_FILE: snprintf(buf, cap, "file://%s", ep->name); break;
   case COLO__EP_UNIX: snprintf(buf, cap, "unix://%s", ep->name); break;
   case COLO__EP_PIPE: snprintf(buf, cap, "pipe://%s", ep->name); break;
+  case COLO__EP_COLO: snprintf(buf, cap, "colo://%s", ep->name); break;
   case COLO__EP_TCP:
     snprintf(buf, cap, strchr(ep->name, ':') ? "tcp://[%s]:%u" : "tcp://%s:%u", ep->name, (unsigned)ep->port);
     break;

@@ -32,6 +32,36 @@ typedef enum colo__frame_kind {
  * of at most max bytes. Never reads past p + have. */
 colo__frame_kind_t colo__frame_parse(const uint8_t *p, size_t have, uint32_t max, uint32_t *len, const char **why);
 
+/*
+ * Rendezvous records (colo://): a 4-byte header, u16 type and u16 body
+ * length, then the body (at most COLO__RDV_MAX_BODY bytes).
+ */
+#define COLO__RDV_HDR 4u
+#define COLO__RDV_MAX_BODY 512u
+#define COLO__RDV_NONCE 16u
+#define COLO__RDV_TEXT_MAX 400u
+enum { COLO__RDV_REQ = 1, COLO__RDV_OFFER = 2, COLO__RDV_SKIP = 3, COLO__RDV_ECHOED = 4, COLO__RDV_DONE = 5 };
+enum { COLO__RUNG_MEMFD = 1, COLO__RUNG_SHM = 2, COLO__RUNG_SOCKET = 3, COLO__RUNG_COUNT = 3 };
+#define COLO__RDV_F_RUNG(r) (1u << ((r) - 1)) /* REQ flags: the rungs the client will try */
+#define COLO__RDV_F_PROBE 0x100u              /* REQ flags: handshake only */
+
+typedef struct colo__rdv_rec {
+  unsigned type;
+  unsigned rung;                     /* OFFER, ECHOED, DONE: 1-3; SKIP: 0-3 (0: none left) */
+  uint32_t flags;                    /* REQ */
+  uint32_t max_rx;                   /* REQ, OFFER: the largest message the sender accepts */
+  uint8_t nonce[COLO__RDV_NONCE];    /* OFFER, ECHOED */
+  char text[COLO__RDV_TEXT_MAX + 1]; /* OFFER rung 2: the segment's name; SKIP: why. Printable ASCII */
+} colo__rdv_rec_t;
+
+/* Writes r (text cut at COLO__RDV_TEXT_MAX) into buf; returns its length. */
+size_t colo__rdv_write(uint8_t buf[COLO__RDV_HDR + COLO__RDV_MAX_BODY], const colo__rdv_rec_t *r);
+/* Checks a header: 0 with *body_len set, or COLO_EPROTO. */
+int colo__rdv_header(const uint8_t h[COLO__RDV_HDR], size_t *body_len);
+/* Checks a whole record of len bytes and fills *out: 0, COLO_EPROTO or
+ * COLO_EVERSION (a REQ of another major). Text is made printable. */
+int colo__rdv_parse(const uint8_t *rec, size_t len, colo__rdv_rec_t *out);
+
 static inline void colo__put_u32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
 }

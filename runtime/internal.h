@@ -39,7 +39,8 @@ typedef enum colo__ep_kind {
   COLO__EP_FILE = 2, /* file:///PATH */
   COLO__EP_UNIX = 3, /* unix:///PATH */
   COLO__EP_TCP = 4,  /* tcp://HOST:PORT */
-  COLO__EP_PIPE = 5  /* pipe:///PATH */
+  COLO__EP_PIPE = 5, /* pipe:///PATH */
+  COLO__EP_COLO = 6  /* colo:///PATH: a rendezvous unix socket (runtime/rdv.c) */
 } colo__ep_kind_t;
 #define COLO__NAME_MAX 200
 #define COLO__PATH_MAX 4000
@@ -66,5 +67,7 @@ void colo__connect_backoff(uint64_t *backoff_ns, uint64_t deadline);
 /* Milliseconds timeout to an absolute deadline on colo__os_now_ns(); UINT64_MAX
  * for COLO_FOREVER (any negative value). */
 uint64_t colo__deadline(int timeout_ms);
+/* Nanoseconds left until deadline: 0 once passed, UINT64_MAX for none. */
+uint64_t colo__remaining_ns(uint64_t deadline);
 
 #endif

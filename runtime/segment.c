@@ -158,13 +158,28 @@ int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *
   return 0;
 }
 
-static colo__seg_t *seg_new(const colo__endpoint_t *ep, int side) {
+static colo__seg_t *seg_new(const char *endpoint, int side) {
   colo__seg_t *s = colo__calloc(1, sizeof *s);
   if (!s) return NULL;
   s->side = side;
   atomic_init(&s->refs, 1);
-  colo__endpoint_format(ep, s->endpoint, sizeof s->endpoint);
+  snprintf(s->endpoint, sizeof s->endpoint, "%s", endpoint);
   return s;
+}
+
+/* The creator's last steps on a freshly created object: format, publish. */
+static void seg_init(colo__seg_t *s, colo__os_seg_t *os, const colo__seg_layout_t *lay) {
+  s->os = os;
+  s->base = colo__os_seg_base(os);
+  s->lay = *lay;
+  colo__seg_format(s->base, lay, colo__os_realtime_ns(), 0);
+  colo__seg_publish(s->base);
+}
+
+static int seg_plan(const colo_opts_t *o, colo__seg_layout_t *lay) {
+  int rc = colo__seg_plan(o->ring_capacity, o->msg_checksum, lay);
+  if (!rc) colo__os_random(&lay->nonce, sizeof lay->nonce);
+  return rc;
 }
 
 void colo__seg_describe(colo__os_seg_t *os, const colo__os_stat_t *st, colo_seg_info_t *info) {
@@ -228,13 +243,15 @@ static int reclaim_if_dead(const colo__endpoint_t *ep) {
 int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg_t **out) {
   *out = NULL;
   colo__seg_layout_t lay;
-  int rc = colo__seg_plan(o->ring_capacity, o->msg_checksum, &lay);
+  int rc = seg_plan(o, &lay);
   if (rc) return rc;
-  colo__os_random(&lay.nonce, sizeof lay.nonce);
-  colo__seg_t *s = seg_new(ep, COLO_SIDE_LISTENER);
+  char endpoint[COLO__PATH_MAX + 16];
+  colo__endpoint_format(ep, endpoint, sizeof endpoint);
+  colo__seg_t *s = seg_new(endpoint, COLO_SIDE_LISTENER);
   if (!s) return colo__err(COLO_ENOMEM, "out of memory");
+  colo__os_seg_t *os = NULL;
   for (int attempt = 0;; attempt++) {
-    rc = colo__os_seg_create(&s->os, ep->kind, ep->name, lay.size, o->perm, COLO_SIDE_LISTENER);
+    rc = colo__os_seg_create(&os, ep->kind, ep->name, lay.size, o->perm, COLO_SIDE_LISTENER);
     if (rc != COLO_EEXIST) break;
     if (!o->reclaim_stale) {
       colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
@@ -248,10 +265,24 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
     return rc;
   }
   s->held = 1; /* colo__os_seg_create took the listener's slot */
-  s->base = colo__os_seg_base(s->os);
-  s->lay = lay;
-  colo__seg_format(s->base, &lay, colo__os_realtime_ns(), 0);
-  colo__seg_publish(s->base);
+  seg_init(s, os, &lay);
+  *out = s;
+  return 0;
+}
+
+int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_t **out) {
+  *out = NULL;
+  colo__seg_layout_t lay;
+  int rc = seg_plan(o, &lay);
+  if (rc) return rc;
+  colo__seg_t *s = seg_new(endpoint, COLO_SIDE_LISTENER);
+  if (!s) return colo__err(COLO_ENOMEM, "out of memory");
+  colo__os_seg_t *os;
+  if ((rc = colo__os_seg_create_anon(&os, lay.size)) != 0) {
+    colo__free(s);
+    return rc;
+  }
+  seg_init(s, os, &lay);
   *out = s;
   return 0;
 }
@@ -261,13 +292,21 @@ int colo__seg_open(const colo__endpoint_t *ep, colo__seg_t **out) {
   colo__os_seg_t *os;
   int rc = colo__os_seg_open(&os, ep->kind, ep->name, 1);
   if (rc) return rc;
+  char endpoint[COLO__PATH_MAX + 16];
+  colo__endpoint_format(ep, endpoint, sizeof endpoint);
+  return colo__seg_adopt(os, endpoint, out);
+}
+
+int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out) {
+  *out = NULL;
+  int rc;
   colo__seg_layout_t lay;
   rc = colo__seg_validate(colo__os_seg_base(os), colo__os_seg_size(os), &lay);
   if (rc) {
     colo__os_seg_close(os);
     return rc;
   }
-  colo__seg_t *s = seg_new(ep, COLO_SIDE_CONNECTOR);
+  colo__seg_t *s = seg_new(endpoint, COLO_SIDE_CONNECTOR);
   if (!s) {
     colo__os_seg_close(os);
     return colo__err(COLO_ENOMEM, "out of memory");

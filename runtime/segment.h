@@ -57,6 +57,13 @@ int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *
 int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg_t **out);
 /* Opens and validates a ready segment for the connector side (one attempt). */
 int colo__seg_open(const colo__endpoint_t *ep, colo__seg_t **out);
+/* Creates a nameless segment (colo__os_seg_create_anon) for the listener side
+ * of a colo:// connection; it holds no presence slot (the rendezvous
+ * connection is the lifeline). endpoint names it in messages. */
+int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_t **out);
+/* Validates an opened segment for the connector side and wraps it; owns os
+ * (closed on failure). */
+int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out);
 
 static inline colo_seg_control_t *colo__seg_control(const colo__seg_t *s) {
   return (colo_seg_control_t *)(void *)(s->base + s->lay.control_offset);

@@ -13,7 +13,9 @@
  * setting it. A wait step reads the flag (cheap), and at most every
  * COLO__PEER_POLL_NS probes the peer's presence slot (a system call). A
  * receiver reads everything the peer committed before it reports
- * COLO_ECLOSED or COLO_EPEERDEAD.
+ * COLO_ECLOSED or COLO_EPEERDEAD. A colo:// channel has a lifeline instead,
+ * the rendezvous connection: its end of stream is the peer letting go (the
+ * probe polls it); a memfd has no presence slots at all.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +44,8 @@ typedef struct shm_chan {
   colo_wait_mode_t mode;
   uint64_t spin_ns;
   _Atomic int gone;         /* sticky: 0, COLO_ECLOSED or COLO_EPEERDEAD */
+  int rdv;                   /* a colo:// channel: liveness is the lifeline's */
+  colo__os_conn_t *lifeline; /* colo://: the rendezvous connection, once the handshake is done */
   uint64_t next_check[2];   /* per half (each half has its own thread) */
 } shm_chan_t;
 
@@ -54,13 +58,13 @@ typedef struct waiter {
 
 /* ---- channel construction ---------------------------------------------------- */
 
-static const colo__chan_vt_t shm_vt, file_vt;
+static const colo__chan_vt_t shm_vt, file_vt, memfd_vt;
 static const colo__listener_vt_t shm_listener_vt;
 
-static int chan_new(colo__seg_t *seg, const colo_opts_t *o, colo_chan_t **out) {
+static int chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__chan_vt_t *vt, colo_chan_t **out) {
   shm_chan_t *ch = colo__calloc(1, sizeof *ch);
   if (!ch) return colo__err(COLO_ENOMEM, "out of memory");
-  ch->base.vt = strncmp(seg->endpoint, "shm://", 6) == 0 ? &shm_vt : &file_vt;
+  ch->base.vt = vt;
   snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", seg->endpoint);
   ch->seg = seg;
   ch->side = seg->side;
@@ -78,9 +82,22 @@ static int chan_new(colo__seg_t *seg, const colo_opts_t *o, colo_chan_t **out) {
     return rc;
   }
   ch->base.max_msg = ch->tx.max_msg;
+  ch->base.ring_capacity = seg->lay.capacity[txi];
   *out = &ch->base;
   return 0;
 }
+
+static const colo__chan_vt_t *vt_of(const colo__seg_t *seg) {
+  return strncmp(seg->endpoint, "shm://", 6) == 0 ? &shm_vt : &file_vt;
+}
+
+int colo__shm_chan_new(colo__seg_t *seg, const colo_opts_t *o, const char *transport, colo_chan_t **out) {
+  int rc = chan_new(seg, o, strcmp(transport, "memfd") == 0 ? &memfd_vt : &shm_vt, out);
+  if (!rc) ((shm_chan_t *)*out)->rdv = 1;
+  return rc;
+}
+
+void colo__shm_chan_lifeline(colo_chan_t *base, colo__os_conn_t *conn) { ((shm_chan_t *)base)->lifeline = conn; }
 
 int colo__shm_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
   shm_listener_t *l = colo__calloc(1, sizeof *l);
@@ -114,7 +131,7 @@ static int shm_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
     uint64_t slice = deadline - now < COLO__PEER_POLL_NS ? deadline - now : COLO__PEER_POLL_NS;
     colo__os_wait(seg->os, COLO__WAIT_CLAIM, &ctl->claim, 0, slice);
   }
-  int rc = chan_new(seg, &l->base.opts, out);
+  int rc = chan_new(seg, &l->base.opts, vt_of(seg), out);
   if (rc) return rc;
   atomic_fetch_add(&seg->refs, 1);
   l->accepted = 1;
@@ -130,10 +147,11 @@ static void shm_listener_close(colo_listener_t *base) {
 
 static const colo__listener_vt_t shm_listener_vt = {shm_accept, shm_listener_close};
 
-int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int timeout_ms, colo_chan_t **out) {
+int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
-  uint64_t deadline = colo__deadline(timeout_ms), ready_deadline = 0, backoff = 1000000u;
+  int timeout_ms = d->timeout_ms;
+  uint64_t deadline = d->deadline, ready_deadline = 0, backoff = 1000000u;
   colo__seg_t *seg = NULL;
   int rc;
   /* Retry while the listener does not exist yet, is still initialising, or
@@ -156,26 +174,37 @@ int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int time
     } else {
       ready_deadline = 0;
     }
-    if (timeout_ms == 0) return rc;
+    if (timeout_ms == 0 || (d->once && rc != COLO_ENOTREADY)) return rc;
     if (now >= deadline) {
       if (rc == COLO_EPEERDEAD) return rc;
       return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
     }
     colo__connect_backoff(&backoff, deadline);
   }
-  rc = chan_new(seg, o, out);
+  rc = chan_new(seg, o, vt_of(seg), out);
   if (rc) colo__seg_unref(seg);
   return rc;
 }
 
 static void shm_close(colo_chan_t *base) {
   shm_chan_t *ch = (shm_chan_t *)base;
-  colo__seg_close_side(ch->seg);
+  colo__seg_close_side(ch->seg); /* before the lifeline ends: the peer then reads a clean close */
   colo__seg_unref(ch->seg);
+  colo__os_conn_close(ch->lifeline);
   colo__free(ch);
 }
 
 /* ---- waiting ------------------------------------------------------------------- */
+
+/* 1 when the peer's end of the rendezvous connection is gone. Nothing is
+ * sent on it after the handshake; stray bytes are read and dropped. */
+static int lifeline_ended(colo__os_conn_t *c) {
+  if (!(colo__os_conn_poll(c, COLO__POLL_IN, 0) & COLO__POLL_IN)) return 0;
+  uint8_t junk[64];
+  size_t got;
+  int rc = colo__os_conn_read(c, junk, sizeof junk, &got);
+  return rc != 0 && rc != COLO_EAGAIN;
+}
 
 /* 0 while the peer is there; COLO_ECLOSED or COLO_EPEERDEAD (sticky) once not. */
 static int peer_gone(shm_chan_t *ch, int half) {
@@ -190,7 +219,11 @@ static int peer_gone(shm_chan_t *ch, int half) {
     uint64_t now = colo__os_now_coarse_ns();
     if (now < ch->next_check[half]) return 0;
     ch->next_check[half] = now + COLO__PEER_POLL_NS;
-    if (colo__os_seg_probe(ch->seg->os, peer) != 0) return 0;
+    if (ch->lifeline) {
+      if (!lifeline_ended(ch->lifeline)) return 0;
+    } else if (ch->rdv || colo__os_seg_probe(ch->seg->os, peer) != 0) {
+      return 0; /* (colo://: the handshake, before the lifeline is set) */
+    }
     /* The peer let go of its slot. A clean close sets closed[] first. */
     g = colo__load_acquire(&ctl->closed[peer]) ? COLO_ECLOSED : COLO_EPEERDEAD;
   }
@@ -334,3 +367,5 @@ static const colo__chan_vt_t shm_vt = {"shm", shm_reserve, shm_commit, shm_peek,
                                        shm_close};
 static const colo__chan_vt_t file_vt = {"file", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,
                                         shm_close};
+static const colo__chan_vt_t memfd_vt = {"memfd", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,
+                                         shm_close};

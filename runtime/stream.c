@@ -73,11 +73,6 @@ static void lock(atomic_flag *f) {
 static int trylock(atomic_flag *f) { return !atomic_flag_test_and_set_explicit(f, memory_order_acquire); }
 static void unlock(atomic_flag *f) { atomic_flag_clear_explicit(f, memory_order_release); }
 
-static uint64_t remaining(uint64_t deadline) {
-  if (deadline == UINT64_MAX) return UINT64_MAX;
-  uint64_t now = colo__os_now_ns();
-  return now >= deadline ? 0 : deadline - now;
-}
 
 /* ---- construction ----------------------------------------------------------------- */
 
@@ -188,7 +183,7 @@ static int flush_until(stream_chan_t *ch, uint64_t deadline) {
     int rc = pump_tx(ch);
     if (rc) return rc;
     if (ch->tx_start == ch->tx_end) return 0;
-    uint64_t left = remaining(deadline);
+    uint64_t left = colo__remaining_ns(deadline);
     if (left == 0) return 0;
     int rx_room = assist_rx(ch);
     if (ch->ended) return COLO_EPEERDEAD;
@@ -204,7 +199,7 @@ static int flush_until(stream_chan_t *ch, uint64_t deadline) {
 static int wait_step(stream_chan_t *ch, atomic_flag *held, int want, int timeout_ms, uint64_t deadline,
                      const char *what) {
   if (timeout_ms == 0) return COLO_EAGAIN;
-  uint64_t left = remaining(deadline);
+  uint64_t left = colo__remaining_ns(deadline);
   if (left == 0)
     return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->base.endpoint, timeout_ms,
                      what);
@@ -442,7 +437,7 @@ static void stream_close(colo_chan_t *base) {
     }
     uint64_t deadline = colo__os_now_ns() + COLO__LINGER_NS;
     while (ch->tx_start < ch->tx_end && !ch->ended && pump_tx(ch) == 0 && ch->tx_start < ch->tx_end) {
-      uint64_t left = remaining(deadline);
+      uint64_t left = colo__remaining_ns(deadline);
       if (left == 0) break;
       colo__os_conn_poll(ch->conn, COLO__POLL_OUT, left);
     }
@@ -464,7 +459,7 @@ static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t dead
     size_t put;
     int rc = colo__os_conn_write(ch->conn, p, n, &put);
     if (rc == COLO_EAGAIN) {
-      uint64_t left = remaining(deadline);
+      uint64_t left = colo__remaining_ns(deadline);
       if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: timed out in the handshake", ch->base.endpoint);
       colo__os_conn_poll(ch->conn, COLO__POLL_OUT, left);
       continue;
@@ -487,7 +482,7 @@ static int recv_hello(stream_chan_t *ch, uint64_t deadline) {
     size_t got;
     int rc = colo__os_conn_read(ch->conn, ch->rx + ch->rx_end, HELLO_SIZE - ch->rx_end, &got);
     if (rc == COLO_EAGAIN) {
-      uint64_t left = remaining(deadline);
+      uint64_t left = colo__remaining_ns(deadline);
       if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: no colo handshake from the peer in time", ch->base.endpoint);
       colo__os_conn_poll(ch->conn, COLO__POLL_IN, left);
       continue;
@@ -529,7 +524,7 @@ static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_m
   uint64_t deadline = colo__deadline(timeout_ms);
   for (;;) {
     colo__os_conn_t *conn;
-    int rc = colo__os_accept(l->sock, &conn, timeout_ms == 0 ? 0 : remaining(deadline));
+    int rc = colo__os_accept(l->sock, &conn, timeout_ms == 0 ? 0 : colo__remaining_ns(deadline));
     if (rc == COLO_ETIMEDOUT)
       return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", base->endpoint, timeout_ms);
     if (rc) return rc;
@@ -549,7 +544,7 @@ static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_m
     }
     chan_free(ch); /* dropped; wait for the next client */
     if (timeout_ms == 0) return COLO_EAGAIN;
-    if (remaining(deadline) == 0)
+    if (colo__remaining_ns(deadline) == 0)
       return colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms", base->endpoint,
                        timeout_ms);
   }
@@ -581,20 +576,27 @@ int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *
 
 /* ---- connect ------------------------------------------------------------------------- */
 
-int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, int timeout_ms, colo_chan_t **out) {
-  char endpoint[COLO__PATH_MAX + 16];
-  colo__endpoint_format(ep, endpoint, sizeof endpoint);
-  uint64_t deadline = colo__deadline(timeout_ms), backoff = 1000000u;
-  colo__os_conn_t *conn;
+int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out) {
+  uint64_t backoff = 1000000u;
   int rc;
   /* Retry while nobody listens yet. */
-  while ((rc = colo__os_connect(&conn, ep, timeout_ms == 0 ? 0 : remaining(deadline))) != 0) {
+  while ((rc = colo__os_connect(out, ep, d->timeout_ms == 0 ? 0 : colo__remaining_ns(d->deadline))) != 0) {
     if (rc != COLO_ENOENT) return rc;
-    if (timeout_ms == 0) return rc;
-    uint64_t left = remaining(deadline);
-    if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
-    colo__connect_backoff(&backoff, deadline);
+    if (d->timeout_ms == 0 || d->once) return rc;
+    if (colo__remaining_ns(d->deadline) == 0)
+      return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, d->timeout_ms);
+    colo__connect_backoff(&backoff, d->deadline);
   }
+  return 0;
+}
+
+int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
+  char endpoint[COLO__PATH_MAX + 16];
+  colo__endpoint_format(ep, endpoint, sizeof endpoint);
+  uint64_t deadline = d->deadline;
+  colo__os_conn_t *conn;
+  int rc = colo__dial_conn(ep, d, endpoint, &conn);
+  if (rc) return rc;
   stream_chan_t *ch = chan_new(conn, ep->kind, endpoint, o);
   if (!ch) {
     colo__os_conn_close(conn);

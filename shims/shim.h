@@ -99,6 +99,15 @@ int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *
  */
 int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, int writable);
 
+/*
+ * Creates an anonymous segment of size bytes (backing store reserved, mapped
+ * read/write) that has no name: it can only be handed to another process
+ * with colo__os_conn_write_seg(), and vanishes with its last handle, so a
+ * crash leaves nothing behind. Its size is sealed: neither side can shrink
+ * or grow it (a shrunk mapping would fault the other side). Linux: a memfd.
+ */
+int colo__os_seg_create_anon(colo__os_seg_t **out, uint64_t size);
+
 void *colo__os_seg_base(const colo__os_seg_t *s);
 uint64_t colo__os_seg_size(const colo__os_seg_t *s);
 
@@ -169,6 +178,22 @@ int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *p
  * or error) or writable, as asked in want. Returns the ready mask, 0 when the
  * time ran out or a signal interrupted the wait. */
 int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
+/*
+ * Descriptor passing (unix sockets only). write_seg is conn_write with the
+ * anonymous segment seg attached to the first byte; read_seg is conn_read
+ * that also takes a segment the peer attached to these bytes: *seg is then
+ * set, validated as an anonymous, size-sealed memory object and mapped
+ * read/write. When a segment came but could not be taken (the system dropped
+ * it in transit, it is not a sealed memory object, it is too large), *seg
+ * stays NULL and *seg_err gets the code, with the detail recorded. Both
+ * leave *seg_err 0 and *seg NULL when nothing was attached.
+ * Test hook: the environment variable COLO_TEST_REFUSE_FDPASS=1 makes
+ * read_seg offer no room for descriptors, so the kernel drops them as a
+ * security module that forbids passing them would.
+ */
+int colo__os_conn_write_seg(colo__os_conn_t *c, const void *buf, size_t n, size_t *put, colo__os_seg_t *seg);
+int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got, colo__os_seg_t **seg,
+                           int *seg_err);
 /* After the stream handshake: lets go of what only connecting needed (a
  * pipe client's placeholder ends and names). No effect on sockets. */
 void colo__os_conn_settle(colo__os_conn_t *c);

@@ -17,6 +17,8 @@
  *   listen-small-shm EP             in a private mount namespace with a 1 MiB tmpfs on
  *                                   /dev/shm, listen; print the code and whether a file
  *                                   was left behind (or "SKIP why")
+ *   serve-private-shm EP            the same namespace with a 64 MiB tmpfs; listen (print
+ *                                   "ready"); accept; print the transport; echo one message
  *
  * Exit 0 when the role completed as intended; messages on stderr otherwise.
  */
@@ -146,16 +148,41 @@ static int scribble(const char *ep, double seconds, uint64_t seed) {
   return 0;
 }
 
-static int listen_small_shm(const char *ep) {
+/* Moves this process into its own mount namespace with a fresh tmpfs of
+ * size_opt on /dev/shm. 0, or -1 after printing "SKIP why". */
+static int private_dev_shm(const char *size_opt) {
   if (unshare(CLONE_NEWNS) != 0) {
     printf("SKIP unshare(CLONE_NEWNS): %s\n", strerror(errno));
-    return 0;
+    return -1;
   }
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-      mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m") != 0) {
+      mount("tmpfs", "/dev/shm", "tmpfs", 0, size_opt) != 0) {
     printf("SKIP mount tmpfs on /dev/shm: %s\n", strerror(errno));
-    return 0;
+    return -1;
   }
+  return 0;
+}
+
+/* Serves one colo:// client from a private /dev/shm: prints the transport
+ * it got, then echoes one message. */
+static int serve_private_shm(const char *ep) {
+  if (private_dev_shm("size=64m") != 0) return 0;
+  colo_listener_t *l = listen_or_exit(ep);
+  ready();
+  colo_chan_t *ch = accept_or_exit(l);
+  printf("%s\n", colo_transport(ch));
+  char buf[256];
+  size_t n;
+  int rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(10000));
+  if (!rc) rc = colo_send(ch, buf, n, tu_ms(10000));
+  if (rc) return die("echo", rc);
+  colo_close(ch);
+  colo_listener_close(l);
+  return 0;
+}
+
+static int listen_small_shm(const char *ep) {
+  if (private_dev_shm("size=1m") != 0) return 0;
   colo_listener_t *l;
   int rc = colo_listen(&l, ep, NULL); /* default rings: 2 MiB + header > 1 MiB */
   char path[600];
@@ -218,6 +245,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(role, "listen-small-shm")) return listen_small_shm(ep);
+  if (!strcmp(role, "serve-private-shm")) return serve_private_shm(ep);
   fprintf(stderr, "helper: unknown role or arguments: %s\n", role);
   return 2;
 }

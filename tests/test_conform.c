@@ -1,7 +1,8 @@
 /*
  * test_conform.c - one conformance suite, written once and run over every
- * transport: shm://, file://, unix://, pipe:// and tcp://. Each test below becomes one
- * Criterion test per transport (suite = transport name).
+ * transport: shm://, file://, unix://, pipe://, tcp:// and memfd (colo://, rung 1).
+ * Each test below becomes one Criterion test per transport (suite = transport
+ * name).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -17,10 +18,12 @@
 
 #undef unix /* a GNU predefined macro; here the name of a suite */
 
-typedef enum { T_SHM, T_FILE, T_UNIX, T_PIPE, T_TCP } transport_t;
-static const char *const tname[] = {"shm", "file", "unix", "pipe", "tcp"};
+typedef enum { T_SHM, T_FILE, T_UNIX, T_PIPE, T_TCP, T_MEMFD } transport_t;
+static const char *const tname[] = {"shm", "file", "unix", "pipe", "tcp", "memfd"};
 
 static int is_stream(transport_t t) { return t == T_UNIX || t == T_PIPE || t == T_TCP; }
+/* An endpoint that accepts any number of clients. */
+static int is_multi(transport_t t) { return is_stream(t) || t == T_MEMFD; }
 
 /* A fresh listening endpoint of transport t. */
 static void endpoint_for(transport_t t, char *buf, size_t cap, const char *tag) {
@@ -31,6 +34,7 @@ static void endpoint_for(transport_t t, char *buf, size_t cap, const char *tag) 
   case T_UNIX: snprintf(buf, cap, "unix:///tmp/colo-conform-%d.%u.sock", (int)getpid(), n++); break;
   case T_PIPE: snprintf(buf, cap, "pipe:///tmp/colo-conform-%d.%u.pipe", (int)getpid(), n++); break;
   case T_TCP: snprintf(buf, cap, "tcp://127.0.0.1:0"); break;
+  case T_MEMFD: snprintf(buf, cap, "colo:///tmp/colo-conform-%d.%u.rdv", (int)getpid(), n++); break;
   }
 }
 
@@ -304,7 +308,7 @@ static void many_clients(transport_t t) {
   listen_on(t, &p, "many", &o);
   enum { N = 4 };
   colo_chan_t *cli[N], *srv[N];
-  if (!is_stream(t)) {
+  if (!is_multi(t)) {
     /* A shared-memory endpoint carries one connection; the colo:// transport
      * gives it many. */
     cli[0] = connect_one(&p, &o, &srv[0]);
@@ -435,7 +439,8 @@ static void two_threads_on_one_channel(transport_t t) {
   Test(file, fn) { fn(T_FILE); }             \
   Test(unix, fn) { fn(T_UNIX); }             \
   Test(pipe, fn) { fn(T_PIPE); }             \
-  Test(tcp, fn) { fn(T_TCP); }
+  Test(tcp, fn) { fn(T_TCP); }               \
+  Test(memfd, fn) { fn(T_MEMFD); }
 
 CONFORM(order_and_boundaries)
 CONFORM(maximum_size)

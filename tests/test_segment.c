@@ -354,10 +354,12 @@ Test(names, bad_endpoints_are_einval) {
   colo_listener_close(l);
 }
 
-Test(names, later_transports_are_not_supported_and_unknown_ones_invalid) {
+Test(names, unknown_transports_relative_colo_paths_and_listener_lists_are_invalid) {
   colo_listener_t *l;
-  cr_assert_eq(colo_listen(&l, "colo:///tmp/x", NULL), COLO_ENOTSUP);
-  cr_assert(strstr(colo_last_error(), "not in this version"), "%s", colo_last_error());
+  cr_assert_eq(colo_listen(&l, "colo://relative", NULL), COLO_EINVAL);
+  cr_assert(strstr(colo_last_error(), "absolute path"), "%s", colo_last_error());
+  cr_assert_eq(colo_listen(&l, "colo:///tmp/a,tcp://127.0.0.1:0", NULL), COLO_EINVAL);
+  cr_assert(strstr(colo_last_error(), "one endpoint"), "%s", colo_last_error());
   cr_assert_eq(colo_listen(&l, "carrier-pigeon://x", NULL), COLO_EINVAL);
   cr_assert(strstr(colo_last_error(), "unknown transport"), "%s", colo_last_error());
   cr_assert_eq(colo_listen(NULL, "shm://x", NULL), COLO_EINVAL);

@@ -211,6 +211,65 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
   return 0;
 }
 
+/* ---- anonymous segments (memfd) ---------------------------------------------------- */
+
+#define ANON_LABEL "memfd:colo"
+#define ANON_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
+
+int colo__os_seg_create_anon(colo__os_seg_t **out, uint64_t size) {
+  *out = NULL;
+  colo__os_seg_t *s = seg_new((colo__ep_kind_t)0, ANON_LABEL);
+  if (!s) return colo__err(COLO_ENOMEM, "out of memory");
+  snprintf(s->path, sizeof s->path, ANON_LABEL);
+  int rc;
+  s->fd = memfd_create("colo", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (s->fd < 0) {
+    rc = colo__posix_err(errno, "cannot create", "a memfd");
+    goto fail;
+  }
+  int e = colo__posix_sys.fallocate(s->fd, 0, (off_t)size);
+  if (e != 0) {
+    rc = colo__err(e == ENOSPC || e == ENOMEM ? COLO_ENOSPC : COLO_EIO, "cannot reserve %llu bytes for a memfd: %s",
+                   (unsigned long long)size, strerror(e));
+    goto fail;
+  }
+  if ((rc = map_fd(s, 1)) != 0) goto fail;
+  /* The peer maps the same object: nobody may change its size any more. */
+  if (fcntl(s->fd, F_ADD_SEALS, ANON_SEALS | F_SEAL_SEAL) != 0) {
+    rc = colo__posix_err(errno, "cannot seal", "a memfd");
+    goto fail;
+  }
+  *out = s;
+  return 0;
+fail:
+  colo__os_seg_close(s);
+  return rc;
+}
+
+int colo__posix_seg_from_fd(int fd, colo__os_seg_t **out) {
+  *out = NULL;
+  colo__os_seg_t *s = seg_new((colo__ep_kind_t)0, ANON_LABEL);
+  if (!s) {
+    close(fd);
+    return colo__err(COLO_ENOMEM, "out of memory");
+  }
+  s->fd = fd;
+  int seals = fcntl(fd, F_GET_SEALS);
+  int rc;
+  if (seals < 0 || (seals & ANON_SEALS) != ANON_SEALS)
+    rc = colo__err(COLO_ECORRUPT, "the descriptor the peer passed is not a memory object sealed against resizing");
+  else
+    rc = map_fd(s, 1);
+  if (rc) {
+    colo__os_seg_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+int colo__posix_seg_fd(const colo__os_seg_t *s) { return s->fd; }
+
 void *colo__os_seg_base(const colo__os_seg_t *s) { return s->base; }
 uint64_t colo__os_seg_size(const colo__os_seg_t *s) { return s->size; }
 

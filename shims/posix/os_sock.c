@@ -14,9 +14,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,10 +220,10 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64
   if (e != EINPROGRESS && e != EAGAIN) return colo__posix_err(e, "cannot connect to", name);
   for (;;) {
     uint64_t now = colo__os_now_ns();
-    if (now >= deadline) return colo__err(COLO_ETIMEDOUT, "connecting to %s timed out", name);
     struct pollfd p = {fd, POLLOUT, 0};
-    int r = poll(&p, 1, colo__posix_poll_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now));
+    int r = poll(&p, 1, colo__posix_poll_ms(deadline == UINT64_MAX ? UINT64_MAX : now >= deadline ? 0 : deadline - now));
     if (r > 0) break;
+    if (colo__os_now_ns() >= deadline) return colo__err(COLO_ETIMEDOUT, "connecting to %s timed out", name);
   }
   int err = 0;
   socklen_t el = sizeof err;
@@ -321,6 +323,80 @@ int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *p
     if (errno == EAGAIN || errno == EWOULDBLOCK) return COLO_EAGAIN;
     return colo__posix_err(errno, "send to", "the peer");
   }
+}
+
+/* ---- descriptor passing ------------------------------------------------------------ */
+
+#define FDS_MAX 4 /* room for a few: a peer that sends more gets the extras closed */
+
+int colo__os_conn_write_seg(colo__os_conn_t *c, const void *buf, size_t n, size_t *put, colo__os_seg_t *seg) {
+  union {
+    struct cmsghdr h;
+    char space[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct iovec iov = {(void *)(uintptr_t)buf, n};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space, .msg_controllen = sizeof ctl.space};
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  int fd = colo__posix_seg_fd(seg);
+  memcpy(CMSG_DATA(h), &fd, sizeof fd);
+  for (;;) {
+    ssize_t r = sendmsg(c->wfd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r >= 0) {
+      *put = (size_t)r;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return COLO_EAGAIN;
+    return colo__posix_err(errno, "cannot pass a descriptor to", "the peer");
+  }
+}
+
+int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got, colo__os_seg_t **seg,
+                           int *seg_err) {
+  *seg = NULL;
+  *seg_err = 0;
+  union {
+    struct cmsghdr h;
+    char space[CMSG_SPACE(FDS_MAX * sizeof(int))];
+  } ctl;
+  const char *refuse = getenv("COLO_TEST_REFUSE_FDPASS");
+  int offer_room = !(refuse && strcmp(refuse, "1") == 0);
+  struct iovec iov = {buf, n};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = offer_room ? ctl.space : NULL,
+                     .msg_controllen = offer_room ? sizeof ctl.space : 0};
+  ssize_t r;
+  do r = recvmsg(c->rfd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return COLO_EAGAIN;
+    return colo__posix_err(errno, "receive from", "the peer");
+  }
+  if (r == 0) return COLO_ECLOSED;
+  *got = (size_t)r;
+  int fd = -1;
+  for (struct cmsghdr *h = offer_room ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h)) {
+    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int f;
+      memcpy(&f, CMSG_DATA(h) + i * sizeof(int), sizeof f);
+      if (fd < 0) fd = f;
+      else close(f); /* one segment per message: drop the rest */
+    }
+  }
+  if (m.msg_flags & MSG_CTRUNC) {
+    if (fd >= 0) close(fd);
+    *seg_err = colo__err(COLO_EPERM, "the system dropped the descriptor the peer passed (no room was %s)",
+                         offer_room ? "enough, or a security module forbids passing it"
+                                    : "offered: COLO_TEST_REFUSE_FDPASS=1");
+    return 0;
+  }
+  if (fd >= 0) *seg_err = colo__posix_seg_from_fd(fd, seg);
+  return 0;
 }
 
 int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns) {

@@ -46,6 +46,11 @@ int colo__posix_pipe_listen(colo__os_lsock_t *l, const colo__endpoint_t *ep, uin
 int colo__posix_pipe_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout_ns);
 int colo__posix_pipe_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns);
 
+/* Anonymous segments (os_seg.c): adopt a received descriptor (owned from
+ * then on, closed on failure); the descriptor of a segment, for passing. */
+int colo__posix_seg_from_fd(int fd, colo__os_seg_t **out);
+int colo__posix_seg_fd(const colo__os_seg_t *s);
+
 #define COLO__SHM_DIR "/dev/shm"
 #define COLO__SHM_PREFIX "colo."
 

@@ -1,0 +1,480 @@
+/*
+ * rdv.c - the colo:// transport: a rendezvous unix socket on which every
+ * connection settles on the fastest medium that passes a proof
+ * (docs/protocol.md, "Rendezvous").
+ *
+ * The listener leads. For each rung, fastest first, it either says why it
+ * cannot offer it (SKIP) or OFFERs it with a fresh nonce; for a ring rung
+ * the nonce is already written into the ring it sends on. The client either
+ * says why it cannot take the offer (SKIP) or echoes the nonce through the
+ * medium and says so (ECHOED); the listener checks the echo and ends with
+ * DONE, or with SKIP (the proof failed) and the next rung. The reasons of
+ * every SKIP, from both sides, are kept for colo_info().
+ *
+ *   rung 1, memfd:  the ring pair in a memfd passed with SCM_RIGHTS (sealed
+ *                   against resizing); nothing is left behind after a crash;
+ *   rung 2, shm:    the ring pair in a named segment shm://rdv.<hex>, whose
+ *                   name the listener removes once both sides mapped it;
+ *   rung 3, unix:   the rendezvous connection itself, framed as unix://.
+ *
+ * On rungs 1 and 2 the connection stays open as the lifeline: its end tells
+ * either side that the other closed or died (shm_chan.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../shims/shim.h"
+#include "chan.h"
+#include "frame.h"
+#include "ring.h"
+#include "segment.h"
+
+#define HANDSHAKE_NS (2000ull * 1000000u) /* listener: bound on one client's handshake */
+
+static const char *const rung_name[] = {"", "memfd", "shm", "unix"};
+
+typedef struct rdv_listener {
+  colo_listener_t base;
+  colo__os_lsock_t *sock;
+} rdv_listener_t;
+
+static const colo__listener_vt_t rdv_listener_vt;
+
+/* One side of a handshake in progress. */
+typedef struct link {
+  colo__os_conn_t *conn;
+  uint64_t deadline;
+  const char *endpoint;
+  const char *peer;       /* "listener" or "client", for messages */
+  colo__os_seg_t *seg;    /* a segment that came with the last record */
+  int seg_err;            /* or why the one that came could not be taken */
+} link_t;
+
+/* ---- records over the connection ------------------------------------------------------ */
+
+static int peer_left(const link_t *lk) {
+  return colo__err(COLO_EPEERDEAD, "%s: the %s closed the rendezvous connection during the handshake", lk->endpoint,
+                   lk->peer);
+}
+
+static int timed_out(const link_t *lk) {
+  return colo__err(COLO_ETIMEDOUT, "%s: the %s did not answer in time during the handshake%s", lk->endpoint, lk->peer,
+                   strcmp(lk->peer, "listener") == 0 ? " (is it in colo_accept?)" : "");
+}
+
+static int link_send(link_t *lk, const colo__rdv_rec_t *r, colo__os_seg_t *attach) {
+  uint8_t buf[COLO__RDV_HDR + COLO__RDV_MAX_BODY];
+  size_t n = colo__rdv_write(buf, r), off = 0;
+  while (off < n) {
+    size_t put;
+    int rc = attach && off == 0 ? colo__os_conn_write_seg(lk->conn, buf, n, &put, attach)
+                                : colo__os_conn_write(lk->conn, buf + off, n - off, &put);
+    if (rc == COLO_EAGAIN) {
+      uint64_t left = colo__remaining_ns(lk->deadline);
+      if (left == 0) return timed_out(lk);
+      colo__os_conn_poll(lk->conn, COLO__POLL_OUT, left);
+      continue;
+    }
+    if (rc == COLO_EPEERDEAD) return peer_left(lk);
+    if (rc) return colo__with_endpoint(rc, lk->endpoint);
+    off += put;
+  }
+  return 0;
+}
+
+static void link_drop_seg(link_t *lk) {
+  colo__os_seg_close(lk->seg);
+  lk->seg = NULL;
+  lk->seg_err = 0;
+}
+
+/* Reads exactly n bytes: never a byte of what follows the record. */
+static int read_exact(link_t *lk, uint8_t *p, size_t n) {
+  for (size_t have = 0; have < n;) {
+    size_t got;
+    colo__os_seg_t *seg;
+    int seg_err;
+    int rc = colo__os_conn_read_seg(lk->conn, p + have, n - have, &got, &seg, &seg_err);
+    if (rc == COLO_EAGAIN) {
+      uint64_t left = colo__remaining_ns(lk->deadline);
+      if (left == 0) return timed_out(lk);
+      colo__os_conn_poll(lk->conn, COLO__POLL_IN, left);
+      continue;
+    }
+    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) return peer_left(lk);
+    if (rc) return colo__with_endpoint(rc, lk->endpoint);
+    if (seg || seg_err) { /* one per record; the last one counts */
+      link_drop_seg(lk);
+      lk->seg = seg;
+      lk->seg_err = seg_err;
+    }
+    have += got;
+  }
+  return 0;
+}
+
+static int link_recv(link_t *lk, colo__rdv_rec_t *r) {
+  uint8_t buf[COLO__RDV_HDR + COLO__RDV_MAX_BODY];
+  size_t n;
+  link_drop_seg(lk);
+  int rc = read_exact(lk, buf, COLO__RDV_HDR);
+  if (!rc) rc = colo__rdv_header(buf, &n);
+  if (!rc) rc = read_exact(lk, buf + COLO__RDV_HDR, n);
+  if (!rc) rc = colo__rdv_parse(buf, COLO__RDV_HDR + n, r);
+  return colo__with_endpoint(rc, lk->endpoint);
+}
+
+static int send_simple(link_t *lk, unsigned type, unsigned rung, const char *text) {
+  colo__rdv_rec_t r;
+  memset(&r, 0, sizeof r);
+  r.type = type, r.rung = rung;
+  if (text) snprintf(r.text, sizeof r.text, "%s", text);
+  return link_send(lk, &r, NULL);
+}
+
+/* The detail of the last failure without the endpoint prefix (the reader
+ * knows the endpoint). */
+static const char *reason(const char *endpoint) {
+  const char *e = colo_last_error();
+  size_t n = strlen(endpoint);
+  if (strncmp(e, endpoint, n) == 0 && e[n] == ':' && e[n + 1] == ' ') e += n + 2;
+  return e;
+}
+
+/* ---- the proof through a ring ------------------------------------------------------------ */
+
+static int ring_put_nonce(colo_chan_t *ch, const uint8_t *nonce) {
+  void *p;
+  int rc = ch->vt->reserve(ch, COLO__RDV_NONCE, &p, 0);
+  if (rc) return rc;
+  memcpy(p, nonce, COLO__RDV_NONCE);
+  return ch->vt->commit(ch, COLO__RDV_NONCE);
+}
+
+/* 1 when the next message in the ring is the nonce (and takes it out). */
+static int ring_take_nonce(colo_chan_t *ch, const uint8_t *nonce) {
+  const void *p;
+  size_t n;
+  if (ch->vt->peek(ch, &p, &n, 0) != 0) return 0;
+  int ok = n == COLO__RDV_NONCE && memcmp(p, nonce, COLO__RDV_NONCE) == 0;
+  ch->vt->release(ch);
+  return ok;
+}
+
+static void set_how(colo_chan_t *ch, colo_info_t **route, unsigned rung, const char *path, const char *seg_name) {
+  if (colo__route_skip(route, NULL, NULL) != 0) return; /* only allocates */
+  colo_info_t *r = *route;
+  r->rung = (int)rung;
+  if (rung == COLO__RUNG_MEMFD)
+    snprintf(r->how, sizeof r->how, "a ring pair in a memfd passed over the rendezvous socket %s (the socket is the lifeline)",
+             path);
+  else if (rung == COLO__RUNG_SHM)
+    snprintf(r->how, sizeof r->how, "a ring pair in the named segment shm://%s, its name removed once both sides "
+             "mapped it (the rendezvous socket is the lifeline)", seg_name);
+  else
+    snprintf(r->how, sizeof r->how, "the rendezvous socket %s itself, with colo's stream framing", path);
+  ch->route = *route;
+  *route = NULL;
+}
+
+/* ---- listener ----------------------------------------------------------------------------- */
+
+int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
+  rdv_listener_t *l = colo__calloc(1, sizeof *l);
+  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  l->base.opts = *o;
+  colo__endpoint_format(ep, l->base.endpoint, sizeof l->base.endpoint);
+  colo__endpoint_t sock = *ep, actual;
+  sock.kind = COLO__EP_UNIX;
+  int rc = colo__os_listen(&l->sock, &sock, o->perm, &actual);
+  if (rc) {
+    colo__free(l);
+    return rc;
+  }
+  l->base.vt = &rdv_listener_vt;
+  *out = &l->base;
+  return 0;
+}
+
+/* Prepares the medium of a ring rung: the segment, a channel on it, and the
+ * nonce in the ring the listener sends on. */
+static int offer_ring(const rdv_listener_t *l, colo__rdv_rec_t *offer, colo__seg_t **segp, colo_chan_t **chp) {
+  const colo_opts_t *o = &l->base.opts;
+  colo__seg_t *seg;
+  int rc;
+  if (offer->rung == COLO__RUNG_MEMFD) {
+    rc = colo__seg_create_anon(o, l->base.endpoint, &seg);
+  } else {
+    colo__endpoint_t ep;
+    memset(&ep, 0, sizeof ep);
+    ep.kind = COLO__EP_SHM;
+    uint64_t tag;
+    memcpy(&tag, offer->nonce, sizeof tag);
+    snprintf(offer->text, sizeof offer->text, "rdv.%016llx", (unsigned long long)tag);
+    memcpy(ep.name, offer->text, strlen(offer->text) + 1);
+    colo_opts_t oo = *o;
+    oo.reclaim_stale = 0;
+    rc = colo__seg_create(&ep, &oo, &seg);
+  }
+  if (rc) return rc;
+  colo_chan_t *ch;
+  if ((rc = colo__shm_chan_new(seg, o, rung_name[offer->rung], &ch)) != 0) {
+    colo__seg_unref(seg);
+    return rc;
+  }
+  if ((rc = ring_put_nonce(ch, offer->nonce)) != 0) {
+    colo_close(ch);
+    return rc;
+  }
+  *segp = seg;
+  *chp = ch;
+  return 0;
+}
+
+/* Runs the listener's side of one client's handshake. On success *out is
+ * the channel and conn belongs to it; on failure conn is closed. */
+static int serve(rdv_listener_t *l, colo__os_conn_t *conn, colo_chan_t **out, int *probe) {
+  const colo_opts_t *o = &l->base.opts;
+  const char *endpoint = l->base.endpoint, *path = endpoint + 7;
+  link_t lk = {conn, colo__os_now_ns() + HANDSHAKE_NS, endpoint, "client", NULL, 0};
+  colo_info_t *route = NULL;
+  colo__rdv_rec_t req, r;
+  int rc = link_recv(&lk, &req);
+  if (!rc && req.type != COLO__RDV_REQ)
+    rc = colo__err(COLO_EPROTO, "%s: the client did not start with a request", endpoint);
+  if (rc) goto fail;
+  *probe = (req.flags & COLO__RDV_F_PROBE) != 0;
+  for (unsigned rung = 1; rung <= COLO__RUNG_COUNT; rung++) {
+    if (!(req.flags & COLO__RDV_F_RUNG(rung))) {
+      colo__route_skip(&route, rung_name[rung], "the connecting side does not try it");
+      continue;
+    }
+    colo__rdv_rec_t offer;
+    memset(&offer, 0, sizeof offer);
+    offer.type = COLO__RDV_OFFER;
+    offer.rung = rung;
+    offer.max_rx = colo__ring_max_msg(o->ring_capacity);
+    colo__os_random(offer.nonce, sizeof offer.nonce);
+    colo__seg_t *seg = NULL;
+    colo_chan_t *ch = NULL;
+    if (rung != COLO__RUNG_SOCKET && (rc = offer_ring(l, &offer, &seg, &ch)) != 0) {
+      char why[COLO__RDV_TEXT_MAX + 1];
+      snprintf(why, sizeof why, "%s", reason(endpoint));
+      colo__route_skip(&route, rung_name[rung], why);
+      if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
+      continue;
+    }
+    rc = link_send(&lk, &offer, rung == COLO__RUNG_MEMFD ? seg->os : NULL);
+    if (!rc) rc = link_recv(&lk, &r);
+    if (!rc && !((r.type == COLO__RDV_SKIP || r.type == COLO__RDV_ECHOED) && r.rung == rung))
+      rc = colo__err(COLO_EPROTO, "%s: the client answered an offer of rung %u with record %u for rung %u", endpoint,
+                     rung, r.type, r.rung);
+    if (rc) {
+      colo_close(ch);
+      goto fail;
+    }
+    if (r.type == COLO__RDV_SKIP) {
+      colo__route_skip(&route, rung_name[rung], r.text);
+      colo_close(ch);
+      continue;
+    }
+    int proven = ch ? ring_take_nonce(ch, offer.nonce) : memcmp(r.nonce, offer.nonce, COLO__RDV_NONCE) == 0;
+    if (!proven) {
+      const char *why = ch ? "the proof failed: the nonce did not come back through the ring"
+                           : "the proof failed: the nonce did not come back through the socket";
+      colo__route_skip(&route, rung_name[rung], why);
+      colo_close(ch);
+      if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
+      continue;
+    }
+    if ((rc = send_simple(&lk, COLO__RDV_DONE, rung, NULL)) != 0) {
+      colo_close(ch);
+      goto fail;
+    }
+    if (rung == COLO__RUNG_SOCKET) {
+      if ((rc = colo__stream_adopt(conn, COLO__EP_UNIX, endpoint, o, req.max_rx, &ch)) != 0) goto fail;
+    } else {
+      if (rung == COLO__RUNG_SHM) colo__os_seg_unlink(seg->os); /* both sides hold it now */
+      colo__shm_chan_lifeline(ch, conn);
+      snprintf(ch->endpoint, sizeof ch->endpoint, "%s", endpoint);
+    }
+    set_how(ch, &route, rung, path, offer.text);
+    colo__free(route);
+    *out = ch;
+    return 0;
+  }
+  send_simple(&lk, COLO__RDV_SKIP, 0, "no rung is left");
+  rc = colo__err(COLO_ENOTSUP, "%s: no transport passed its proof with this client", endpoint);
+fail:
+  link_drop_seg(&lk);
+  colo__free(route);
+  colo__os_conn_close(conn);
+  return rc;
+}
+
+static int rdv_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
+  rdv_listener_t *l = (rdv_listener_t *)base;
+  uint64_t deadline = colo__deadline(timeout_ms);
+  for (;;) {
+    colo__os_conn_t *conn;
+    int rc = colo__os_accept(l->sock, &conn, timeout_ms == 0 ? 0 : colo__remaining_ns(deadline));
+    if (rc == COLO_ETIMEDOUT)
+      return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", base->endpoint, timeout_ms);
+    if (rc) return rc;
+    /* A client that fails its handshake is dropped; a probe (colo_info_endpoint)
+     * is answered and closed: neither reaches the application. */
+    int probe = 0;
+    colo_chan_t *ch;
+    if (serve(l, conn, &ch, &probe) == 0) {
+      if (!probe) {
+        *out = ch;
+        return 0;
+      }
+      colo_close(ch);
+    }
+    if (timeout_ms == 0) return COLO_EAGAIN;
+    if (colo__remaining_ns(deadline) == 0)
+      return colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms", base->endpoint, timeout_ms);
+  }
+}
+
+static void rdv_listener_close(colo_listener_t *base) {
+  rdv_listener_t *l = (rdv_listener_t *)base;
+  colo__os_listen_close(l->sock);
+  colo__free(l);
+}
+
+static const colo__listener_vt_t rdv_listener_vt = {rdv_accept, rdv_listener_close};
+
+/* ---- client ------------------------------------------------------------------------------- */
+
+/* Takes a ring rung's offer: maps the medium, echoes the nonce through it.
+ * On failure the detail says why (sent to the listener as the reason). */
+static int take_ring(link_t *lk, const colo_opts_t *o, const colo__rdv_rec_t *offer, colo_chan_t **out) {
+  colo__seg_t *seg;
+  int rc;
+  if (offer->rung == COLO__RUNG_MEMFD) {
+    if (lk->seg_err) return lk->seg_err;
+    if (!lk->seg)
+      return colo__err(COLO_EPERM, "no descriptor arrived with the offer (descriptor passing is not possible here)");
+    colo__os_seg_t *os = lk->seg;
+    lk->seg = NULL;
+    rc = colo__seg_adopt(os, lk->endpoint, &seg);
+  } else {
+    char name[COLO__RDV_TEXT_MAX + 8];
+    colo__endpoint_t ep;
+    snprintf(name, sizeof name, "shm://%s", offer->text);
+    if ((rc = colo__endpoint_parse(name, &ep)) != 0 || strncmp(offer->text, "rdv.", 4) != 0)
+      return colo__err(COLO_EPROTO, "the listener offered a bad segment name");
+    rc = colo__seg_open(&ep, &seg);
+    if (rc == COLO_ENOENT)
+      return colo__err(COLO_ENOENT, "named shared memory: the segment %s is not visible here (the two sides "
+                                    "have different /dev/shm mounts)", name);
+    if (!rc && (rc = colo__seg_claim(seg)) != 0) colo__seg_unref(seg);
+  }
+  if (rc) return rc;
+  colo_chan_t *ch;
+  if ((rc = colo__shm_chan_new(seg, o, rung_name[offer->rung], &ch)) != 0) {
+    colo__seg_unref(seg);
+    return rc;
+  }
+  if (!ring_take_nonce(ch, offer->nonce)) {
+    colo_close(ch);
+    return colo__err(COLO_ECORRUPT, "the proof failed: the nonce the listener wrote is not in the ring");
+  }
+  if ((rc = ring_put_nonce(ch, offer->nonce)) != 0) {
+    colo_close(ch);
+    return rc;
+  }
+  *out = ch;
+  return 0;
+}
+
+/* The error when every rung was skipped: each reason, in order. */
+static int no_rung_left(const char *endpoint, const colo_info_t *route) {
+  char why[2048];
+  size_t n = 0;
+  why[0] = '\0';
+  for (unsigned i = 0; route && i < route->skipped_count && n < sizeof why; i++)
+    n += (size_t)snprintf(why + n, sizeof why - n, "%s%s: %s", i ? "; " : "", route->skipped[i].what,
+                          route->skipped[i].why);
+  return colo__err(COLO_ENOTSUP, "%s: no transport passed its proof (%s)", endpoint, why);
+}
+
+int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
+  char endpoint[COLO__PATH_MAX + 16];
+  colo__endpoint_format(ep, endpoint, sizeof endpoint);
+  const char *path = endpoint + 7;
+  colo__endpoint_t sock = *ep;
+  sock.kind = COLO__EP_UNIX;
+  colo__os_conn_t *conn;
+  int rc = colo__dial_conn(&sock, d, endpoint, &conn);
+  if (rc) return rc;
+  /* The listener answers once its application accepts; a connect with no
+   * deadline waits for that. */
+  link_t lk = {conn, d->deadline, endpoint, "listener", NULL, 0};
+  colo_info_t *route = NULL;
+  colo__rdv_rec_t req;
+  memset(&req, 0, sizeof req);
+  req.type = COLO__RDV_REQ;
+  req.flags = COLO__RDV_F_RUNG(1) | COLO__RDV_F_RUNG(2) | COLO__RDV_F_RUNG(3) | (d->probe ? COLO__RDV_F_PROBE : 0);
+  req.max_rx = colo__ring_max_msg(o->ring_capacity);
+  if ((rc = link_send(&lk, &req, NULL)) != 0) goto fail;
+  for (;;) {
+    colo__rdv_rec_t offer, r;
+    if ((rc = link_recv(&lk, &offer)) != 0) goto fail;
+    if (offer.type == COLO__RDV_SKIP && offer.rung == 0) {
+      rc = no_rung_left(endpoint, route);
+      goto fail;
+    }
+    if (offer.type == COLO__RDV_SKIP) {
+      colo__route_skip(&route, rung_name[offer.rung], offer.text);
+      continue;
+    }
+    if (offer.type != COLO__RDV_OFFER) {
+      rc = colo__err(COLO_EPROTO, "%s: the listener sent record %u where an offer belongs", endpoint, offer.type);
+      goto fail;
+    }
+    unsigned rung = offer.rung;
+    colo_chan_t *ch = NULL;
+    if (rung != COLO__RUNG_SOCKET && take_ring(&lk, o, &offer, &ch) != 0) {
+      char why[COLO__RDV_TEXT_MAX + 1];
+      snprintf(why, sizeof why, "%s", reason(endpoint));
+      colo__route_skip(&route, rung_name[rung], why);
+      if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
+      continue;
+    }
+    link_drop_seg(&lk);
+    colo__rdv_rec_t echo = {.type = COLO__RDV_ECHOED, .rung = rung};
+    memcpy(echo.nonce, offer.nonce, sizeof echo.nonce);
+    rc = link_send(&lk, &echo, NULL);
+    if (!rc) rc = link_recv(&lk, &r);
+    if (!rc && !((r.type == COLO__RDV_SKIP || r.type == COLO__RDV_DONE) && r.rung == rung))
+      rc = colo__err(COLO_EPROTO, "%s: the listener answered the echo of rung %u with record %u for rung %u", endpoint,
+                     rung, r.type, r.rung);
+    if (rc) {
+      colo_close(ch);
+      goto fail;
+    }
+    if (r.type == COLO__RDV_SKIP) {
+      colo__route_skip(&route, rung_name[rung], r.text);
+      colo_close(ch);
+      continue;
+    }
+    if (rung == COLO__RUNG_SOCKET) {
+      if ((rc = colo__stream_adopt(conn, COLO__EP_UNIX, endpoint, o, offer.max_rx, &ch)) != 0) goto fail;
+    } else {
+      colo__shm_chan_lifeline(ch, conn);
+      snprintf(ch->endpoint, sizeof ch->endpoint, "%s", endpoint);
+    }
+    set_how(ch, &route, rung, path, offer.text);
+    colo__free(route);
+    *out = ch;
+    return 0;
+  }
+fail:
+  link_drop_seg(&lk);
+  colo__free(route);
+  colo__os_conn_close(conn);
+  return rc;
+}
