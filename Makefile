@@ -4,7 +4,8 @@
 #                test; then an ASan+UBSan build running every test and a TSan
 #                build running the ring and conformance tests
 #   make build   the release build only (build/release: libcolo, colo)
-#   make test-fuzz  libFuzzer on the stream protocol (clang), FUZZ_SECONDS=60
+#   make test-fuzz  libFuzzer on the stream protocol and the colo:// handshake
+#                   (clang), FUZZ_SECONDS=60 each
 #   make install PREFIX=/usr/local
 #
 # Every target installs what it needs first (scripts/deps.sh: as root, with
@@ -63,17 +64,19 @@ test-tsan:
 	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST)
 
 # libFuzzer on the stream protocol for FUZZ_SECONDS, starting from the saved
-# corpus; new inputs go to $(BUILD)/fuzz/corpus (copy the useful ones to
-# tests/fuzz/corpus, which every `make test` replays).
+# corpus; new inputs go to $(BUILD)/fuzz/corpus and corpus-rdv (copy the useful
+# ones to tests/fuzz/corpus and corpus-rdv, which every `make test` replays).
 FUZZ_SAN := address,undefined,fuzzer-no-link
 test-fuzz: deps-test
 	@scripts/deps.sh clang
 	cmake -S . -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang -DCOLO_WERROR=OFF -DCOLO_FUZZ=ON \
 	  -DCOLO_SANITIZE=$(FUZZ_SAN) -DCOLO_BUILD_TESTS=ON >/dev/null
-	cmake --build $(BUILD)/fuzz -j $(JOBS) --target fuzz_stream
-	mkdir -p $(BUILD)/fuzz/corpus
+	cmake --build $(BUILD)/fuzz -j $(JOBS) --target fuzz_stream fuzz_rdv
+	mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus-rdv
 	$(BUILD)/fuzz/tests/fuzz_stream -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	  $(BUILD)/fuzz/corpus tests/fuzz/corpus
+	$(BUILD)/fuzz/tests/fuzz_rdv -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	  $(BUILD)/fuzz/corpus-rdv tests/fuzz/corpus-rdv
 
 install: build
 	cmake --install $(BUILD)/release --prefix $(PREFIX)

@@ -71,6 +71,13 @@ int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_l
 int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
 int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
 int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
+/* The two sides of a colo:// handshake on a connection (endpoint:
+ * "colo:///PATH"): own conn (on success the channel does, else closed).
+ * serve sets *probe for a client that only probes. */
+int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out,
+                    int *probe);
+int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, const colo__dial_t *d,
+                     colo_chan_t **out);
 
 /* Reaches a listening socket (ep: unix, pipe or tcp) as d says, retrying
  * while nobody listens there yet. */

@@ -198,12 +198,12 @@ int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_list
 
 /* Prepares the medium of a ring rung: the segment, a channel on it, and the
  * nonce in the ring the listener sends on. */
-static int offer_ring(const rdv_listener_t *l, colo__rdv_rec_t *offer, colo__seg_t **segp, colo_chan_t **chp) {
-  const colo_opts_t *o = &l->base.opts;
+static int offer_ring(const char *endpoint, const colo_opts_t *o, colo__rdv_rec_t *offer, colo__seg_t **segp,
+                      colo_chan_t **chp) {
   colo__seg_t *seg;
   int rc;
   if (offer->rung == COLO__RUNG_MEMFD) {
-    rc = colo__seg_create_anon(o, l->base.endpoint, &seg);
+    rc = colo__seg_create_anon(o, endpoint, &seg);
   } else {
     colo__endpoint_t ep;
     memset(&ep, 0, sizeof ep);
@@ -231,11 +231,9 @@ static int offer_ring(const rdv_listener_t *l, colo__rdv_rec_t *offer, colo__seg
   return 0;
 }
 
-/* Runs the listener's side of one client's handshake. On success *out is
- * the channel and conn belongs to it; on failure conn is closed. */
-static int serve(rdv_listener_t *l, colo__os_conn_t *conn, colo_chan_t **out, int *probe) {
-  const colo_opts_t *o = &l->base.opts;
-  const char *endpoint = l->base.endpoint, *path = endpoint + 7;
+int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out,
+                    int *probe) {
+  const char *path = endpoint + 7;
   link_t lk = {conn, colo__os_now_ns() + HANDSHAKE_NS, endpoint, "client", NULL, 0};
   colo_info_t *route = NULL;
   colo__rdv_rec_t req, r;
@@ -257,7 +255,7 @@ static int serve(rdv_listener_t *l, colo__os_conn_t *conn, colo_chan_t **out, in
     colo__os_random(offer.nonce, sizeof offer.nonce);
     colo__seg_t *seg = NULL;
     colo_chan_t *ch = NULL;
-    if (rung != COLO__RUNG_SOCKET && (rc = offer_ring(l, &offer, &seg, &ch)) != 0) {
+    if (rung != COLO__RUNG_SOCKET && (rc = offer_ring(endpoint, o, &offer, &seg, &ch)) != 0) {
       char why[COLO__RDV_TEXT_MAX + 1];
       snprintf(why, sizeof why, "%s", reason(endpoint));
       colo__route_skip(&route, rung_name[rung], why);
@@ -325,7 +323,7 @@ static int rdv_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
      * is answered and closed: neither reaches the application. */
     int probe = 0;
     colo_chan_t *ch;
-    if (serve(l, conn, &ch, &probe) == 0) {
+    if (colo__rdv_serve(conn, base->endpoint, &base->opts, &ch, &probe) == 0) {
       if (!probe) {
         *out = ch;
         return 0;
@@ -404,7 +402,6 @@ static int no_rung_left(const char *endpoint, const colo_info_t *route) {
 int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
-  const char *path = endpoint + 7;
   colo__endpoint_t sock = *ep;
   sock.kind = COLO__EP_UNIX;
   colo__os_conn_t *conn;
@@ -412,6 +409,13 @@ int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const co
   if (rc) return rc;
   /* The listener answers once its application accepts; a connect with no
    * deadline waits for that. */
+  return colo__rdv_client(conn, endpoint, o, d, out);
+}
+
+int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, const colo__dial_t *d,
+                     colo_chan_t **out) {
+  const char *path = endpoint + 7;
+  int rc;
   link_t lk = {conn, d->deadline, endpoint, "listener", NULL, 0};
   colo_info_t *route = NULL;
   colo__rdv_rec_t req;

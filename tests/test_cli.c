@@ -103,6 +103,67 @@ Test(cli, seq_1000_over_tcp) {
   seq_1000_through(ep);
 }
 
+Test(cli, seq_1000_over_a_colo_rendezvous) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "colo:///tmp/colo-cli-%d.rdv", (int)getpid());
+  seq_1000_through(ep);
+}
+
+/* Issue 3, acceptance 3: colo info runs the handshake against a waiting
+ * colo recv, names the memfd ring, and leaves the connection to the next
+ * client. */
+Test(cli, info_names_the_memfd_ring_and_leaves_recv_waiting) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "colo:///tmp/colo-cli-%d.info.rdv", (int)getpid());
+  int rc = sh(ep, tu_ms(30000),
+              "\"$COLO\" recv \"$EP\" --count 1 > \"$T/out\" &\n"
+              "i=0; while [ ! -S \"${EP#colo://}\" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done\n"
+              "\"$COLO\" info \"$EP\" || exit 10\n"
+              "\"$COLO\" info --json \"$EP\" > \"$T/json\" || exit 11\n"
+              "echo last | \"$COLO\" send \"$EP\" || exit 12\n"
+              "wait $! || exit 13\n"
+              "cat \"$T/out\" \"$T/json\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert(strstr(out, "transport    memfd"), "%s", out);
+  cr_assert(strstr(out, "rung         1 of 3 (memfd)"), "%s", out);
+  cr_assert(strstr(out, "last\n"), "recv got the real client's message: %s", out);
+  cr_assert(strstr(out, "\"transport\":\"memfd\",\"rung\":1"), "%s", out);
+}
+
+/* Issue 3, acceptance 4: colo recv in a mount namespace with its own
+ * /dev/shm, colo send outside; they share memory through a memfd. */
+Test(cli, recv_behind_a_private_dev_shm_still_shares_memory_via_memfd) {
+  if (!tu_is_root()) {
+    cr_skip_test("needs root for unshare -m");
+    return;
+  }
+  char ep[128];
+  snprintf(ep, sizeof ep, "colo:///tmp/colo-cli-%d.ns.rdv", (int)getpid());
+  int rc = sh(ep, tu_ms(30000),
+              "unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs tmpfs /dev/shm && "
+              "exec \"$0\" recv \"$1\" --count 3 -v' \"$COLO\" \"$EP\" > \"$T/out\" 2> \"$T/recv.err\" &\n"
+              "printf 'a\\nbb\\nccc\\n' | \"$COLO\" send -v \"$EP\" || exit 10\n"
+              "wait $! || { cat \"$T/recv.err\" >&2; exit 11; }\n"
+              "cat \"$T/out\" \"$T/recv.err\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert(strstr(out, "a\nbb\nccc\n") == out, "%s", out);
+  cr_assert(strstr(err, "colo send: connected over memfd"), "send -v says so: %s", err);
+  cr_assert(strstr(out, "colo recv: peer connected over memfd"), "recv -v says so: %s", out);
+}
+
+Test(cli, send_v_names_each_skipped_rung_and_alternative) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + ((int)getpid() + 7) % 20000);
+  int rc = sh(ep, tu_ms(30000),
+              "\"$COLO\" recv \"$EP\" --count 1 > /dev/null &\n"
+              "echo x | \"$COLO\" send -v \"colo://$T/none.sock,$EP\" || exit 10\n"
+              "wait $! || exit 11\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert(strstr(err, "connected over tcp"), "%s", err);
+  cr_assert(strstr(err, "skipped colo:///tmp/colo-cli-"), "%s", err);
+  cr_assert(strstr(err, "No such file or directory"), "%s", err);
+}
+
 Test(cli, empty_lines_are_carried_as_empty_messages) {
   char ep[128];
   through(tu_endpoint(ep, sizeof ep, "empty"), "", "printf '\\n\\nx\\n\\n'");
@@ -217,7 +278,7 @@ Test(cli, bad_endpoints_and_options_fail_with_a_reason) {
 }
 
 Test(cli, every_command_has_help) {
-  const char *cmds[] = {"", "recv ", "send ", "ls ", "rm ", "gc "};
+  const char *cmds[] = {"", "recv ", "send ", "info ", "ls ", "rm ", "gc "};
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
     cr_assert_eq(sh(NULL, 5000, "\"$COLO\" %s--help", cmds[i]), 0, "colo %s--help", cmds[i]);
     cr_assert_eq(strncmp(out, "Usage: colo", 11), 0, "colo %s--help: %s", cmds[i], out);

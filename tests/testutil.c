@@ -25,7 +25,8 @@ const char *tu_endpoint(char *buf, size_t cap, const char *tag) {
 }
 
 const char *tu_shm_path(const char *endpoint, char *buf, size_t cap) {
-  if (!strncmp(endpoint, "file://", 7) || !strncmp(endpoint, "unix://", 7) || !strncmp(endpoint, "pipe://", 7))
+  if (!strncmp(endpoint, "file://", 7) || !strncmp(endpoint, "unix://", 7) || !strncmp(endpoint, "pipe://", 7) ||
+      !strncmp(endpoint, "colo://", 7))
     snprintf(buf, cap, "%s", endpoint + 7);
   else if (!strncmp(endpoint, "tcp://", 6))
     snprintf(buf, cap, "%s", ""); /* nothing on disk */

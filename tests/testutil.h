@@ -15,7 +15,7 @@
 /* "shm://t.PID.N.tag": unique per process and call (Criterion runs tests in
  * parallel worker processes). */
 const char *tu_endpoint(char *buf, size_t cap, const char *tag);
-/* The file behind a shm:// (in /dev/shm), file://, unix:// or pipe:// endpoint; "" for
+/* The file behind a shm:// (in /dev/shm), file://, unix://, pipe:// or colo:// endpoint; "" for
  * tcp://. */
 const char *tu_shm_path(const char *endpoint, char *buf, size_t cap);
 
