@@ -80,6 +80,14 @@ int colo__route_skip(colo_info_t **route, const char *what, const char *why) {
   return 0;
 }
 
+const char *colo__route_join(const colo_info_t *route, char *buf, size_t cap) {
+  size_t n = 0;
+  buf[0] = '\0';
+  for (unsigned i = 0; route && i < route->skipped_count && n < cap; i++)
+    n += (size_t)snprintf(buf + n, cap - n, "%s%s: %s", i ? "; " : "", route->skipped[i].what, route->skipped[i].why);
+  return buf;
+}
+
 void colo__route_merge(colo_info_t **dst, colo_info_t *src) {
   if (!src) return;
   if (!*dst) {
@@ -290,12 +298,7 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
   }
   if (a->n > 1) {
     char why[2048];
-    size_t n = 0;
-    why[0] = '\0';
-    for (unsigned i = 0; route && i < route->skipped_count && n < sizeof why; i++)
-      n += (size_t)snprintf(why + n, sizeof why - n, "%s%s: %s", i ? "; " : "", route->skipped[i].what,
-                            route->skipped[i].why);
-    colo__err(rc, "no alternative could be reached: %s", why);
+    colo__err(rc, "no alternative could be reached: %s", colo__route_join(route, why, sizeof why));
   }
   colo__free(route);
   colo__free(a);

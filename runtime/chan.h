@@ -41,6 +41,8 @@ struct colo_chan {
 /* Adds a skipped alternative or rung to *route (allocated on first use);
  * beyond COLO_INFO_SKIPPED_MAX the last entry is overwritten. 0 or ENOMEM. */
 int colo__route_skip(colo_info_t **route, const char *what, const char *why);
+/* Writes "what: why; what: why" into buf; returns buf. */
+const char *colo__route_join(const colo_info_t *route, char *buf, size_t cap);
 /* Appends the skips of src to *dst, then frees src. */
 void colo__route_merge(colo_info_t **dst, colo_info_t *src);
 
@@ -78,6 +80,15 @@ int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts
                     int *probe);
 int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, const colo__dial_t *d,
                      colo_chan_t **out);
+
+/* A socket listener's accept step: one connection within the caller's
+ * timeout (COLO_ETIMEDOUT says so). */
+typedef struct colo__os_lsock colo__os_lsock_t;
+int colo__accept_conn(colo__os_lsock_t *sock, const char *endpoint, int timeout_ms, uint64_t deadline,
+                      colo__os_conn_t **out);
+/* After a client was dropped: 0 to accept the next one, or COLO_EAGAIN
+ * (timeout 0) or COLO_ETIMEDOUT. */
+int colo__accept_again(const char *endpoint, int timeout_ms, uint64_t deadline);
 
 /* Reaches a listening socket (ep: unix, pipe or tcp) as d says, retrying
  * while nobody listens there yet. */

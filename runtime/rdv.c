@@ -132,6 +132,26 @@ static int send_simple(link_t *lk, unsigned type, unsigned rung, const char *tex
   return link_send(lk, &r, NULL);
 }
 
+/*
+ * Sends out (with attach), reads the answer for the same rung into *r. 0 when
+ * the answer is of type want; 1 when it is the peer's SKIP (its reason is
+ * recorded and ch closed); an error otherwise (ch closed).
+ */
+static int exchange(link_t *lk, const colo__rdv_rec_t *out, colo__os_seg_t *attach, unsigned want,
+                    colo__rdv_rec_t *r, colo_info_t **route, colo_chan_t *ch) {
+  int rc = link_send(lk, out, attach);
+  if (!rc) rc = link_recv(lk, r);
+  if (!rc && !((r->type == COLO__RDV_SKIP || r->type == want) && r->rung == out->rung))
+    rc = colo__err(COLO_EPROTO, "%s: the %s answered record %u for rung %u with record %u for rung %u", lk->endpoint,
+                   lk->peer, out->type, out->rung, r->type, r->rung);
+  if (!rc && r->type == COLO__RDV_SKIP) {
+    colo__route_skip(route, rung_name[out->rung], r->text);
+    rc = 1;
+  }
+  if (rc) colo_close(ch);
+  return rc;
+}
+
 /* The detail of the last failure without the endpoint prefix (the reader
  * knows the endpoint). */
 static const char *reason(const char *endpoint) {
@@ -262,20 +282,9 @@ int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts
       if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
       continue;
     }
-    rc = link_send(&lk, &offer, rung == COLO__RUNG_MEMFD ? seg->os : NULL);
-    if (!rc) rc = link_recv(&lk, &r);
-    if (!rc && !((r.type == COLO__RDV_SKIP || r.type == COLO__RDV_ECHOED) && r.rung == rung))
-      rc = colo__err(COLO_EPROTO, "%s: the client answered an offer of rung %u with record %u for rung %u", endpoint,
-                     rung, r.type, r.rung);
-    if (rc) {
-      colo_close(ch);
-      goto fail;
-    }
-    if (r.type == COLO__RDV_SKIP) {
-      colo__route_skip(&route, rung_name[rung], r.text);
-      colo_close(ch);
-      continue;
-    }
+    rc = exchange(&lk, &offer, rung == COLO__RUNG_MEMFD ? seg->os : NULL, COLO__RDV_ECHOED, &r, &route, ch);
+    if (rc == 1) continue;
+    if (rc) goto fail;
     int proven = ch ? ring_take_nonce(ch, offer.nonce) : memcmp(r.nonce, offer.nonce, COLO__RDV_NONCE) == 0;
     if (!proven) {
       const char *why = ch ? "the proof failed: the nonce did not come back through the ring"
@@ -315,9 +324,7 @@ static int rdv_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
   uint64_t deadline = colo__deadline(timeout_ms);
   for (;;) {
     colo__os_conn_t *conn;
-    int rc = colo__os_accept(l->sock, &conn, timeout_ms == 0 ? 0 : colo__remaining_ns(deadline));
-    if (rc == COLO_ETIMEDOUT)
-      return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", base->endpoint, timeout_ms);
+    int rc = colo__accept_conn(l->sock, base->endpoint, timeout_ms, deadline, &conn);
     if (rc) return rc;
     /* A client that fails its handshake is dropped; a probe (colo_info_endpoint)
      * is answered and closed: neither reaches the application. */
@@ -330,9 +337,7 @@ static int rdv_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
       }
       colo_close(ch);
     }
-    if (timeout_ms == 0) return COLO_EAGAIN;
-    if (colo__remaining_ns(deadline) == 0)
-      return colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms", base->endpoint, timeout_ms);
+    if ((rc = colo__accept_again(base->endpoint, timeout_ms, deadline)) != 0) return rc;
   }
 }
 
@@ -391,12 +396,8 @@ static int take_ring(link_t *lk, const colo_opts_t *o, const colo__rdv_rec_t *of
 /* The error when every rung was skipped: each reason, in order. */
 static int no_rung_left(const char *endpoint, const colo_info_t *route) {
   char why[2048];
-  size_t n = 0;
-  why[0] = '\0';
-  for (unsigned i = 0; route && i < route->skipped_count && n < sizeof why; i++)
-    n += (size_t)snprintf(why + n, sizeof why - n, "%s%s: %s", i ? "; " : "", route->skipped[i].what,
-                          route->skipped[i].why);
-  return colo__err(COLO_ENOTSUP, "%s: no transport passed its proof (%s)", endpoint, why);
+  return colo__err(COLO_ENOTSUP, "%s: no transport passed its proof (%s)", endpoint,
+                   colo__route_join(route, why, sizeof why));
 }
 
 int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
@@ -451,20 +452,9 @@ int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opt
     link_drop_seg(&lk);
     colo__rdv_rec_t echo = {.type = COLO__RDV_ECHOED, .rung = rung};
     memcpy(echo.nonce, offer.nonce, sizeof echo.nonce);
-    rc = link_send(&lk, &echo, NULL);
-    if (!rc) rc = link_recv(&lk, &r);
-    if (!rc && !((r.type == COLO__RDV_SKIP || r.type == COLO__RDV_DONE) && r.rung == rung))
-      rc = colo__err(COLO_EPROTO, "%s: the listener answered the echo of rung %u with record %u for rung %u", endpoint,
-                     rung, r.type, r.rung);
-    if (rc) {
-      colo_close(ch);
-      goto fail;
-    }
-    if (r.type == COLO__RDV_SKIP) {
-      colo__route_skip(&route, rung_name[rung], r.text);
-      colo_close(ch);
-      continue;
-    }
+    rc = exchange(&lk, &echo, NULL, COLO__RDV_DONE, &r, &route, ch);
+    if (rc == 1) continue;
+    if (rc) goto fail;
     if (rung == COLO__RUNG_SOCKET) {
       if ((rc = colo__stream_adopt(conn, COLO__EP_UNIX, endpoint, o, offer.max_rx, &ch)) != 0) goto fail;
     } else {

@@ -519,14 +519,27 @@ int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_l
   return 0;
 }
 
+int colo__accept_conn(colo__os_lsock_t *sock, const char *endpoint, int timeout_ms, uint64_t deadline,
+                      colo__os_conn_t **out) {
+  int rc = colo__os_accept(sock, out, timeout_ms == 0 ? 0 : colo__remaining_ns(deadline));
+  if (rc == COLO_ETIMEDOUT)
+    return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", endpoint, timeout_ms);
+  return rc;
+}
+
+int colo__accept_again(const char *endpoint, int timeout_ms, uint64_t deadline) {
+  if (timeout_ms == 0) return COLO_EAGAIN;
+  if (colo__remaining_ns(deadline) == 0)
+    return colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms", endpoint, timeout_ms);
+  return 0;
+}
+
 static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
   stream_listener_t *l = (stream_listener_t *)base;
   uint64_t deadline = colo__deadline(timeout_ms);
   for (;;) {
     colo__os_conn_t *conn;
-    int rc = colo__os_accept(l->sock, &conn, timeout_ms == 0 ? 0 : colo__remaining_ns(deadline));
-    if (rc == COLO_ETIMEDOUT)
-      return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", base->endpoint, timeout_ms);
+    int rc = colo__accept_conn(l->sock, base->endpoint, timeout_ms, deadline, &conn);
     if (rc) return rc;
     stream_chan_t *ch = chan_new(conn, l->kind, base->endpoint, &base->opts);
     if (!ch) {
@@ -543,10 +556,7 @@ static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_m
       return 0;
     }
     chan_free(ch); /* dropped; wait for the next client */
-    if (timeout_ms == 0) return COLO_EAGAIN;
-    if (colo__remaining_ns(deadline) == 0)
-      return colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms", base->endpoint,
-                       timeout_ms);
+    if ((rc = colo__accept_again(base->endpoint, timeout_ms, deadline)) != 0) return rc;
   }
 }
 

@@ -22,6 +22,7 @@
 #include "../../shims/posix/posix.h"
 #include "../../shims/shim.h"
 #include "chan.h"
+#include "feed.h"
 #include "frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,23 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int listener = data[0] & 1;
   data++, size--;
   parse_all(data, size);
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return 0;
-  if (size && write(sv[1], data, size) != (ssize_t)size) {
-    close(sv[0]), close(sv[1]);
-    return 0;
-  }
-  shutdown(sv[1], SHUT_WR);
+  int peer;
+  colo__os_conn_t *conn = fuzz_feed(data, size, &peer);
+  if (!conn) return 0;
   colo_opts_t o;
   colo_opts_init(&o);
   o.ring_capacity = 4096;
-  colo__os_conn_t *conn = colo__posix_conn_new(sv[0], sv[0]);
   colo_chan_t *ch = NULL;
   int rc, probe = 0;
-  if (!conn) {
-    close(sv[1]);
-    return 0;
-  }
   if (listener) {
     rc = colo__rdv_serve(conn, "colo:///fuzz", &o, &ch, &probe);
   } else {
@@ -92,6 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(rc == COLO_EPROTO || rc == COLO_ECLOSED || rc == COLO_EPEERDEAD);
     colo_close(ch);
   }
-  close(sv[1]);
+  close(peer);
   return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "../../shims/posix/posix.h"
 #include "chan.h"
+#include "feed.h"
 #include "frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,23 +47,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(len <= 2040 && COLO__FRAME_HDR + (size_t)len <= size - at);
     at += COLO__FRAME_HDR + len;
   }
-  /* The whole receive path, over a socket pair (inputs stay far below the
-   * socket's buffer, so one write takes them all). */
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return 0;
-  if (size && write(sv[1], data, size) != (ssize_t)size) {
-    close(sv[0]), close(sv[1]);
-    return 0;
-  }
-  shutdown(sv[1], SHUT_WR);
+  /* The whole receive path, over a socket pair. */
+  int peer;
+  colo__os_conn_t *conn = fuzz_feed(data, size, &peer);
+  if (!conn) return 0;
   colo_opts_t o;
   colo_opts_init(&o);
   o.ring_capacity = 4096; /* payloads up to 2040 */
-  colo__os_conn_t *conn = colo__posix_conn_new(sv[0], sv[0]);
   colo_chan_t *ch;
-  if (!conn || colo__stream_adopt(conn, COLO__EP_UNIX, "unix:///fuzz", &o, 2040, &ch) != 0) {
+  if (colo__stream_adopt(conn, COLO__EP_UNIX, "unix:///fuzz", &o, 2040, &ch) != 0) {
     colo__os_conn_close(conn);
-    close(sv[1]);
+    close(peer);
     return 0;
   }
   static uint8_t buf[4096];
@@ -80,6 +75,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   check(delivered <= size);
   colo_close(ch);
-  close(sv[1]);
+  close(peer);
   return 0;
 }
