@@ -66,14 +66,24 @@ int colo__with_endpoint(int rc, const char *endpoint) {
   return rc;
 }
 
+const char *colo__err_detail(const char *endpoint) {
+  const char *e = colo_last_error();
+  size_t n = strlen(endpoint);
+  return strncmp(e, endpoint, n) == 0 && e[n] == ':' && e[n + 1] == ' ' ? e + n + 2 : e;
+}
+
 static int is_shared_memory(colo__ep_kind_t k) { return k == COLO__EP_SHM || k == COLO__EP_FILE; }
 
 /* ---- how a channel was chosen ------------------------------------------------------ */
 
+colo_info_t *colo__route(colo_info_t **route) {
+  if (!*route && !(*route = colo__calloc(1, sizeof **route))) colo__err(COLO_ENOMEM, "out of memory");
+  return *route;
+}
+
 int colo__route_skip(colo_info_t **route, const char *what, const char *why) {
-  if (!*route && !(*route = colo__calloc(1, sizeof **route))) return colo__err(COLO_ENOMEM, "out of memory");
-  if (!what) return 0;
-  colo_info_t *r = *route;
+  colo_info_t *r = colo__route(route);
+  if (!r) return COLO_ENOMEM;
   unsigned i = r->skipped_count < COLO_INFO_SKIPPED_MAX ? r->skipped_count++ : COLO_INFO_SKIPPED_MAX - 1;
   snprintf(r->skipped[i].what, sizeof r->skipped[i].what, "%s", what);
   snprintf(r->skipped[i].why, sizeof r->skipped[i].why, "%s", why);
@@ -269,6 +279,7 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
   colo_info_t *route = NULL;
   uint64_t backoff = 1000000u;
   for (;;) {
+    if (route) route->skipped_count = 0; /* each round: only its own reasons count */
     int retry = 1;
     for (int i = 0; i < a->n; i++) {
       rc = connect_one(&a->ep[i], a->str[i], &o, &d, out, info);
@@ -285,15 +296,9 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
       }
       if (a->n == 1) break;
       if (rc != COLO_ENOENT && rc != COLO_ENOTREADY) retry = 0;
-      if (i < a->n - 1 || !retry || timeout_ms == 0 || colo__remaining_ns(d.deadline) == 0) {
-        const char *why = colo_last_error();
-        size_t n = strlen(a->str[i]);
-        if (strncmp(why, a->str[i], n) == 0 && why[n] == ':') why += n + 2;
-        colo__route_skip(&route, a->str[i], why);
-      }
+      colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
     }
     if (a->n == 1 || !retry || timeout_ms == 0 || colo__remaining_ns(d.deadline) == 0) break;
-    if (route) route->skipped_count = 0; /* another round: only its reasons count */
     colo__connect_backoff(&backoff, d.deadline);
   }
   if (a->n > 1) {

@@ -38,6 +38,8 @@ struct colo_chan {
   char endpoint[COLO__PATH_MAX + 16];
 };
 
+/* *route, allocated (zeroed) on first use; NULL when out of memory. */
+colo_info_t *colo__route(colo_info_t **route);
 /* Adds a skipped alternative or rung to *route (allocated on first use);
  * beyond COLO_INFO_SKIPPED_MAX the last entry is overwritten. 0 or ENOMEM. */
 int colo__route_skip(colo_info_t **route, const char *what, const char *why);

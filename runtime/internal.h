@@ -59,6 +59,9 @@ void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap);
 
 /* Adds the endpoint to the detail of an error from below, once. */
 int colo__with_endpoint(int rc, const char *endpoint);
+/* The detail of the last failure without its "endpoint: " prefix (for a
+ * reader that already knows the endpoint). */
+const char *colo__err_detail(const char *endpoint);
 
 /* Sleeps before a connector's next attempt: backoff from 1 ms doubling to
  * 20 ms (start *backoff_ns at 1 ms), never past the deadline. */

@@ -152,15 +152,6 @@ static int exchange(link_t *lk, const colo__rdv_rec_t *out, colo__os_seg_t *atta
   return rc;
 }
 
-/* The detail of the last failure without the endpoint prefix (the reader
- * knows the endpoint). */
-static const char *reason(const char *endpoint) {
-  const char *e = colo_last_error();
-  size_t n = strlen(endpoint);
-  if (strncmp(e, endpoint, n) == 0 && e[n] == ':' && e[n + 1] == ' ') e += n + 2;
-  return e;
-}
-
 /* ---- the proof through a ring ------------------------------------------------------------ */
 
 static int ring_put_nonce(colo_chan_t *ch, const uint8_t *nonce) {
@@ -182,8 +173,8 @@ static int ring_take_nonce(colo_chan_t *ch, const uint8_t *nonce) {
 }
 
 static void set_how(colo_chan_t *ch, colo_info_t **route, unsigned rung, const char *path, const char *seg_name) {
-  if (colo__route_skip(route, NULL, NULL) != 0) return; /* only allocates */
-  colo_info_t *r = *route;
+  colo_info_t *r = colo__route(route);
+  if (!r) return;
   r->rung = (int)rung;
   if (rung == COLO__RUNG_MEMFD)
     snprintf(r->how, sizeof r->how, "a ring pair in a memfd passed over the rendezvous socket %s (the socket is the lifeline)",
@@ -277,7 +268,7 @@ int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts
     colo_chan_t *ch = NULL;
     if (rung != COLO__RUNG_SOCKET && (rc = offer_ring(endpoint, o, &offer, &seg, &ch)) != 0) {
       char why[COLO__RDV_TEXT_MAX + 1];
-      snprintf(why, sizeof why, "%s", reason(endpoint));
+      snprintf(why, sizeof why, "%s", colo__err_detail(endpoint));
       colo__route_skip(&route, rung_name[rung], why);
       if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
       continue;
@@ -444,7 +435,7 @@ int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opt
     colo_chan_t *ch = NULL;
     if (rung != COLO__RUNG_SOCKET && take_ring(&lk, o, &offer, &ch) != 0) {
       char why[COLO__RDV_TEXT_MAX + 1];
-      snprintf(why, sizeof why, "%s", reason(endpoint));
+      snprintf(why, sizeof why, "%s", colo__err_detail(endpoint));
       colo__route_skip(&route, rung_name[rung], why);
       if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
       continue;
