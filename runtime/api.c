@@ -193,6 +193,8 @@ static int parse_alts(const char *endpoint, alts_t *a) {
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
     if (a->n == ALT_MAX) return colo__err(COLO_EINVAL, "%s: at most %d alternatives", endpoint, ALT_MAX);
     if (len >= sizeof a->str[0]) return colo__err(COLO_EINVAL, "%s: an alternative is too long", endpoint);
+    if (len == 0)
+      return colo__err(COLO_EINVAL, "%s: an empty alternative (endpoints are separated by single commas)", endpoint);
     memcpy(a->str[a->n], p, len);
     a->str[a->n][len] = '\0';
     int rc = colo__endpoint_parse(a->str[a->n], &a->ep[a->n]);

@@ -207,6 +207,8 @@ Test(ladder, a_list_where_nothing_answers_says_why_for_each) {
   cr_assert_geq(tu_now_ms() - t0, 250u, "the list is retried until the timeout");
   cr_assert(strstr(colo_last_error(), a) && strstr(colo_last_error(), b), "%s", colo_last_error());
   cr_assert_eq(colo_connect(&ch, "colo:///tmp/x,bogus://y", NULL, 0), COLO_EINVAL);
+  cr_assert_eq(colo_connect(&ch, "colo:///tmp/x,,tcp://127.0.0.1:1", NULL, 0), COLO_EINVAL);
+  cr_assert(strstr(colo_last_error(), "an empty alternative"), "%s", colo_last_error());
 }
 
 /* ---- colo_info_endpoint ------------------------------------------------------------- */
