@@ -3,6 +3,10 @@
 #   make test    install missing Debian packages, build with -Werror, run every
 #                test; then an ASan+UBSan build running every test and a TSan
 #                build running the ring and conformance tests
+#   make bench   install what the benchmark needs, build, run `colo bench`:
+#                the table and how much shared memory saves over TCP; also
+#                writes build/bench.json and build/bench.svg (BENCH_ARGS adds
+#                options, such as BENCH_ARGS="--size 64,1K,64K")
 #   make build   the release build only (build/release: libcolo, colo)
 #   make test-fuzz  libFuzzer on the stream protocol and the colo:// handshake
 #                   (clang), FUZZ_SECONDS=60 each
@@ -17,14 +21,15 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_GEN := -DCOLO_WERROR=ON
 
 DEPS_BUILD := cmake make gcc libc6-dev pkg-config libmimalloc-dev libxxhash-dev
-DEPS_TEST  := $(DEPS_BUILD) libcriterion-dev procps util-linux coreutils
+DEPS_BENCH := $(DEPS_BUILD) gnuplot-nox iproute2
+DEPS_TEST  := $(DEPS_BENCH) libcriterion-dev procps util-linux coreutils jq
 
 ASAN_UBSAN := address,undefined
 CTEST := ctest --output-on-failure --no-tests=error -V
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build test test-release test-asan test-tsan test-fuzz deps deps-test install clean
+.PHONY: all build bench test test-release test-asan test-tsan test-fuzz deps deps-test install clean
 
 all: build
 
@@ -42,6 +47,12 @@ endef
 
 build: deps
 	$(call configure,release,-DCOLO_BUILD_TESTS=OFF)
+
+BENCH_ARGS ?=
+bench:
+	@scripts/deps.sh $(DEPS_BENCH)
+	$(call configure,release,-DCOLO_BUILD_TESTS=OFF)
+	$(BUILD)/release/colo bench --json $(BUILD)/bench.json --plot $(BUILD)/bench.svg $(BENCH_ARGS)
 
 test: deps-test
 	@$(MAKE) --no-print-directory test-release test-asan test-tsan

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../bench/bench.h"
 #include "util.h"
 
 static const char main_help[] =
@@ -21,6 +22,8 @@ static const char main_help[] =
     "                  processes are alive\n"
     "  rm ENDPOINT     remove a segment\n"
     "  gc              remove every segment whose processes are all dead\n"
+    "  bench           how much latency shared memory saves over TCP, measured\n"
+    "                  between two processes on this host\n"
     "\n"
     "Endpoints:\n"
     "  colo:///PATH    automatic: a rendezvous socket at PATH picks the fastest\n"
@@ -59,7 +62,8 @@ int main(int argc, char **argv) {
     const char *name;
     int (*fn)(int, char **);
   } cmds[] = {{"recv", cmd_recv}, {"send", cmd_send}, {"info", cmd_info}, {"ls", cmd_ls}, {"rm", cmd_rm},
-              {"gc", cmd_gc}};
+              {"gc", cmd_gc}, {"bench", cmd_bench},
+              {"__bench-worker", bench_worker_main}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "colo: unknown command '%s'\nTry 'colo --help'.\n", cmd);

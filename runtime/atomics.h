@@ -7,10 +7,13 @@
  * into a local and validated before use.
  *
  * The sleep protocol (see ring.c) needs a store-load barrier between "publish my
- * index" and "read the peer's waiting flag". It uses seq_cst store/load pairs
- * rather than a standalone fence: C11 orders seq_cst operations in one total
- * order, TSan models them (it does not model atomic_thread_fence), and the cost
- * is the same on x86 (XCHG) and lower on arm64 (STLR/LDAR are RCsc).
+ * index" and "read the peer's waiting flag". The side about to sleep uses a
+ * seq_cst store/load pair (it is on the slow path anyway); the side that
+ * publishes on every message uses a release store, a seq_cst fence and a
+ * relaxed load, because a seq_cst store is a locked RMW on x86 and that line
+ * is the one the peer polls (ring.c says what it cost). TSan does not model
+ * fences; it needs none here: ring data is ordered by the release/acquire
+ * pair on the index, and the flags are atomics.
  */
 #ifndef COLO_RUNTIME_ATOMICS_H
 #define COLO_RUNTIME_ATOMICS_H
@@ -27,6 +30,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to
 #define colo__store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #define colo__store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 #define colo__store_seq_cst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define colo__fence_seq_cst() atomic_thread_fence(memory_order_seq_cst)
 #define colo__cas_acq_rel(p, expp, v)                                                        \
   atomic_compare_exchange_strong_explicit((p), (expp), (v), memory_order_acq_rel,          \
                                           memory_order_acquire)

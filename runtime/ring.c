@@ -75,11 +75,18 @@ static int refresh_peer(colo__ring_t *r) {
 }
 
 /* Publishes my index; returns 1 when the peer sleeps and needs a wake-up.
- * The seq_cst store/load pair is the store-load barrier of the sleep protocol:
- * pairs with: the seq_cst flag store and index load in colo__ring_prepare_wait. */
+ * The fence is the store-load barrier of the sleep protocol (C11 7.17.3, seq_cst fences:
+ * either the peer's seq_cst index load comes after the fence in the total
+ * order and sees the new index, or its seq_cst flag store came before the
+ * fence and the flag load below sees it).
+ * pairs with: the seq_cst flag store and index load in colo__ring_prepare_wait.
+ * Not a seq_cst store of the index: a locked RMW on the line the peer is
+ * polling cost 200 ns per round trip here (15%), a fence on nothing shared
+ * costs about nothing (docs/bench.md). */
 static int publish(colo__ring_t *r) {
-  colo__store_seq_cst(r->self_word, r->self);
-  return colo__load_seq_cst(r->peer_flag) != 0;
+  colo__store_release(r->self_word, r->self);
+  colo__fence_seq_cst();
+  return colo__load_relaxed(r->peer_flag) != 0;
 }
 
 int colo__ring_reserve(colo__ring_t *r, size_t len, void **buf) {

@@ -1,0 +1,89 @@
+/*
+ * bench.h - colo bench: what the driver (bench.c), its worker processes
+ * (worker.c) and its report (report.c) share.
+ *
+ * A row is one measurement: a transport (and wait mode), a pattern and a
+ * message size, run between two worker processes the driver starts: side B
+ * listens (the echo side in a round trip, the receiver in a stream) and side
+ * A connects (the side that keeps time in a round trip, the sender in a
+ * stream). Each side reports one "result" line on its stdout.
+ */
+#ifndef COLO_BENCH_H
+#define COLO_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define BENCH_MAX_ROWS 256
+#define BENCH_MAX_SIZES 16
+#define BENCH_PAYLOADS 8          /* distinct payloads per size, each with its XXH3 */
+#define BENCH_OP_TIMEOUT_MS 15000 /* any one send, receive or connect */
+
+typedef enum bench_transport {
+  BT_TCP, BT_TCP_NETNS, BT_UNIX, BT_FIFO, BT_SHM, BT_MEMFD, BT_REFERENCE, BT_COUNT
+} bench_transport_t;
+
+typedef enum bench_pattern { BP_PINGPONG, BP_STREAM, BP_IDLE } bench_pattern_t;
+
+/* "tcp", "tcp-netns", ... as in the JSON; bench_transport_parse: -1 if unknown. */
+const char *bench_transport_name(bench_transport_t t);
+int bench_transport_parse(const char *s, size_t n);
+/* Transports with a wait mode (ring transports); the reference spins. */
+int bench_transport_has_mode(bench_transport_t t);
+const char *bench_pattern_name(bench_pattern_t p);
+
+/* One side's report. */
+typedef struct bench_side {
+  uint64_t cpu_ns;     /* CPU time (user + system) during the timed messages */
+  uint64_t peak_rss;   /* bytes */
+  uint64_t verified;   /* payloads checked and equal */
+} bench_side_t;
+
+typedef struct bench_row {
+  bench_transport_t transport;
+  int mode;            /* colo_wait_mode_t, or -1 for none (sockets) */
+  bench_pattern_t pattern;
+  uint64_t size, count, warmup, interval_us;
+  /* results */
+  int done;            /* measured (both sides reported) */
+  int ok;              /* every payload matched */
+  char error[512];     /* why the row failed, when it did */
+  uint64_t p50, p90, p99, p999, max, min; /* ns per round trip (pingpong, idle) */
+  double mean;
+  uint64_t elapsed_ns; /* of the timed messages */
+  uint64_t clock_ns;   /* cost of one clock reading, measured by side A */
+  bench_side_t a, b;
+  const char *landed;  /* the transport the library reported (sanity check) */
+  char landed_buf[16];
+} bench_row_t;
+
+/* Figures derived from a row. */
+double bench_msgs_per_s(const bench_row_t *r);
+double bench_gb_per_s(const bench_row_t *r);
+/* "shm (spin)", "tcp" */
+void bench_row_label(const bench_row_t *r, char *buf, size_t cap);
+const char *bench_mode_name(int mode); /* NULL for none */
+
+/* The report of a whole run (report.c). */
+typedef struct bench_run {
+  bench_row_t rows[BENCH_MAX_ROWS];
+  int nrows;
+  char skipped[BT_COUNT][256]; /* why a requested transport was not measured ("" when it was) */
+  int cpu_a, cpu_b;            /* -1: not pinned */
+  uint64_t seed;
+  char dir[256];               /* the run's private directory (endpoints, plot data) */
+} bench_run_t;
+
+void bench_print_table(FILE *f, const bench_run_t *run);
+void bench_print_savings(FILE *f, const bench_run_t *run);
+int bench_write_json(const char *path, const bench_run_t *run);
+int bench_write_csv(const char *path, const bench_run_t *run);
+int bench_write_plot(const char *path, const bench_run_t *run);
+
+/* "1.2 µs", "850 ns", "3.40 ms" */
+void bench_fmt_ns(double ns, char *buf, size_t cap);
+
+/* The worker process: `colo __bench-worker a|b key=value...`. */
+int bench_worker_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * report.c - what colo bench prints and writes: the table, the savings
+ * against the TCP rows, JSON, CSV and a gnuplot chart.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/util.h"
+#include "../shims/proc.h"
+#include "bench.h"
+#include "colo.h"
+
+void bench_fmt_ns(double ns, char *buf, size_t cap) {
+  if (ns < 1000) snprintf(buf, cap, "%.0f ns", ns);
+  else if (ns < 10e3) snprintf(buf, cap, "%.2f µs", ns / 1e3);
+  else if (ns < 1e6) snprintf(buf, cap, "%.1f µs", ns / 1e3);
+  else if (ns < 1e9) snprintf(buf, cap, "%.2f ms", ns / 1e6);
+  else snprintf(buf, cap, "%.2f s", ns / 1e9);
+}
+
+static void fmt_rate(double v, char *buf, size_t cap) {
+  if (v >= 1e6) snprintf(buf, cap, "%.2fM", v / 1e6);
+  else if (v >= 1e3) snprintf(buf, cap, "%.1fk", v / 1e3);
+  else snprintf(buf, cap, "%.0f", v);
+}
+
+/* Prints s left-aligned in w terminal columns (µ is two bytes, one column). */
+static void col(FILE *f, const char *s, int w) {
+  int cols = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) cols += (*p & 0xC0) != 0x80;
+  fputs(s, f);
+  for (; cols < w; cols++) fputc(' ', f);
+}
+
+static void col_ns(FILE *f, double ns, int w) {
+  char b[32];
+  bench_fmt_ns(ns, b, sizeof b);
+  col(f, b, w);
+}
+
+static int is_tcp(bench_transport_t t) { return t == BT_TCP || t == BT_TCP_NETNS; }
+
+void bench_print_table(FILE *f, const bench_run_t *run) {
+  colo__os_machine_t m;
+  colo__os_machine(&m);
+  int stream = run->nrows && run->rows[0].pattern == BP_STREAM;
+  const bench_row_t *r0 = run->nrows ? &run->rows[0] : NULL;
+  fprintf(f, "\ncolo bench: %s, two processes", r0 ? bench_pattern_name(r0->pattern) : "nothing");
+  if (run->cpu_a >= 0) fprintf(f, " pinned to CPUs %d (side A) and %d (side B)", run->cpu_a, run->cpu_b);
+  else fprintf(f, " (not pinned)");
+  if (r0) fprintf(f, ", %llu timed messages per row after %llu of warm-up", (unsigned long long)r0->count,
+                  (unsigned long long)r0->warmup);
+  fprintf(f, "\n%s, %d CPUs, %s, virtualisation: %s\n", m.cpu_model, m.cpus_online, m.kernel, m.virt);
+  if (r0 && !stream) {
+    char b[32];
+    bench_fmt_ns((double)r0->clock_ns, b, sizeof b);
+    fprintf(f, "Each round trip includes one clock reading, which costs %s here.\n", b);
+  }
+  fputc('\n', f);
+  col(f, "transport", 18), col(f, "size", 6);
+  if (stream) {
+    col(f, "msgs/s", 10), col(f, "GB/s", 8), col(f, "cpu/msg A", 11), col(f, "cpu/msg B", 11);
+  } else {
+    col(f, "p50", 10), col(f, "p90", 10), col(f, "p99", 10), col(f, "p99.9", 10), col(f, "max", 10);
+    col(f, "rt/s", 9), col(f, "cpu/rt A", 10), col(f, "cpu/rt B", 10);
+  }
+  col(f, "rss A", 7), col(f, "rss B", 7);
+  fputs("checked\n", f);
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *r = &run->rows[i];
+    char label[64], b[32];
+    bench_row_label(r, label, sizeof label);
+    col(f, label, 18);
+    cli_human_size(r->size, b, sizeof b);
+    col(f, b, 6);
+    if (!r->done) {
+      fprintf(f, "failed: %s\n", r->error);
+      continue;
+    }
+    double per = (double)r->count;
+    if (stream) {
+      fmt_rate(bench_msgs_per_s(r), b, sizeof b), col(f, b, 10);
+      snprintf(b, sizeof b, "%.2f", bench_gb_per_s(r)), col(f, b, 8);
+    } else {
+      col_ns(f, (double)r->p50, 10), col_ns(f, (double)r->p90, 10), col_ns(f, (double)r->p99, 10);
+      col_ns(f, (double)r->p999, 10), col_ns(f, (double)r->max, 10);
+      fmt_rate(bench_msgs_per_s(r), b, sizeof b), col(f, b, 9);
+    }
+    col_ns(f, (double)r->a.cpu_ns / per, stream ? 11 : 10);
+    col_ns(f, (double)r->b.cpu_ns / per, stream ? 11 : 10);
+    cli_human_size(r->a.peak_rss, b, sizeof b), col(f, b, 7);
+    cli_human_size(r->b.peak_rss, b, sizeof b), col(f, b, 7);
+    fputs(r->ok ? "yes\n" : "NO\n", f);
+  }
+  for (int t = 0; t < BT_COUNT; t++)
+    if (run->skipped[t][0]) fprintf(f, "%-18s skipped: %s\n", bench_transport_name((bench_transport_t)t), run->skipped[t]);
+}
+
+/* The TCP row of the same size as r (loopback or netns); NULL if none. */
+static const bench_row_t *baseline(const bench_run_t *run, const bench_row_t *r, bench_transport_t t) {
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *b = &run->rows[i];
+    if (b->transport == t && b->size == r->size && b->done && b->ok) return b;
+  }
+  return NULL;
+}
+
+static const char *baseline_name(bench_transport_t t) {
+  return t == BT_TCP ? "TCP over loopback" : "TCP between network namespaces";
+}
+
+/* "saves 61.2 µs per round trip at p50 (118×) and 70.1 µs at p99" */
+static void latency_vs(FILE *f, const bench_row_t *r, const bench_row_t *b) {
+  char d50[32], d99[32];
+  double s50 = (double)b->p50 - (double)r->p50, s99 = (double)b->p99 - (double)r->p99;
+  bench_fmt_ns(s50 < 0 ? -s50 : s50, d50, sizeof d50);
+  bench_fmt_ns(s99 < 0 ? -s99 : s99, d99, sizeof d99);
+  double x = r->p50 ? (double)b->p50 / (double)r->p50 : 0;
+  if (s50 >= 0) fprintf(f, "saves %s per round trip at p50 (%.1f× lower)", d50, x);
+  else fprintf(f, "costs %s more per round trip at p50 (%.2f×)", d50, x);
+  fprintf(f, " and %s %s at p99", s99 >= 0 ? "saves" : "costs", d99);
+}
+
+static void throughput_vs(FILE *f, const bench_row_t *r, const bench_row_t *b) {
+  double x = bench_msgs_per_s(b) > 0 ? bench_msgs_per_s(r) / bench_msgs_per_s(b) : 0;
+  fprintf(f, "moves %.1f× the messages per second (%.2f GB/s against %.2f GB/s)", x, bench_gb_per_s(r),
+          bench_gb_per_s(b));
+}
+
+void bench_print_savings(FILE *f, const bench_run_t *run) {
+  int any = 0;
+  /* The verdict first: the fastest shared-memory row against TCP loopback. */
+  for (int s = 0; s < run->nrows; s++) {
+    const bench_row_t *best = NULL, *r0 = &run->rows[s];
+    const bench_row_t *tcp = baseline(run, r0, BT_TCP);
+    if (!tcp || (s > 0 && run->rows[s - 1].size == r0->size)) continue;
+    for (int i = 0; i < run->nrows; i++) {
+      const bench_row_t *r = &run->rows[i];
+      if (r->size != r0->size || !r->done || !r->ok || !bench_transport_has_mode(r->transport)) continue;
+      int better = r->pattern == BP_STREAM ? !best || bench_msgs_per_s(r) > bench_msgs_per_s(best)
+                                           : !best || r->p50 < best->p50;
+      if (better) best = r;
+    }
+    if (!best) continue;
+    char label[64], sz[16], a[32], b[32];
+    bench_row_label(best, label, sizeof label);
+    cli_human_size(best->size, sz, sizeof sz);
+    if (!any++) fputc('\n', f);
+    if (best->pattern == BP_STREAM) {
+      fprintf(f, "Verdict (%s messages): shared memory, %s, streams %.2f GB/s, %.1f× TCP over loopback (%.2f GB/s).\n",
+              sz, label, bench_gb_per_s(best), bench_msgs_per_s(best) / bench_msgs_per_s(tcp), bench_gb_per_s(tcp));
+    } else {
+      bench_fmt_ns((double)best->p50, a, sizeof a);
+      bench_fmt_ns((double)tcp->p50, b, sizeof b);
+      fprintf(f, "Verdict (%s messages): a round trip over shared memory, %s, takes %s at p50 against %s over TCP "
+                 "loopback: %.1f× lower latency, ",
+              sz, label, a, b, (double)tcp->p50 / (double)best->p50);
+      bench_fmt_ns((double)tcp->p50 - (double)best->p50, a, sizeof a);
+      fprintf(f, "%s saved per round trip.\n", a);
+    }
+  }
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *r = &run->rows[i];
+    if (is_tcp(r->transport) || !r->done || !r->ok) continue;
+    char label[64], sz[16];
+    bench_row_label(r, label, sizeof label);
+    cli_human_size(r->size, sz, sizeof sz);
+    int first = 1;
+    for (bench_transport_t t = BT_TCP; t <= BT_TCP_NETNS; t++) {
+      const bench_row_t *b = baseline(run, r, t);
+      if (!b) continue;
+      if (!any++) fputc('\n', f);
+      if (first) fprintf(f, "%s, %s: ", label, sz);
+      else fputs("; ", f);
+      if (r->pattern == BP_STREAM) throughput_vs(f, r, b);
+      else latency_vs(f, r, b);
+      fprintf(f, " against %s", baseline_name(t));
+      first = 0;
+    }
+    if (!first) fputs(".\n", f);
+  }
+}
+
+/* ---- JSON and CSV ------------------------------------------------------------------------ */
+
+static void json_u64_or_null(FILE *f, const char *key, uint64_t v, int have) {
+  if (have) fprintf(f, "\"%s\": %llu", key, (unsigned long long)v);
+  else fprintf(f, "\"%s\": null", key);
+}
+
+int bench_write_json(const char *path, const bench_run_t *run) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "colo bench: cannot write %s\n", path);
+    return -1;
+  }
+  colo__os_machine_t m;
+  colo__os_machine(&m);
+  uint64_t clk = 0;
+  for (int i = 0; i < run->nrows && !clk; i++) clk = run->rows[i].clock_ns;
+  fprintf(f, "{\n  \"machine\": {\"cpu_model\": ");
+  cli_json_str(f, m.cpu_model);
+  fprintf(f, ", \"cores\": %d, \"kernel\": ", m.cpus_online);
+  cli_json_str(f, m.kernel);
+  fprintf(f, ", \"virtualisation\": ");
+  cli_json_str(f, m.virt);
+  fprintf(f, ", \"host\": ");
+  cli_json_str(f, m.host);
+  fprintf(f, ", \"colo_version\": ");
+  cli_json_str(f, colo_version());
+  fprintf(f, ", \"clock_ns\": %llu},\n", (unsigned long long)clk);
+  fprintf(f, "  \"config\": {\"cpus\": ");
+  if (run->cpu_a >= 0) fprintf(f, "[%d, %d]", run->cpu_a, run->cpu_b);
+  else fprintf(f, "null");
+  fprintf(f, ", \"seed\": %llu},\n  \"skipped\": [", (unsigned long long)run->seed);
+  int n = 0;
+  for (int t = 0; t < BT_COUNT; t++)
+    if (run->skipped[t][0]) {
+      fprintf(f, "%s{\"transport\": \"%s\", \"why\": ", n++ ? ", " : "", bench_transport_name((bench_transport_t)t));
+      cli_json_str(f, run->skipped[t]);
+      fputc('}', f);
+    }
+  fprintf(f, "],\n  \"results\": [");
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *r = &run->rows[i];
+    int lat = r->done && r->pattern != BP_STREAM;
+    const char *mode = bench_mode_name(r->mode);
+    fprintf(f, "%s\n    {\"arrangement\": \"host\", \"transport\": \"%s\", \"mode\": ", i ? "," : "",
+            bench_transport_name(r->transport));
+    if (mode) fprintf(f, "\"%s\"", mode);
+    else fprintf(f, "null");
+    fprintf(f, ", \"pattern\": \"%s\", \"size\": %llu, \"count\": %llu, \"warmup\": %llu, ",
+            bench_pattern_name(r->pattern), (unsigned long long)r->size, (unsigned long long)r->count,
+            (unsigned long long)r->warmup);
+    if (r->pattern == BP_IDLE) fprintf(f, "\"interval_us\": %llu, ", (unsigned long long)r->interval_us);
+    json_u64_or_null(f, "p50_ns", r->p50, lat), fputs(", ", f);
+    json_u64_or_null(f, "p90_ns", r->p90, lat), fputs(", ", f);
+    json_u64_or_null(f, "p99_ns", r->p99, lat), fputs(", ", f);
+    json_u64_or_null(f, "p999_ns", r->p999, lat), fputs(", ", f);
+    json_u64_or_null(f, "max_ns", r->max, lat), fputs(", ", f);
+    json_u64_or_null(f, "min_ns", r->min, lat), fputs(", ", f);
+    if (lat) fprintf(f, "\"mean_ns\": %.1f, ", r->mean);
+    else fprintf(f, "\"mean_ns\": null, ");
+    if (r->done) fprintf(f, "\"msgs_per_s\": %.1f, ", bench_msgs_per_s(r));
+    else fprintf(f, "\"msgs_per_s\": null, ");
+    if (r->done && r->pattern == BP_STREAM) fprintf(f, "\"gb_per_s\": %.4f, ", bench_gb_per_s(r));
+    else fprintf(f, "\"gb_per_s\": null, ");
+    if (r->done)
+      fprintf(f, "\"cpu_ns_per_op\": {\"a\": %.1f, \"b\": %.1f}, \"peak_rss_bytes\": {\"a\": %llu, \"b\": %llu}, ",
+              (double)r->a.cpu_ns / (double)r->count, (double)r->b.cpu_ns / (double)r->count,
+              (unsigned long long)r->a.peak_rss, (unsigned long long)r->b.peak_rss);
+    else fprintf(f, "\"cpu_ns_per_op\": null, \"peak_rss_bytes\": null, ");
+    fprintf(f, "\"checked_messages\": {\"a\": %llu, \"b\": %llu}, ", (unsigned long long)r->a.verified,
+            (unsigned long long)r->b.verified);
+    json_u64_or_null(f, "elapsed_ns", r->elapsed_ns, r->done), fputs(", ", f);
+    fprintf(f, "\"verified\": %s, \"error\": ", r->done && r->ok ? "true" : "false");
+    if (r->error[0]) cli_json_str(f, r->error);
+    else fputs("null", f);
+    fputc('}', f);
+  }
+  fprintf(f, "\n  ]\n}\n");
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    fprintf(stderr, "colo bench: writing %s failed\n", path);
+    return -1;
+  }
+  return 0;
+}
+
+int bench_write_csv(const char *path, const bench_run_t *run) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "colo bench: cannot write %s\n", path);
+    return -1;
+  }
+  fprintf(f, "arrangement,transport,mode,pattern,size,count,warmup,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,msgs_per_s,"
+             "gb_per_s,cpu_ns_per_op_a,cpu_ns_per_op_b,peak_rss_a,peak_rss_b,verified\n");
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *r = &run->rows[i];
+    const char *mode = bench_mode_name(r->mode);
+    fprintf(f, "host,%s,%s,%s,%llu,%llu,%llu,", bench_transport_name(r->transport), mode ? mode : "",
+            bench_pattern_name(r->pattern), (unsigned long long)r->size, (unsigned long long)r->count,
+            (unsigned long long)r->warmup);
+    if (r->done && r->pattern != BP_STREAM)
+      fprintf(f, "%llu,%llu,%llu,%llu,%llu,", (unsigned long long)r->p50, (unsigned long long)r->p90,
+              (unsigned long long)r->p99, (unsigned long long)r->p999, (unsigned long long)r->max);
+    else fprintf(f, ",,,,,");
+    if (r->done) {
+      fprintf(f, "%.1f,", bench_msgs_per_s(r));
+      if (r->pattern == BP_STREAM) fprintf(f, "%.4f", bench_gb_per_s(r));
+      fprintf(f, ",%.1f,%.1f,%llu,%llu,", (double)r->a.cpu_ns / (double)r->count,
+              (double)r->b.cpu_ns / (double)r->count, (unsigned long long)r->a.peak_rss,
+              (unsigned long long)r->b.peak_rss);
+    } else {
+      fprintf(f, ",,,,,,");
+    }
+    fprintf(f, "%s\n", r->done && r->ok ? "true" : "false");
+  }
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    fprintf(stderr, "colo bench: writing %s failed\n", path);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- the chart ------------------------------------------------------------------------------- */
+
+int bench_write_plot(const char *path, const bench_run_t *run) {
+  char data[512], script[512];
+  snprintf(data, sizeof data, "%s/plot.dat", run->dir);
+  snprintf(script, sizeof script, "%s/plot.gp", run->dir);
+  int stream = run->nrows && run->rows[0].pattern == BP_STREAM;
+  int sizes = 0;
+  for (int i = 0; i < run->nrows; i++) sizes += i == 0 || run->rows[i].size != run->rows[i - 1].size;
+  FILE *f = fopen(data, "w");
+  if (!f) return fprintf(stderr, "colo bench: cannot write %s\n", data), -1;
+  int n = 0;
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *r = &run->rows[i];
+    if (!r->done || !r->ok) continue;
+    char label[64], sz[16];
+    bench_row_label(r, label, sizeof label);
+    cli_human_size(r->size, sz, sizeof sz);
+    if (sizes > 1) fprintf(f, "\"%s %s\"", label, sz);
+    else fprintf(f, "\"%s\"", label);
+    if (stream) fprintf(f, " %.4f\n", bench_gb_per_s(r));
+    else fprintf(f, " %.4f %.4f\n", (double)r->p50 / 1e3, (double)r->p99 / 1e3);
+    n++;
+  }
+  fclose(f);
+  if (!n) return fprintf(stderr, "colo bench: no row to plot\n"), -1;
+  colo__os_machine_t m;
+  colo__os_machine(&m);
+  const bench_row_t *r0 = &run->rows[0];
+  char sz[16];
+  cli_human_size(r0->size, sz, sizeof sz);
+  int svg = strcmp(strrchr(path, '.'), ".svg") == 0;
+  f = fopen(script, "w");
+  if (!f) return fprintf(stderr, "colo bench: cannot write %s\n", script), -1;
+  fprintf(f, "set terminal %s size 1100,600 font 'sans,11' background rgb 'white'\n",
+          svg ? "svg dynamic enhanced" : "pngcairo enhanced");
+  fprintf(f, "set output '%s'\n", path);
+  if (stream)
+    fprintf(f, "set title \"colo bench: one-way stream, %s messages (GB/s, log scale)\\n{/*0.8 %s, %d CPUs, %s}\" noenhanced\n",
+            sizes > 1 ? "several" : sz, m.cpu_model, m.cpus_online, m.virt);
+  else
+    fprintf(f, "set title \"colo bench: round trip, %s messages, p50 and p99 (µs, log scale)\\n%s, %d CPUs, virtualisation %s\" noenhanced\n",
+            sizes > 1 ? "several" : sz, m.cpu_model, m.cpus_online, m.virt);
+  fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
+             "set style fill solid 0.85 border -1\nset logscale y\nset grid ytics\n"
+             "set xtics rotate by -35 noenhanced\nset key top left\nset bmargin 7\n");
+  fprintf(f, "set ylabel '%s'\n", stream ? "GB/s" : "round trip (µs)");
+  if (stream) fprintf(f, "plot '%s' using 2:xtic(1) title 'GB/s' lc rgb '#3a7ebf'\n", data);
+  else
+    fprintf(f, "plot '%s' using 2:xtic(1) title 'p50' lc rgb '#3a7ebf', '' using 3 title 'p99' lc rgb '#e07b39'\n",
+            data);
+  fclose(f);
+  char *argv[] = {"gnuplot", script, NULL};
+  int rc = colo__os_run(argv, 1);
+  if (rc == COLO_ENOENT) {
+    fprintf(stderr, "colo bench: --plot needs gnuplot (Debian package gnuplot-nox)\n");
+    return -1;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "colo bench: gnuplot failed (exit %d) drawing %s\n", rc, path);
+    return -1;
+  }
+  return 0;
+}

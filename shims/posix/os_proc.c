@@ -1,0 +1,428 @@
+/*
+ * os_proc.c - processes, CPUs, usage, machine facts and an inheritable shared
+ * mapping for colo bench, on Linux (see shims/proc.h).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#if defined(__x86_64__) || defined(__i386__)
+#  include <cpuid.h>
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../runtime/internal.h"
+#include "../proc.h"
+
+struct colo__os_proc {
+  pid_t pid;
+  int out;          /* read end of the child's stdout */
+  int exited, code; /* once reaped */
+  char buf[4096];
+  size_t len;       /* bytes buffered in buf */
+};
+
+static int os_err(int err, const char *what) {
+  int code = err == EACCES || err == EPERM ? COLO_EPERM
+             : err == ENOENT               ? COLO_ENOENT
+             : err == ENOMEM               ? COLO_ENOMEM
+                                           : COLO_EIO;
+  return colo__err(code, "%s: %s", what, strerror(err));
+}
+
+/* Writes all of buf or gives up (the child's report of its own failure). */
+static void write_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w, n -= (size_t)w;
+  }
+}
+
+static int pin_raw(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return errno = EINVAL, -1;
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set);
+}
+
+int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out) {
+  colo__os_proc_t *p = calloc(1, sizeof *p);
+  if (!p) return colo__err(COLO_ENOMEM, "out of memory");
+  int outp[2], errp[2];
+  if (pipe2(outp, O_CLOEXEC) != 0) {
+    free(p);
+    return os_err(errno, "pipe");
+  }
+  /* errp tells the parent why the child could not exec (closed on exec). */
+  if (pipe2(errp, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(outp[0]), close(outp[1]), free(p);
+    return os_err(e, "pipe");
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(outp[0]), close(outp[1]), close(errp[0]), close(errp[1]), free(p);
+    return os_err(e, "fork");
+  }
+  if (pid == 0) {
+    char why[256];
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0) dup2(nul, 0);
+    dup2(outp[1], 1);
+    if (spec->netns) {
+      char path[256];
+      snprintf(path, sizeof path, "/run/netns/%s", spec->netns);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+        snprintf(why, sizeof why, "%d entering network namespace %s: %s", errno, spec->netns, strerror(errno));
+        write_all(errp[1], why, strlen(why));
+        _exit(127);
+      }
+    }
+    if (spec->cpu >= 0 && pin_raw(spec->cpu) != 0) {
+      snprintf(why, sizeof why, "%d pinning to CPU %d: %s", errno, spec->cpu, strerror(errno));
+      write_all(errp[1], why, strlen(why));
+      _exit(127);
+    }
+    execv("/proc/self/exe", spec->argv);
+    snprintf(why, sizeof why, "%d running /proc/self/exe: %s", errno, strerror(errno));
+    write_all(errp[1], why, strlen(why));
+    _exit(127);
+  }
+  close(outp[1]);
+  close(errp[1]);
+  char why[256];
+  ssize_t n;
+  do n = read(errp[0], why, sizeof why - 1);
+  while (n < 0 && errno == EINTR);
+  close(errp[0]);
+  if (n > 0) {
+    why[n] = 0;
+    int e = atoi(why);
+    const char *text = strchr(why, ' ');
+    waitpid(pid, NULL, 0);
+    close(outp[0]);
+    free(p);
+    int code = e == EACCES || e == EPERM ? COLO_EPERM : e == ENOENT ? COLO_ENOENT : COLO_EINVAL;
+    return colo__err(code, "%s", text ? text + 1 : why);
+  }
+  p->pid = pid;
+  p->out = outp[0];
+  *out = p;
+  return 0;
+}
+
+int colo__os_proc_line(colo__os_proc_t *p, char *buf, size_t cap, int timeout_ms) {
+  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+  for (;;) {
+    char *nl = memchr(p->buf, '\n', p->len);
+    if (nl) {
+      size_t n = (size_t)(nl - p->buf);
+      size_t c = n < cap - 1 ? n : cap - 1;
+      memcpy(buf, p->buf, c);
+      buf[c] = 0;
+      memmove(p->buf, nl + 1, p->len - n - 1);
+      p->len -= n + 1;
+      return 0;
+    }
+    if (p->len == sizeof p->buf) p->len = 0; /* an overlong line: drop it */
+    uint64_t now = colo__os_now_ns();
+    if (now >= deadline) return colo__err(COLO_ETIMEDOUT, "no report within %d ms", timeout_ms);
+    uint64_t left_ms = deadline == UINT64_MAX ? 1000 : (deadline - now) / 1000000u + 1;
+    struct pollfd pfd = {p->out, POLLIN, 0};
+    int r = poll(&pfd, 1, left_ms > 1000 ? 1000 : (int)left_ms);
+    if (r < 0 && errno == EINTR) return colo__err(COLO_EAGAIN, "interrupted by a signal");
+    if (r <= 0) continue;
+    ssize_t got = read(p->out, p->buf + p->len, sizeof p->buf - p->len);
+    if (got < 0 && errno == EINTR) return colo__err(COLO_EAGAIN, "interrupted by a signal");
+    if (got <= 0) return colo__err(COLO_ECLOSED, "the process ended without a report");
+    p->len += (size_t)got;
+  }
+}
+
+static void reaped(colo__os_proc_t *p, int status) {
+  p->exited = 1;
+  p->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int colo__os_proc_wait(colo__os_proc_t *p, int timeout_ms, int *code) {
+  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+  while (!p->exited) {
+    int status;
+    pid_t r = waitpid(p->pid, &status, WNOHANG);
+    if (r == p->pid) {
+      reaped(p, status);
+      break;
+    }
+    if (r < 0 && errno != EINTR) return os_err(errno, "waitpid");
+    if (colo__os_now_ns() >= deadline) return colo__err(COLO_ETIMEDOUT, "still running after %d ms", timeout_ms);
+    colo__os_sleep_ns(2000000u);
+  }
+  *code = p->code;
+  return 0;
+}
+
+void colo__os_proc_free(colo__os_proc_t *p) {
+  if (!p) return;
+  if (!p->exited) {
+    kill(p->pid, SIGKILL);
+    int status;
+    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  close(p->out);
+  free(p);
+}
+
+int colo__os_run(char *const argv[], int show_output) {
+  pid_t pid = fork();
+  if (pid < 0) return os_err(errno, "fork");
+  if (pid == 0) {
+    int nul = open("/dev/null", O_RDWR);
+    if (nul >= 0) {
+      dup2(nul, 0);
+      if (!show_output) dup2(nul, 1), dup2(nul, 2);
+    }
+    execvp(argv[0], argv);
+    _exit(errno == ENOENT ? 126 : 127);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return os_err(errno, "waitpid");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+    return colo__err(COLO_ENOENT, "%s: not installed", argv[0]);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- CPUs, usage, machine ------------------------------------------------------- */
+
+int colo__os_cpus(int *cpus, int cap) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  int n = 0;
+  for (int i = 0; i < CPU_SETSIZE && n < cap; i++)
+    if (CPU_ISSET(i, &set)) cpus[n++] = i;
+  return n;
+}
+
+int colo__os_pin(int cpu) {
+  if (pin_raw(cpu) != 0) return os_err(errno, "sched_setaffinity");
+  return 0;
+}
+
+static uint64_t tv_ns(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u; }
+
+void colo__os_usage(colo__os_usage_t *u) {
+  struct rusage ru;
+  memset(u, 0, sizeof *u);
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return;
+  u->user_ns = tv_ns(ru.ru_utime);
+  u->sys_ns = tv_ns(ru.ru_stime);
+  u->peak_rss = (uint64_t)ru.ru_maxrss * 1024u; /* Linux: kilobytes */
+}
+
+/* First line of path, without its newline; 0 when there is one. */
+static int read_line(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  int ok = fgets(buf, (int)cap, f) != NULL;
+  fclose(f);
+  if (!ok) return -1;
+  buf[strcspn(buf, "\n")] = 0;
+  return 0;
+}
+
+/* The hypervisor as the CPU and firmware tell it (what systemd-detect-virt
+ * reads, without needing it). */
+static void detect_virt(char *out, size_t cap) {
+  char vendor[128] = "", product[128] = "", line[512];
+  int hv = 0;
+  FILE *f = fopen("/proc/cpuinfo", "re");
+  if (f) {
+    while (fgets(line, sizeof line, f))
+      if (!strncmp(line, "flags", 5)) {
+        hv = strstr(line, " hypervisor") != NULL;
+        break;
+      }
+    fclose(f);
+  }
+  read_line("/sys/class/dmi/id/sys_vendor", vendor, sizeof vendor);
+  read_line("/sys/class/dmi/id/product_name", product, sizeof product);
+  static const struct {
+    const char *needle, *name;
+  } known[] = {{"KVM", "kvm"},         {"QEMU", "qemu"},          {"VMware", "vmware"},
+               {"VirtualBox", "oracle"}, {"Microsoft", "microsoft"}, {"Xen", "xen"},
+               {"Amazon EC2", "amazon"}, {"Google", "google"},      {"Firecracker", "firecracker"}};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strstr(vendor, known[i].needle) || strstr(product, known[i].needle)) {
+      snprintf(out, cap, "%s", known[i].name);
+      return;
+    }
+  if (access("/proc/xen", F_OK) == 0) {
+    snprintf(out, cap, "xen");
+    return;
+  }
+  if (!hv) {
+    snprintf(out, cap, "none");
+    return;
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  /* No firmware tables (some light VMs have none): the hypervisor's CPUID
+   * signature, leaf 0x40000000. */
+  unsigned a, b, c, d;
+  char sig[13];
+  __cpuid(0x40000000, a, b, c, d);
+  memcpy(sig, &b, 4), memcpy(sig + 4, &c, 4), memcpy(sig + 8, &d, 4);
+  sig[12] = 0;
+  static const struct {
+    const char *sig, *name;
+  } sigs[] = {{"KVMKVMKVM", "kvm"},    {"Microsoft Hv", "microsoft"}, {"VMwareVMware", "vmware"},
+              {"XenVMMXenVMM", "xen"}, {"bhyve bhyve ", "bhyve"},     {"TCGTCGTCGTCG", "qemu"},
+              {"VBoxVBoxVBox", "oracle"}, {"ACRNACRNACRN", "acrn"}};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    if (!strncmp(sig, sigs[i].sig, 12)) {
+      snprintf(out, cap, "%s", sigs[i].name);
+      return;
+    }
+  for (char *p = sig; *p; p++)
+    if (*p < 0x20 || *p > 0x7e) *p = '?';
+  snprintf(out, cap, "hypervisor '%s'", sig);
+#else
+  snprintf(out, cap, "unknown hypervisor");
+#endif
+}
+
+void colo__os_machine(colo__os_machine_t *m) {
+  memset(m, 0, sizeof *m);
+  snprintf(m->cpu_model, sizeof m->cpu_model, "unknown");
+  char line[512];
+  FILE *f = fopen("/proc/cpuinfo", "re");
+  if (f) {
+    while (fgets(line, sizeof line, f))
+      if (!strncmp(line, "model name", 10)) {
+        const char *v = strchr(line, ':');
+        if (v) {
+          v++;
+          while (*v == ' ' || *v == '\t') v++;
+          snprintf(m->cpu_model, sizeof m->cpu_model, "%s", v);
+          m->cpu_model[strcspn(m->cpu_model, "\n")] = 0;
+        }
+        break;
+      }
+    fclose(f);
+  }
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  m->cpus_online = n > 0 ? (int)n : 1;
+  struct utsname u;
+  if (uname(&u) == 0) {
+    snprintf(m->kernel, sizeof m->kernel, "%s %s %s", u.sysname, u.release, u.machine);
+    snprintf(m->host, sizeof m->host, "%s", u.nodename);
+  }
+  detect_virt(m->virt, sizeof m->virt);
+}
+
+int colo__os_is_admin(void) { return geteuid() == 0; }
+
+int colo__os_stderr_tty(void) { return isatty(2); }
+
+/* ---- a mapping shared with child processes ---------------------------------------- */
+
+struct colo__os_shmem {
+  int fd;
+  void *base;
+  uint64_t size;
+};
+
+static int shmem_map(int fd, uint64_t size, colo__os_shmem_t **out) {
+  colo__os_shmem_t *m = calloc(1, sizeof *m);
+  if (!m) return colo__err(COLO_ENOMEM, "out of memory");
+  void *base = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    int e = errno;
+    free(m);
+    return os_err(e, "mmap");
+  }
+  m->fd = fd, m->base = base, m->size = size;
+  *out = m;
+  return 0;
+}
+
+int colo__os_shmem_create(uint64_t size, colo__os_shmem_t **out, char *handle, size_t cap) {
+  int fd = memfd_create("colo-bench", 0); /* no CLOEXEC: children inherit it */
+  if (fd < 0) return os_err(errno, "memfd_create");
+  if (ftruncate(fd, (off_t)size) != 0) {
+    int e = errno;
+    close(fd);
+    return os_err(e, "ftruncate");
+  }
+  int rc = shmem_map(fd, size, out);
+  if (rc) {
+    close(fd);
+    return rc;
+  }
+  snprintf(handle, cap, "%d", fd);
+  return 0;
+}
+
+int colo__os_shmem_attach(const char *handle, uint64_t size, colo__os_shmem_t **out) {
+  char *end;
+  long fd = strtol(handle, &end, 10);
+  struct stat st;
+  if (*end || fd < 0 || fd > 1 << 20 || fstat((int)fd, &st) != 0)
+    return colo__err(COLO_EINVAL, "no inherited mapping '%s'", handle);
+  if ((uint64_t)st.st_size < size)
+    return colo__err(COLO_EINVAL, "inherited mapping '%s' holds %lld bytes, not %llu", handle,
+                     (long long)st.st_size, (unsigned long long)size);
+  return shmem_map((int)fd, size, out);
+}
+
+void *colo__os_shmem_base(colo__os_shmem_t *m) { return m->base; }
+
+void colo__os_shmem_free(colo__os_shmem_t *m) {
+  if (!m) return;
+  munmap(m->base, (size_t)m->size);
+  close(m->fd);
+  free(m);
+}
+
+/* ---- a private directory ------------------------------------------------------------ */
+
+int colo__os_tmpdir(const char *prefix, char *out, size_t cap) {
+  const char *base = getenv("TMPDIR");
+  if (!base || base[0] != '/') base = "/tmp";
+  int n = snprintf(out, cap, "%s/%s.XXXXXX", base, prefix);
+  if (n < 0 || (size_t)n >= cap) return colo__err(COLO_EINVAL, "temporary directory name too long");
+  if (!mkdtemp(out)) return os_err(errno, out);
+  return 0;
+}
+
+void colo__os_tmpdir_remove(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    char path[4200];
+    while ((e = readdir(d)))
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+      }
+    closedir(d);
+  }
+  rmdir(dir);
+}

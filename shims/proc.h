@@ -1,0 +1,108 @@
+/*
+ * proc.h - the OS contract of the colo command's benchmark: child processes,
+ * CPU pinning, resource usage, machine facts, network namespaces, and a
+ * memory mapping two child processes share. Not part of libcolo: the library
+ * never starts processes. shims/posix/os_proc.c implements it for Linux.
+ *
+ * Conventions as in shim.h: 0 or a negative COLO_E* code; the OS's own error
+ * text goes into colo_last_error() through the returned code's message
+ * (callers print it with cli_fail()). Timeouts are milliseconds here (the
+ * command's unit), -1 meaning none.
+ */
+#ifndef COLO_SHIMS_PROC_H
+#define COLO_SHIMS_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The runtime's monotonic clock (shim.h), in nanoseconds. */
+uint64_t colo__os_now_ns(void);
+void colo__os_sleep_ns(uint64_t ns);
+void colo__os_random(void *buf, size_t len);
+
+/* ---- child processes ------------------------------------------------------------ */
+
+typedef struct colo__os_proc colo__os_proc_t;
+
+typedef struct colo__os_proc_spec {
+  char **argv;        /* argv[0] is ignored: the child runs this very program */
+  int cpu;            /* pin the child to this CPU before it starts; -1: not pinned */
+  const char *netns;  /* enter this named network namespace (ip netns) first; NULL: none */
+} colo__os_proc_spec_t;
+
+/*
+ * Starts this program again (the running executable, not a $PATH lookup)
+ * with spec's arguments, its stdout a pipe the parent reads with
+ * colo__os_proc_line(), stdin /dev/null, stderr inherited. Descriptors made
+ * inheritable with colo__os_shmem_create() stay open in it. Pinning and the
+ * namespace are applied in the child before exec: a failure there makes the
+ * spawn fail with the reason (COLO_EPERM, COLO_ENOENT, COLO_EINVAL).
+ */
+int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out);
+/* Reads the next line the child writes on stdout (without its newline).
+ * COLO_ETIMEDOUT after timeout_ms, COLO_ECLOSED when the child closed its
+ * stdout (exited) first, COLO_EAGAIN when a signal arrived first (call again). */
+int colo__os_proc_line(colo__os_proc_t *p, char *buf, size_t cap, int timeout_ms);
+/* Waits at most timeout_ms for the child to exit; *code is its exit code, or
+ * 128 + the signal that killed it. COLO_ETIMEDOUT when still running. */
+int colo__os_proc_wait(colo__os_proc_t *p, int timeout_ms, int *code);
+/* Kills the child (SIGKILL) if it still runs, reaps it and frees p. NULL ok. */
+void colo__os_proc_free(colo__os_proc_t *p);
+
+/*
+ * Runs a system command (argv[0] looked up in $PATH) and waits for it. Its
+ * stdout and stderr go to /dev/null unless show_output. Returns its exit
+ * code (0..255), or COLO_ENOENT when the program is not installed.
+ */
+int colo__os_run(char *const argv[], int show_output);
+
+/* ---- CPUs, usage, machine ------------------------------------------------------- */
+
+/* The CPUs this process may run on: fills cpus[] (ascending) and returns how
+ * many (at most cap). */
+int colo__os_cpus(int *cpus, int cap);
+/* Pins the calling process to one CPU. */
+int colo__os_pin(int cpu);
+
+typedef struct colo__os_usage {
+  uint64_t user_ns, sys_ns; /* CPU time of this process so far */
+  uint64_t peak_rss;        /* bytes */
+} colo__os_usage_t;
+void colo__os_usage(colo__os_usage_t *u);
+
+typedef struct colo__os_machine {
+  char cpu_model[128];
+  int cpus_online;
+  char kernel[200];   /* "Linux 6.1.0-... x86_64" */
+  char virt[64];      /* "kvm", "xen", "none", ... as far as the system tells; "unknown" */
+  char host[72];
+} colo__os_machine_t;
+void colo__os_machine(colo__os_machine_t *m);
+
+/* 1 when running with administrative rights (root). */
+int colo__os_is_admin(void);
+/* 1 when stderr is a terminal. */
+int colo__os_stderr_tty(void);
+
+/* ---- a mapping shared with child processes ---------------------------------------- */
+
+/*
+ * Creates an anonymous shared mapping of size bytes, zero-filled, whose
+ * handle child processes started afterwards inherit. *handle (a short text,
+ * such as a descriptor number) lets a child map the same memory with
+ * colo__os_shmem_attach(). colo__os_shmem_free() unmaps and closes.
+ */
+typedef struct colo__os_shmem colo__os_shmem_t;
+int colo__os_shmem_create(uint64_t size, colo__os_shmem_t **out, char *handle, size_t cap);
+int colo__os_shmem_attach(const char *handle, uint64_t size, colo__os_shmem_t **out);
+void *colo__os_shmem_base(colo__os_shmem_t *m);
+void colo__os_shmem_free(colo__os_shmem_t *m);
+
+/* ---- a private directory ------------------------------------------------------------ */
+
+/* Makes a new directory only this user can enter, for endpoints (out: its path). */
+int colo__os_tmpdir(const char *prefix, char *out, size_t cap);
+/* Removes dir and whatever files were left in it (not recursive). */
+void colo__os_tmpdir_remove(const char *dir);
+
+#endif
