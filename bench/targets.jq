@@ -1,0 +1,23 @@
+# targets.jq - the performance targets of issue 4 as ratios, from the JSON of
+# one `colo bench` run (each figure compared is from the same run):
+#   jq -f bench/targets.jq r.json       (a pingpong run)
+#   jq -f bench/targets.jq s.json       (a --pattern stream run)
+# Each value is the measured ratio; the key says which way it must go.
+def row(t; m): [.results[] | select(.transport == t and .mode == m and .verified)][0];
+def r2: . * 100 | round / 100;
+if .results[0].pattern == "stream" then {
+  "shm spin GB/s (>= 4)": (row("shm"; "spin").gb_per_s | r2),
+  "memfd spin GB/s (>= 4)": (row("memfd"; "spin").gb_per_s | r2),
+  "reference GB/s (what the minimal ring reaches)": (row("reference"; "spin").gb_per_s | r2),
+  "shm spin / reference throughput": ((row("shm"; "spin").gb_per_s / row("reference"; "spin").gb_per_s) | r2)
+} else {
+  "shm spin p50 / reference p50 (<= 1.3)": ((row("shm"; "spin").p50_ns / row("reference"; "spin").p50_ns) | r2),
+  "memfd spin p50 / reference p50 (<= 1.3)": ((row("memfd"; "spin").p50_ns / row("reference"; "spin").p50_ns) | r2),
+  "tcp p50 / shm spin p50 (>= 50)": ((row("tcp"; null).p50_ns / row("shm"; "spin").p50_ns) | r2),
+  "tcp p50 / shm hybrid p50 (>= 50)": ((row("tcp"; null).p50_ns / row("shm"; "hybrid").p50_ns) | r2),
+  "tcp p50 / memfd spin p50 (>= 50)": ((row("tcp"; null).p50_ns / row("memfd"; "spin").p50_ns) | r2),
+  "tcp p50 / memfd hybrid p50 (>= 50)": ((row("tcp"; null).p50_ns / row("memfd"; "hybrid").p50_ns) | r2),
+  "tcp p50 / reference p50 (what the minimal ring reaches)": ((row("tcp"; null).p50_ns / row("reference"; "spin").p50_ns) | r2),
+  "shm block p50 / unix p50 (<= 1.2)": ((row("shm"; "block").p50_ns / row("unix"; null).p50_ns) | r2),
+  "memfd block p50 / unix p50 (<= 1.2)": ((row("memfd"; "block").p50_ns / row("unix"; null).p50_ns) | r2)
+} end
