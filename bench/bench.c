@@ -559,9 +559,9 @@ int cmd_bench(int argc, char **argv) {
     bench_print_table(stdout, run);
     bench_print_savings(stdout, run);
   }
-  if (o.json && bench_write_json(o.json, run) != 0) status = cli_fail("bench", COLO_EIO);
-  if (o.csv && bench_write_csv(o.csv, run) != 0) status = cli_fail("bench", COLO_EIO);
-  if (o.plot && bench_write_plot(o.plot, run) != 0) status = cli_fail("bench", COLO_EIO);
+  if (o.json && bench_write_json(o.json, run) != 0) status = CLI_FAIL; /* each says why */
+  if (o.csv && bench_write_csv(o.csv, run) != 0) status = CLI_FAIL;
+  if (o.plot && bench_write_plot(o.plot, run) != 0) status = CLI_FAIL;
   colo__os_tmpdir_remove(c.dir);
   free(run);
   return status;

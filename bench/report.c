@@ -183,6 +183,23 @@ void bench_print_savings(FILE *f, const bench_run_t *run) {
   }
 }
 
+/* Every file the report writes: a failure to create or to finish writing
+ * it is one line on stderr and -1. */
+static FILE *out_open(const char *path) {
+  FILE *f = fopen(path, "w");
+  if (!f) fprintf(stderr, "colo bench: cannot write %s\n", path);
+  return f;
+}
+
+static int out_close(FILE *f, const char *path) {
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    fprintf(stderr, "colo bench: writing %s failed\n", path);
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- JSON and CSV ------------------------------------------------------------------------ */
 
 static void json_u64_or_null(FILE *f, const char *key, uint64_t v, int have) {
@@ -191,11 +208,8 @@ static void json_u64_or_null(FILE *f, const char *key, uint64_t v, int have) {
 }
 
 int bench_write_json(const char *path, const bench_run_t *run) {
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    fprintf(stderr, "colo bench: cannot write %s\n", path);
-    return -1;
-  }
+  FILE *f = out_open(path);
+  if (!f) return -1;
   colo__os_machine_t m;
   colo__os_machine(&m);
   uint64_t clk = 0;
@@ -261,20 +275,12 @@ int bench_write_json(const char *path, const bench_run_t *run) {
     fputc('}', f);
   }
   fprintf(f, "\n  ]\n}\n");
-  int bad = ferror(f);
-  if (fclose(f) != 0 || bad) {
-    fprintf(stderr, "colo bench: writing %s failed\n", path);
-    return -1;
-  }
-  return 0;
+  return out_close(f, path);
 }
 
 int bench_write_csv(const char *path, const bench_run_t *run) {
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    fprintf(stderr, "colo bench: cannot write %s\n", path);
-    return -1;
-  }
+  FILE *f = out_open(path);
+  if (!f) return -1;
   fprintf(f, "arrangement,transport,mode,pattern,size,count,warmup,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,msgs_per_s,"
              "gb_per_s,cpu_ns_per_op_a,cpu_ns_per_op_b,peak_rss_a,peak_rss_b,verified\n");
   for (int i = 0; i < run->nrows; i++) {
@@ -298,12 +304,7 @@ int bench_write_csv(const char *path, const bench_run_t *run) {
     }
     fprintf(f, "%s\n", r->done && r->ok ? "true" : "false");
   }
-  int bad = ferror(f);
-  if (fclose(f) != 0 || bad) {
-    fprintf(stderr, "colo bench: writing %s failed\n", path);
-    return -1;
-  }
-  return 0;
+  return out_close(f, path);
 }
 
 /* ---- the chart ------------------------------------------------------------------------------- */
@@ -315,8 +316,8 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
   int stream = run->nrows && run->rows[0].pattern == BP_STREAM;
   int sizes = 0;
   for (int i = 0; i < run->nrows; i++) sizes += i == 0 || run->rows[i].size != run->rows[i - 1].size;
-  FILE *f = fopen(data, "w");
-  if (!f) return fprintf(stderr, "colo bench: cannot write %s\n", data), -1;
+  FILE *f = out_open(data);
+  if (!f) return -1;
   int n = 0;
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
@@ -330,7 +331,7 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
     else fprintf(f, " %.4f %.4f\n", (double)r->p50 / 1e3, (double)r->p99 / 1e3);
     n++;
   }
-  fclose(f);
+  if (out_close(f, data) != 0) return -1;
   if (!n) return fprintf(stderr, "colo bench: no row to plot\n"), -1;
   colo__os_machine_t m;
   colo__os_machine(&m);
@@ -338,8 +339,7 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
   char sz[16];
   cli_human_size(r0->size, sz, sizeof sz);
   int svg = strcmp(strrchr(path, '.'), ".svg") == 0;
-  f = fopen(script, "w");
-  if (!f) return fprintf(stderr, "colo bench: cannot write %s\n", script), -1;
+  if (!(f = out_open(script))) return -1;
   fprintf(f, "set terminal %s size 1100,600 font 'sans,11' background rgb 'white'\n",
           svg ? "svg dynamic enhanced" : "pngcairo enhanced");
   fprintf(f, "set output '%s'\n", path);
@@ -357,7 +357,7 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
   else
     fprintf(f, "plot '%s' using 2:xtic(1) title 'p50' lc rgb '#3a7ebf', '' using 3 title 'p99' lc rgb '#e07b39'\n",
             data);
-  fclose(f);
+  if (out_close(f, script) != 0) return -1;
   char *argv[] = {"gnuplot", script, NULL};
   int rc = colo__os_run(argv, 1);
   if (rc == COLO_ENOENT) {

@@ -12,8 +12,8 @@
  * publishes on every message uses a release store, a seq_cst fence and a
  * relaxed load, because a seq_cst store is a locked RMW on x86 and that line
  * is the one the peer polls (ring.c says what it cost). TSan does not model
- * fences; it needs none here: ring data is ordered by the release/acquire
- * pair on the index, and the flags are atomics.
+ * fences: a TSan build uses the seq_cst store instead (COLO__TSAN), which is
+ * the same rule in the form TSan understands.
  */
 #ifndef COLO_RUNTIME_ATOMICS_H
 #define COLO_RUNTIME_ATOMICS_H
@@ -31,6 +31,20 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to
 #define colo__store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 #define colo__store_seq_cst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
 #define colo__fence_seq_cst() atomic_thread_fence(memory_order_seq_cst)
+
+/* Built with ThreadSanitizer, which does not model fences (GCC refuses them
+ * with -Wtsan): the code that would use one takes its seq_cst-operations
+ * form instead, which TSan checks. */
+#if defined(__SANITIZE_THREAD__)
+#  define COLO__TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define COLO__TSAN 1
+#  endif
+#endif
+#ifndef COLO__TSAN
+#  define COLO__TSAN 0
+#endif
 #define colo__cas_acq_rel(p, expp, v)                                                        \
   atomic_compare_exchange_strong_explicit((p), (expp), (v), memory_order_acq_rel,          \
                                           memory_order_acquire)

@@ -84,9 +84,14 @@ static int refresh_peer(colo__ring_t *r) {
  * polling cost 200 ns per round trip here (15%), a fence on nothing shared
  * costs about nothing (docs/bench.md). */
 static int publish(colo__ring_t *r) {
+#if COLO__TSAN
+  colo__store_seq_cst(r->self_word, r->self);
+  return colo__load_seq_cst(r->peer_flag) != 0;
+#else
   colo__store_release(r->self_word, r->self);
   colo__fence_seq_cst();
   return colo__load_relaxed(r->peer_flag) != 0;
+#endif
 }
 
 int colo__ring_reserve(colo__ring_t *r, size_t len, void **buf) {
