@@ -252,18 +252,14 @@ typedef struct netns {
 
 #define NETNS_ADDR_B "10.203.0.1" /* side b's end (the listener); side a is .2 */
 
-static int ip(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
-              const char *a6, const char *a7, const char *a8) {
-  char *argv[] = {"ip", (char *)a0, (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, (char *)a6,
-                  (char *)a7, (char *)a8, NULL};
-  return colo__os_run(argv, 0);
-}
+/* Runs `ip ARGS...` quietly; its exit code, or COLO_ENOENT without iproute2. */
+#define IP(...) colo__os_run((char *[]){"ip", __VA_ARGS__, NULL}, 0)
 
 static void netns_down(netns_t *n) {
   if (!n->up) return;
-  ip("link", "del", n->veth[0], NULL, NULL, NULL, NULL, NULL, NULL); /* only while not yet moved */
-  ip("netns", "del", n->ns[0], NULL, NULL, NULL, NULL, NULL, NULL);
-  ip("netns", "del", n->ns[1], NULL, NULL, NULL, NULL, NULL, NULL);
+  IP("link", "del", n->veth[0]); /* only while not yet moved */
+  IP("netns", "del", n->ns[0]);
+  IP("netns", "del", n->ns[1]);
   n->up = 0;
 }
 
@@ -280,20 +276,20 @@ static int netns_up(netns_t *n, char *why, size_t cap) {
     snprintf(n->veth[s], sizeof n->veth[s], "cb%u%c", id, 'a' + s);
   }
   n->up = 1;
-  const char *addr[2] = {NETNS_ADDR_B "/30", "10.203.0.2/30"};
-  int rc = ip("netns", "add", n->ns[0], NULL, NULL, NULL, NULL, NULL, NULL);
+  char *addr[2] = {NETNS_ADDR_B "/30", "10.203.0.2/30"};
+  int rc = IP("netns", "add", n->ns[0]);
   if (rc == COLO_ENOENT) {
     n->up = 0;
     snprintf(why, cap, "needs the ip command (Debian package iproute2)");
     return -1;
   }
-  if (!rc) rc = ip("netns", "add", n->ns[1], NULL, NULL, NULL, NULL, NULL, NULL);
-  if (!rc) rc = ip("link", "add", n->veth[0], "type", "veth", "peer", "name", n->veth[1], NULL);
+  if (!rc) rc = IP("netns", "add", n->ns[1]);
+  if (!rc) rc = IP("link", "add", n->veth[0], "type", "veth", "peer", "name", n->veth[1]);
   for (int s = 0; s < 2 && !rc; s++) {
-    rc = ip("link", "set", n->veth[s], "netns", n->ns[s], NULL, NULL, NULL, NULL);
-    if (!rc) rc = ip("-n", n->ns[s], "addr", "add", addr[s], "dev", n->veth[s], NULL, NULL);
-    if (!rc) rc = ip("-n", n->ns[s], "link", "set", n->veth[s], "up", NULL, NULL, NULL);
-    if (!rc) rc = ip("-n", n->ns[s], "link", "set", "lo", "up", NULL, NULL, NULL);
+    rc = IP("link", "set", n->veth[s], "netns", n->ns[s]);
+    if (!rc) rc = IP("-n", n->ns[s], "addr", "add", addr[s], "dev", n->veth[s]);
+    if (!rc) rc = IP("-n", n->ns[s], "link", "set", n->veth[s], "up");
+    if (!rc) rc = IP("-n", n->ns[s], "link", "set", "lo", "up");
   }
   if (rc) {
     netns_down(n);
@@ -433,17 +429,15 @@ static int run_row(ctx_t *c, bench_row_t *r, int idx) {
   field(la, "p999", &r->p999), field(la, "max", &r->max), field(la, "min", &r->min);
   const char *mean = strstr(la, " mean=");
   if (mean) r->mean = strtod(mean + 6, NULL);
-  const char *tr = strstr(la, " transport=");
-  if (tr) sscanf(tr + 11, "%15s", r->landed_buf);
-  r->landed = r->landed_buf;
   uint64_t want = r->warmup + r->count;
   r->done = 1;
   r->ok = r->a.verified == (r->pattern == BP_STREAM ? 0 : want) && r->b.verified == want;
   if (!r->ok) snprintf(r->error, sizeof r->error, "not every payload was checked");
 out:
-  if (rc) {
+  if (rc && !cli_stop) {
     /* The other side sees its peer's close or death and exits by itself:
-     * give it a moment before killing it, so it can remove what it made. */
+     * give it a moment before killing it, so it can remove what it made
+     * (not after Ctrl-C: then the user is waiting). */
     int ignored;
     if (pa) colo__os_proc_wait(pa, 2000, &ignored);
     if (pb) colo__os_proc_wait(pb, 2000, &ignored);

@@ -53,8 +53,6 @@ typedef struct bench_row {
   uint64_t elapsed_ns; /* of the timed messages */
   uint64_t clock_ns;   /* cost of one clock reading, measured by side A */
   bench_side_t a, b;
-  const char *landed;  /* the transport the library reported (sanity check) */
-  char landed_buf[16];
 } bench_row_t;
 
 /* Figures derived from a row. */

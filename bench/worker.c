@@ -180,10 +180,9 @@ static uint64_t pct(const uint64_t *s, uint64_t n, double q) {
 /* The cost of one reading of the clock the loops use, on average. */
 static uint64_t clock_cost(void) {
   enum { N = 20000 };
-  uint64_t t0 = colo__os_now_ns(), x = 0;
-  for (int i = 0; i < N; i++) x ^= colo__os_now_ns();
-  uint64_t t1 = colo__os_now_ns();
-  return ((t1 - t0) + N / 2) / N + (x & 0); /* x keeps the loop */
+  uint64_t t0 = colo__os_now_ns();
+  for (int i = 0; i < N; i++) (void)colo__os_now_ns();
+  return (colo__os_now_ns() - t0 + N / 2) / N;
 }
 
 typedef struct wresult {
@@ -325,13 +324,10 @@ int bench_worker_main(int argc, char **argv) {
     else rc = w.side_a ? round_trips(&w, &b, &pl, rbuf, &r) : echo(&w, &b, &pl, rbuf, &r);
   }
   colo__os_usage(&r.u1);
-  const char *landed = b.ch ? colo_transport(b.ch) : "reference";
-  char landed_buf[16];
-  snprintf(landed_buf, sizeof landed_buf, "%s", landed);
   if (!rc) {
     printf("result verified=%llu cpu_ns=%llu rss=%llu transport=%s", (unsigned long long)r.verified,
            (unsigned long long)((r.u1.user_ns + r.u1.sys_ns) - (r.u0.user_ns + r.u0.sys_ns)),
-           (unsigned long long)r.u1.peak_rss, landed_buf);
+           (unsigned long long)r.u1.peak_rss, b.ch ? colo_transport(b.ch) : "reference");
     if (r.elapsed_ns) printf(" elapsed_ns=%llu", (unsigned long long)r.elapsed_ns);
     if (timer) {
       double sum = 0;

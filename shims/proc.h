@@ -15,10 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The runtime's monotonic clock (shim.h), in nanoseconds. */
-uint64_t colo__os_now_ns(void);
-void colo__os_sleep_ns(uint64_t ns);
-void colo__os_random(void *buf, size_t len);
+#include "shim.h" /* clocks, sleeping, randomness: the runtime's own */
 
 /* ---- child processes ------------------------------------------------------------ */
 

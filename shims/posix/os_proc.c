@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../runtime/internal.h"
 #include "../proc.h"
+#include "posix.h"
 
 struct colo__os_proc {
   pid_t pid;
@@ -32,14 +32,6 @@ struct colo__os_proc {
   char buf[4096];
   size_t len;       /* bytes buffered in buf */
 };
-
-static int os_err(int err, const char *what) {
-  int code = err == EACCES || err == EPERM ? COLO_EPERM
-             : err == ENOENT               ? COLO_ENOENT
-             : err == ENOMEM               ? COLO_ENOMEM
-                                           : COLO_EIO;
-  return colo__err(code, "%s: %s", what, strerror(err));
-}
 
 /* Writes all of buf or gives up (the child's report of its own failure). */
 static void write_all(int fd, const void *buf, size_t n) {
@@ -50,6 +42,14 @@ static void write_all(int fd, const void *buf, size_t n) {
     if (w <= 0) return;
     p += w, n -= (size_t)w;
   }
+}
+
+/* In the child, before exec: tells the parent "ERRNO what" on fd, and exits. */
+static _Noreturn void child_fail(int fd, const char *what) {
+  char why[320];
+  snprintf(why, sizeof why, "%d %s", errno, what);
+  write_all(fd, why, strlen(why));
+  _exit(127);
 }
 
 static int pin_raw(int cpu) {
@@ -66,44 +66,35 @@ int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out)
   int outp[2], errp[2];
   if (pipe2(outp, O_CLOEXEC) != 0) {
     free(p);
-    return os_err(errno, "pipe");
+    return colo__posix_err(errno, "pipe", NULL);
   }
   /* errp tells the parent why the child could not exec (closed on exec). */
   if (pipe2(errp, O_CLOEXEC) != 0) {
     int e = errno;
     close(outp[0]), close(outp[1]), free(p);
-    return os_err(e, "pipe");
+    return colo__posix_err(e, "pipe", NULL);
   }
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
     close(outp[0]), close(outp[1]), close(errp[0]), close(errp[1]), free(p);
-    return os_err(e, "fork");
+    return colo__posix_err(e, "fork", NULL);
   }
   if (pid == 0) {
-    char why[256];
+    char what[300];
     int nul = open("/dev/null", O_RDONLY);
     if (nul >= 0) dup2(nul, 0);
     dup2(outp[1], 1);
     if (spec->netns) {
-      char path[256];
-      snprintf(path, sizeof path, "/run/netns/%s", spec->netns);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-        snprintf(why, sizeof why, "%d entering network namespace %s: %s", errno, spec->netns, strerror(errno));
-        write_all(errp[1], why, strlen(why));
-        _exit(127);
-      }
+      snprintf(what, sizeof what, "/run/netns/%s", spec->netns);
+      int fd = open(what, O_RDONLY | O_CLOEXEC);
+      snprintf(what, sizeof what, "entering network namespace %s", spec->netns);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) child_fail(errp[1], what);
     }
-    if (spec->cpu >= 0 && pin_raw(spec->cpu) != 0) {
-      snprintf(why, sizeof why, "%d pinning to CPU %d: %s", errno, spec->cpu, strerror(errno));
-      write_all(errp[1], why, strlen(why));
-      _exit(127);
-    }
+    snprintf(what, sizeof what, "pinning to CPU %d", spec->cpu);
+    if (spec->cpu >= 0 && pin_raw(spec->cpu) != 0) child_fail(errp[1], what);
     execv("/proc/self/exe", spec->argv);
-    snprintf(why, sizeof why, "%d running /proc/self/exe: %s", errno, strerror(errno));
-    write_all(errp[1], why, strlen(why));
-    _exit(127);
+    child_fail(errp[1], "running /proc/self/exe");
   }
   close(outp[1]);
   close(errp[1]);
@@ -119,8 +110,7 @@ int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out)
     waitpid(pid, NULL, 0);
     close(outp[0]);
     free(p);
-    int code = e == EACCES || e == EPERM ? COLO_EPERM : e == ENOENT ? COLO_ENOENT : COLO_EINVAL;
-    return colo__err(code, "%s", text ? text + 1 : why);
+    return colo__posix_err(e, text ? text + 1 : why, NULL);
   }
   p->pid = pid;
   p->out = outp[0];
@@ -170,7 +160,7 @@ int colo__os_proc_wait(colo__os_proc_t *p, int timeout_ms, int *code) {
       reaped(p, status);
       break;
     }
-    if (r < 0 && errno != EINTR) return os_err(errno, "waitpid");
+    if (r < 0 && errno != EINTR) return colo__posix_err(errno, "waitpid", NULL);
     if (colo__os_now_ns() >= deadline) return colo__err(COLO_ETIMEDOUT, "still running after %d ms", timeout_ms);
     colo__os_sleep_ns(2000000u);
   }
@@ -192,7 +182,7 @@ void colo__os_proc_free(colo__os_proc_t *p) {
 
 int colo__os_run(char *const argv[], int show_output) {
   pid_t pid = fork();
-  if (pid < 0) return os_err(errno, "fork");
+  if (pid < 0) return colo__posix_err(errno, "fork", NULL);
   if (pid == 0) {
     int nul = open("/dev/null", O_RDWR);
     if (nul >= 0) {
@@ -204,7 +194,7 @@ int colo__os_run(char *const argv[], int show_output) {
   }
   int status;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return os_err(errno, "waitpid");
+    if (errno != EINTR) return colo__posix_err(errno, "waitpid", NULL);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
     return colo__err(COLO_ENOENT, "%s: not installed", argv[0]);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -222,7 +212,7 @@ int colo__os_cpus(int *cpus, int cap) {
 }
 
 int colo__os_pin(int cpu) {
-  if (pin_raw(cpu) != 0) return os_err(errno, "sched_setaffinity");
+  if (pin_raw(cpu) != 0) return colo__posix_err(errno, "sched_setaffinity", NULL);
   return 0;
 }
 
@@ -356,7 +346,7 @@ static int shmem_map(int fd, uint64_t size, colo__os_shmem_t **out) {
   if (base == MAP_FAILED) {
     int e = errno;
     free(m);
-    return os_err(e, "mmap");
+    return colo__posix_err(e, "mmap", NULL);
   }
   m->fd = fd, m->base = base, m->size = size;
   *out = m;
@@ -365,11 +355,11 @@ static int shmem_map(int fd, uint64_t size, colo__os_shmem_t **out) {
 
 int colo__os_shmem_create(uint64_t size, colo__os_shmem_t **out, char *handle, size_t cap) {
   int fd = memfd_create("colo-bench", 0); /* no CLOEXEC: children inherit it */
-  if (fd < 0) return os_err(errno, "memfd_create");
+  if (fd < 0) return colo__posix_err(errno, "memfd_create", NULL);
   if (ftruncate(fd, (off_t)size) != 0) {
     int e = errno;
     close(fd);
-    return os_err(e, "ftruncate");
+    return colo__posix_err(e, "ftruncate", NULL);
   }
   int rc = shmem_map(fd, size, out);
   if (rc) {
@@ -408,7 +398,7 @@ int colo__os_tmpdir(const char *prefix, char *out, size_t cap) {
   if (!base || base[0] != '/') base = "/tmp";
   int n = snprintf(out, cap, "%s/%s.XXXXXX", base, prefix);
   if (n < 0 || (size_t)n >= cap) return colo__err(COLO_EINVAL, "temporary directory name too long");
-  if (!mkdtemp(out)) return os_err(errno, out);
+  if (!mkdtemp(out)) return colo__posix_err(errno, out, NULL);
   return 0;
 }
 

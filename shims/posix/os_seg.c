@@ -59,6 +59,7 @@ int colo__posix_err(int e, const char *what, const char *path) {
   case EOPNOTSUPP: case ENOLCK: code = COLO_ENOTSUP; break;
   default: code = COLO_EIO; break;
   }
+  if (!path) return colo__err(code, "%s: %s", what, strerror(e));
   return colo__err(code, "%s %s: %s", what, path, strerror(e));
 }
 

@@ -21,7 +21,8 @@ typedef struct colo__posix_sys {
 
 extern colo__posix_sys_t colo__posix_sys;
 
-/* errno -> COLO_E* with "what obj: strerror" as the detail. */
+/* errno -> COLO_E* with "what obj: strerror" as the detail ("what: strerror"
+ * when obj is NULL). */
 int colo__posix_err(int e, const char *what, const char *obj);
 
 /* Byte streams: a socket (rfd == wfd), or a pair of FIFOs. */
