@@ -17,6 +17,7 @@
 #include "../shims/proc.h"
 #include "bench.h"
 #include "colo.h"
+#include "ctr.h"
 #include "ref_ring.h"
 
 static const char bench_help[] =
@@ -45,6 +46,14 @@ static const char bench_help[] =
     "  --json FILE        write the machine and every row as JSON (docs/bench.md)\n"
     "  --csv FILE         write every row as CSV\n"
     "  --plot FILE        draw p50 and p99 per transport with gnuplot (.svg, .png)\n"
+    "  --containers [ENGINE]  also between two real containers, one pinned to\n"
+    "                     each CPU, with podman (the default) or docker: the\n"
+    "                     arrangements below, next to the same transports\n"
+    "                     between host processes; savings against TCP between\n"
+    "                     the containers (needs root)\n"
+    "  --arrangements LIST  with --containers: of host, ctr-bridge,\n"
+    "                     ctr-volume-socket, ctr-volume-auto, ctr-shm-volume,\n"
+    "                     ctr-ipc-shared (default: all)\n"
     "  -q, --quiet        print nothing but errors (with --json or --csv)\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -54,15 +63,30 @@ static const char bench_help[] =
     "in every wait mode; and the reference, a minimal spin ring written in the\n"
     "benchmark itself, so the library's own overhead shows as a ratio.\n"
     "\n"
+    "Arrangements (--containers; docs/containers.md):\n"
+    "  ctr-bridge         two network namespaces on a bridge network: tcp\n"
+    "  ctr-volume-socket  a shared directory volume holding a Unix socket: unix\n"
+    "  ctr-volume-auto    the same volume with colo://: the memfd ring\n"
+    "  ctr-shm-volume     one host tmpfs mounted at /dev/shm in both: shm\n"
+    "  ctr-ipc-shared     one IPC namespace (--ipc=container:): shm\n"
+    "  host               the same transports between two host processes\n"
+    "\n"
     "Exit status: 0 when every row ran and every payload matched, 1 when a row\n"
     "failed, 2 on a usage error, 130 when interrupted.\n"
     "\n"
-    "Example:\n"
-    "  colo bench --count 20000 --json r.json --plot r.svg\n";
+    "Examples:\n"
+    "  colo bench --count 20000 --json r.json --plot r.svg\n"
+    "  colo bench --containers podman --modes spin --json c.json\n";
 
 /* ---- names ---------------------------------------------------------------------------- */
 
 static const char *const transport_names[BT_COUNT] = {"tcp", "tcp-netns", "unix", "fifo", "shm", "memfd", "reference"};
+static const char *const arr_names[BA_COUNT] = {"host",           "ctr-bridge",     "ctr-volume-socket",
+                                                "ctr-volume-auto", "ctr-shm-volume", "ctr-ipc-shared"};
+static const bench_transport_t arr_transports[BA_COUNT] = {BT_COUNT, BT_TCP, BT_UNIX, BT_MEMFD, BT_SHM, BT_SHM};
+
+const char *bench_arr_name(bench_arr_t a) { return arr_names[a]; }
+bench_transport_t bench_arr_transport(bench_arr_t a) { return arr_transports[a]; }
 
 const char *bench_transport_name(bench_transport_t t) { return transport_names[t]; }
 
@@ -82,10 +106,12 @@ const char *bench_mode_name(int mode) {
   return mode == COLO_WAIT_SPIN ? "spin" : mode == COLO_WAIT_HYBRID ? "hybrid" : mode == COLO_WAIT_BLOCK ? "block" : NULL;
 }
 
-void bench_row_label(const bench_row_t *r, char *buf, size_t cap) {
+void bench_row_label(const bench_row_t *r, int with_arr, char *buf, size_t cap) {
   const char *m = bench_mode_name(r->mode);
-  if (m) snprintf(buf, cap, "%s (%s)", bench_transport_name(r->transport), m);
-  else snprintf(buf, cap, "%s", bench_transport_name(r->transport));
+  char arr[32] = "";
+  if (with_arr) snprintf(arr, sizeof arr, "%s ", bench_arr_name(r->arr));
+  if (m) snprintf(buf, cap, "%s%s (%s)", arr, bench_transport_name(r->transport), m);
+  else snprintf(buf, cap, "%s%s", arr, bench_transport_name(r->transport));
 }
 
 double bench_msgs_per_s(const bench_row_t *r) {
@@ -107,6 +133,8 @@ typedef struct bopts {
   int cpu_a, cpu_b, cpus_set;
   const char *json, *csv, *plot;
   int quiet;
+  const char *containers; /* the engine, or NULL */
+  int arr_want[BA_COUNT];
 } bopts_t;
 
 /* Calls fn(ctx, item, len) for each comma-separated item; stops at the first
@@ -141,6 +169,12 @@ static int add_transport(void *ctx, const char *s, size_t n) {
   return 0;
 }
 
+static int add_arr(void *ctx, const char *s, size_t n) {
+  for (int a = 0; a < BA_COUNT; a++)
+    if (strlen(arr_names[a]) == n && !strncmp(s, arr_names[a], n)) return ((bopts_t *)ctx)->arr_want[a] = 1, 0;
+  return -1;
+}
+
 static int add_mode(void *ctx, const char *s, size_t n) {
   bopts_t *o = ctx;
   char item[16];
@@ -165,6 +199,7 @@ static int parse_opts(int argc, char **argv, bopts_t *o) {
       {"interval", required_argument, 0, 'i'},   {"cpus", required_argument, 0, 'c'},
       {"json", required_argument, 0, 'j'},       {"csv", required_argument, 0, 'C'},
       {"plot", required_argument, 0, 'P'},       {"quiet", no_argument, 0, 'q'},
+      {"containers", optional_argument, 0, 'K'}, {"arrangements", required_argument, 0, 'A'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   int c;
   opterr = 0;
@@ -227,6 +262,20 @@ static int parse_opts(int argc, char **argv, bopts_t *o) {
       break;
     }
     case 'q': o->quiet = 1; break;
+    case 'K':
+      /* --containers, --containers=ENGINE or --containers ENGINE */
+      o->containers = optarg ? optarg : "podman";
+      if (!optarg && optind < argc && (!strcmp(argv[optind], "podman") || !strcmp(argv[optind], "docker")))
+        o->containers = argv[optind++];
+      if (strcmp(o->containers, "podman") && strcmp(o->containers, "docker"))
+        return cli_usage("bench", "--containers: podman or docker");
+      break;
+    case 'A':
+      memset(o->arr_want, 0, sizeof o->arr_want);
+      if (each_item(optarg, add_arr, o))
+        return cli_usage("bench", "--arrangements: a list of host, ctr-bridge, ctr-volume-socket, ctr-volume-auto, "
+                                  "ctr-shm-volume, ctr-ipc-shared");
+      break;
     case 'h': fputs(bench_help, stdout); return -1;
     default: return cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
     }
@@ -234,6 +283,11 @@ static int parse_opts(int argc, char **argv, bopts_t *o) {
   if (optind < argc) return cli_usage("bench", "unexpected argument '%s'", argv[optind]);
   if (!o->nsizes) o->sizes[o->nsizes++] = 1024;
   int any = 0;
+  for (int a = 0; a < BA_COUNT; a++) any |= o->arr_want[a];
+  if (any && !o->containers) return cli_usage("bench", "--arrangements needs --containers");
+  if (!any)
+    for (int a = 0; a < BA_COUNT; a++) o->arr_want[a] = 1;
+  any = 0;
   for (int t = 0; t < BT_COUNT; t++) any |= o->want[t];
   if (!any)
     for (int t = 0; t < BT_COUNT; t++) o->want[t] = 1;
@@ -299,8 +353,6 @@ static int netns_up(netns_t *n, char *why, size_t cap) {
   return 0;
 }
 
-/* ---- running a row ------------------------------------------------------------------------------- */
-
 typedef struct ctx {
   bopts_t *o;
   bench_run_t *run;
@@ -308,9 +360,112 @@ typedef struct ctx {
   netns_t netns;
   uint64_t seed;
   int progress;
+  /* --containers */
+  ctr_engine_t eng;
+  char tag[64];       /* names everything the run creates: colo-bench-XXXXXX */
+  char shm_dir[300];  /* the host tmpfs directory ctr-shm-volume mounts at /dev/shm */
+  char b_ip[32];      /* side b's container on the bridge network */
 } ctx_t;
 
+/* ---- containers ------------------------------------------------------------------------------ */
+
+/* The pair of containers an arrangement runs in: "net" (bridge network and a
+ * directory volume), "shmv" (a host tmpfs at /dev/shm) or "ipc" (one IPC
+ * namespace). */
+static const char *pair_of(bench_arr_t a) {
+  return a == BA_CTR_SHM_VOLUME ? "shmv" : a == BA_CTR_IPC_SHARED ? "ipc" : "net";
+}
+
+static void ctr_name(const ctx_t *c, const char *pair, char side, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s-%s-%c", c->tag, pair, side);
+}
+
+#define CTR_VOLUME "/colo-shared" /* where the directory volume appears in the net pair */
+
+/* Starts the pairs the planned rows need. 0, or -1 with c->eng.why. */
+static int ctrs_up(ctx_t *c) {
+  ctr_engine_t *e = &c->eng;
+  bench_run_t *run = c->run;
+  int need[BA_COUNT] = {0};
+  for (int i = 0; i < run->nrows; i++) need[run->rows[i].arr] = 1;
+  if (c->progress) fprintf(stderr, "colo bench: preparing %s containers (root filesystem in %s/rootfs) ...\n", c->o->containers, c->dir);
+  if (ctr_open(e, c->o->containers, c->dir, c->tag)) return -1;
+  char cpus[2][32], vol[600], shm[600], name[2][128], ipc[160];
+  for (int s = 0; s < 2; s++)
+    snprintf(cpus[s], sizeof cpus[s], "--cpuset-cpus=%d", s ? run->cpu_b : run->cpu_a);
+  int pinned = run->cpu_a >= 0;
+  if (need[BA_CTR_BRIDGE] || need[BA_CTR_VOLUME_SOCKET] || need[BA_CTR_VOLUME_AUTO]) {
+    snprintf(vol, sizeof vol, "%s/volume", c->dir);
+    if (colo__os_mkdir(vol, 0777)) {
+      snprintf(e->why, sizeof e->why, "making the volume directory: %s", colo_last_error());
+      return -1;
+    }
+    snprintf(vol, sizeof vol, "%s/volume:" CTR_VOLUME, c->dir);
+    /* A subnet nobody else uses: try a few. */
+    char subnet[32], ip[2][40];
+    int rc = -1;
+    for (int attempt = 0; attempt < 4 && rc && !cli_stop; attempt++) {
+      unsigned octet = 100 + (unsigned)((c->seed + (uint64_t)attempt * 37u) % 150u);
+      snprintf(subnet, sizeof subnet, "10.203.%u.0/24", octet);
+      snprintf(c->b_ip, sizeof c->b_ip, "10.203.%u.2", octet);
+      snprintf(ip[0], sizeof ip[0], "--ip=10.203.%u.3", octet);
+      snprintf(ip[1], sizeof ip[1], "--ip=%s", c->b_ip);
+      rc = ctr_network(e, c->tag, subnet);
+    }
+    if (rc) return -1;
+    for (int s = 1; s >= 0 && !cli_stop; s--) {
+      char net[128];
+      snprintf(net, sizeof net, "--network=%s", c->tag);
+      ctr_name(c, "net", s ? 'b' : 'a', name[s], sizeof name[s]);
+      char *opts[] = {net, ip[s], "-v", vol, pinned ? cpus[s] : NULL, NULL};
+      if (ctr_start(e, name[s], opts)) return -1;
+    }
+  }
+  if (need[BA_CTR_SHM_VOLUME] && !cli_stop) {
+    /* A directory on the host's /dev/shm is a host tmpfs: no mount to make or undo. */
+    snprintf(c->shm_dir, sizeof c->shm_dir, "/dev/shm/%s", c->tag);
+    if (colo__os_mkdir(c->shm_dir, 01777)) {
+      c->shm_dir[0] = 0;
+      snprintf(e->why, sizeof e->why, "making the host tmpfs directory: %s", colo_last_error());
+      return -1;
+    }
+    snprintf(shm, sizeof shm, "%s:/dev/shm", c->shm_dir);
+    for (int s = 1; s >= 0 && !cli_stop; s--) {
+      ctr_name(c, "shmv", s ? 'b' : 'a', name[s], sizeof name[s]);
+      char *opts[] = {"--network=none", "-v", shm, pinned ? cpus[s] : NULL, NULL};
+      if (ctr_start(e, name[s], opts)) return -1;
+    }
+  }
+  if (need[BA_CTR_IPC_SHARED] && !cli_stop) {
+    ctr_name(c, "ipc", 'b', name[1], sizeof name[1]);
+    ctr_name(c, "ipc", 'a', name[0], sizeof name[0]);
+    snprintf(ipc, sizeof ipc, "--ipc=container:%s", name[1]);
+    char *ob[] = {"--network=none", "--ipc=shareable", pinned ? cpus[1] : NULL, NULL};
+    char *oa[] = {"--network=none", ipc, pinned ? cpus[0] : NULL, NULL};
+    if (ctr_start(e, name[1], ob) || (!cli_stop && ctr_start(e, name[0], oa))) return -1;
+  }
+  return 0;
+}
+
+static void ctrs_down(ctx_t *c) {
+  if (!c->o->containers) return;
+  if (c->eng.nctrs && c->progress) fprintf(stderr, "colo bench: removing the containers ...\n");
+  ctr_close(&c->eng);
+  if (c->shm_dir[0]) colo__os_tree_remove(c->shm_dir);
+  c->shm_dir[0] = 0;
+}
+
+/* ---- running a row ------------------------------------------------------------------------------- */
+
 static void endpoint_of(const ctx_t *c, const bench_row_t *r, int idx, char *ep, size_t cap) {
+  switch (r->arr) {
+  case BA_CTR_BRIDGE: snprintf(ep, cap, "tcp://%s:0", c->b_ip); return;
+  case BA_CTR_VOLUME_SOCKET: snprintf(ep, cap, "unix://" CTR_VOLUME "/r%d.sock", idx); return;
+  case BA_CTR_VOLUME_AUTO: snprintf(ep, cap, "colo://" CTR_VOLUME "/r%d.rdv", idx); return;
+  case BA_CTR_SHM_VOLUME:
+  case BA_CTR_IPC_SHARED: snprintf(ep, cap, "shm://colo-bench-r%d", idx); return;
+  default: break;
+  }
   switch (r->transport) {
   case BT_TCP: snprintf(ep, cap, "tcp://127.0.0.1:0"); break;
   case BT_TCP_NETNS: snprintf(ep, cap, "tcp://" NETNS_ADDR_B ":0"); break;
@@ -379,8 +534,14 @@ static int run_row(ctx_t *c, bench_row_t *r, int idx) {
   snprintf(arg[9], sizeof arg[9], "endpoint=%s", ep);
   char *argv[] = {"colo", "__bench-worker", "b", arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6], arg[7],
                   arg[8], arg[9], NULL};
-  int netns = r->transport == BT_TCP_NETNS;
-  colo__os_proc_spec_t sb = {argv, c->run->cpu_b, netns ? c->netns.ns[0] : NULL};
+  int netns = r->transport == BT_TCP_NETNS, ctr = r->arr != BA_HOST;
+  /* In a container, the container is pinned (--cpuset-cpus) and the engine runs the worker. */
+  char name[2][128], *prefix[2][CTR_PREFIX];
+  for (int s = 0; s < 2 && ctr; s++) {
+    ctr_name(c, pair_of(r->arr), s ? 'b' : 'a', name[s], sizeof name[s]);
+    ctr_exec_prefix(&c->eng, name[s], prefix[s]);
+  }
+  colo__os_proc_spec_t sb = {argv, ctr ? -1 : c->run->cpu_b, netns ? c->netns.ns[0] : NULL, ctr ? prefix[1] : NULL};
   colo__os_proc_t *pa = NULL, *pb = NULL;
   int rc = colo__os_proc_spawn(&sb, &pb);
   if (rc) {
@@ -395,7 +556,7 @@ static int run_row(ctx_t *c, bench_row_t *r, int idx) {
   }
   snprintf(arg[9], sizeof arg[9], "endpoint=%.580s", line + 6);
   argv[2] = "a";
-  colo__os_proc_spec_t sa = {argv, c->run->cpu_a, netns ? c->netns.ns[1] : NULL};
+  colo__os_proc_spec_t sa = {argv, ctr ? -1 : c->run->cpu_a, netns ? c->netns.ns[1] : NULL, ctr ? prefix[0] : NULL};
   if ((rc = colo__os_proc_spawn(&sa, &pa)) != 0) {
     snprintf(r->error, sizeof r->error, "starting side a: %s", colo_last_error());
     goto out;
@@ -446,32 +607,63 @@ out:
   colo__os_proc_free(pb);
   colo__os_shmem_free(mem);
   /* A listener killed above leaves its segment's name: remove it. */
-  if (rc && r->transport == BT_SHM) colo_seg_remove(ep, 1);
+  if (rc && r->transport == BT_SHM && !ctr) colo_seg_remove(ep, 1);
   return rc;
 }
 
 /* ---- the command -------------------------------------------------------------------------------------- */
 
+static bench_row_t *add_row(ctx_t *c, bench_arr_t arr, int t, int mode, uint64_t size) {
+  bopts_t *o = c->o;
+  bench_run_t *run = c->run;
+  if (run->nrows == BENCH_MAX_ROWS) return NULL;
+  bench_row_t *r = &run->rows[run->nrows++];
+  memset(r, 0, sizeof *r);
+  r->arr = arr;
+  r->transport = (bench_transport_t)t;
+  r->mode = mode;
+  r->pattern = o->pattern;
+  r->size = size;
+  r->count = o->count;
+  r->warmup = o->warmup;
+  r->interval_us = o->pattern == BP_IDLE ? o->interval_us : 0;
+  return r;
+}
+
+/* With containers: per size, transport and mode, each arrangement that uses
+ * the transport, then the same between host processes, side by side. */
+static void plan_containers(ctx_t *c) {
+  bopts_t *o = c->o;
+  static const bench_transport_t order[] = {BT_TCP, BT_UNIX, BT_MEMFD, BT_SHM};
+  for (int s = 0; s < o->nsizes; s++)
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+      bench_transport_t t = order[i];
+      if (!o->want[t]) continue;
+      int nm = bench_transport_has_mode(t) ? o->nmodes : 1;
+      for (int m = 0; m < nm; m++)
+        for (int a = 1; a <= BA_COUNT; a++) {
+          bench_arr_t arr = a == BA_COUNT ? BA_HOST : (bench_arr_t)a;
+          if (o->arr_want[arr] && (arr == BA_HOST || arr_transports[arr] == t))
+            add_row(c, arr, t, bench_transport_has_mode(t) ? o->modes[m] : -1, o->sizes[s]);
+        }
+    }
+}
+
 static void plan(ctx_t *c) {
   bopts_t *o = c->o;
   bench_run_t *run = c->run;
+  if (o->containers) {
+    plan_containers(c);
+    return;
+  }
   for (int s = 0; s < o->nsizes; s++)
     for (int t = 0; t < BT_COUNT; t++) {
       if (!o->want[t] || run->skipped[t][0]) continue;
       int nm = bench_transport_has_mode((bench_transport_t)t) ? o->nmodes : 1;
-      for (int m = 0; m < nm && run->nrows < BENCH_MAX_ROWS; m++) {
-        bench_row_t *r = &run->rows[run->nrows++];
-        memset(r, 0, sizeof *r);
-        r->transport = (bench_transport_t)t;
-        r->mode = bench_transport_has_mode((bench_transport_t)t) ? o->modes[m]
-                  : t == BT_REFERENCE                            ? COLO_WAIT_SPIN
-                                                                 : -1;
-        r->pattern = o->pattern;
-        r->size = o->sizes[s];
-        r->count = o->count;
-        r->warmup = o->warmup;
-        r->interval_us = o->pattern == BP_IDLE ? o->interval_us : 0;
-      }
+      for (int m = 0; m < nm; m++)
+        add_row(c, BA_HOST, t,
+                bench_transport_has_mode((bench_transport_t)t) ? o->modes[m] : t == BT_REFERENCE ? COLO_WAIT_SPIN : -1,
+                o->sizes[s]);
     }
 }
 
@@ -510,6 +702,11 @@ int cmd_bench(int argc, char **argv) {
   run->seed = c.seed;
   c.progress = !o.quiet && colo__os_stderr_tty();
   int status = CLI_OK;
+  if (o.containers && !colo__os_is_admin()) {
+    free(run);
+    fprintf(stderr, "colo bench: --containers needs root: it creates containers, a bridge network and volumes\n");
+    return CLI_FAIL;
+  }
   if ((rc = pick_cpus(&c)) != 0) {
     free(run);
     return rc;
@@ -520,16 +717,35 @@ int cmd_bench(int argc, char **argv) {
     return cli_fail("bench", rc);
   }
   snprintf(run->dir, sizeof run->dir, "%s", c.dir);
-  if (o.want[BT_TCP_NETNS]) netns_up(&c.netns, run->skipped[BT_TCP_NETNS], sizeof run->skipped[0]);
+  /* Every container, network and directory the run makes is named after it. */
+  snprintf(c.tag, sizeof c.tag, "colo-bench-%s", strrchr(c.dir, '.') + 1);
+  for (char *p = c.tag; *p; p++)
+    if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a'); /* image names are lower case */
+  if (o.want[BT_TCP_NETNS] && !o.containers) netns_up(&c.netns, run->skipped[BT_TCP_NETNS], sizeof run->skipped[0]);
   plan(&c);
   for (int t = 0; t < BT_COUNT; t++)
     if (o.want[t] && run->skipped[t][0] && !o.quiet)
       fprintf(stderr, "colo bench: %s skipped: %s\n", bench_transport_name((bench_transport_t)t), run->skipped[t]);
+  if (!run->nrows) {
+    colo__os_tree_remove(c.dir);
+    free(run);
+    return cli_usage("bench", "nothing to measure: --containers runs tcp, unix, memfd and shm");
+  }
+  if (o.containers) {
+    snprintf(run->engine, sizeof run->engine, "%s", o.containers);
+    if (ctrs_up(&c) != 0 && !cli_stop) {
+      fprintf(stderr, "colo bench: containers: %s\n", c.eng.why);
+      ctrs_down(&c);
+      colo__os_tree_remove(c.dir);
+      free(run);
+      return CLI_FAIL;
+    }
+  }
 
   for (int i = 0; i < run->nrows && !cli_stop; i++) {
     bench_row_t *r = &run->rows[i];
-    char label[64], sz[16];
-    bench_row_label(r, label, sizeof label);
+    char label[96], sz[16];
+    bench_row_label(r, o.containers != NULL, label, sizeof label);
     cli_human_size(r->size, sz, sizeof sz);
     uint64_t t0 = colo__os_now_ns();
     if (c.progress)
@@ -543,10 +759,12 @@ int cmd_bench(int argc, char **argv) {
     }
   }
   netns_down(&c.netns);
+  ctrs_down(&c);
   if (cli_stop) {
-    colo__os_tmpdir_remove(c.dir);
+    colo__os_tree_remove(c.dir);
     free(run);
-    fprintf(stderr, "\ncolo bench: interrupted; the namespaces, endpoints and processes it made are gone\n");
+    fprintf(stderr, "\ncolo bench: interrupted; the %s, endpoints and processes it made are gone\n",
+            o.containers ? "containers, network, volumes" : "namespaces");
     return CLI_INTERRUPTED;
   }
   if (!o.quiet) {
@@ -556,7 +774,7 @@ int cmd_bench(int argc, char **argv) {
   if (o.json && bench_write_json(o.json, run) != 0) status = CLI_FAIL; /* each says why */
   if (o.csv && bench_write_csv(o.csv, run) != 0) status = CLI_FAIL;
   if (o.plot && bench_write_plot(o.plot, run) != 0) status = CLI_FAIL;
-  colo__os_tmpdir_remove(c.dir);
+  colo__os_tree_remove(c.dir);
   free(run);
   return status;
 }

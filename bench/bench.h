@@ -23,6 +23,15 @@ typedef enum bench_transport {
   BT_TCP, BT_TCP_NETNS, BT_UNIX, BT_FIFO, BT_SHM, BT_MEMFD, BT_REFERENCE, BT_COUNT
 } bench_transport_t;
 
+/* Where the two sides run: two host processes, or two containers arranged
+ * so (docs/containers.md). */
+typedef enum bench_arr {
+  BA_HOST, BA_CTR_BRIDGE, BA_CTR_VOLUME_SOCKET, BA_CTR_VOLUME_AUTO, BA_CTR_SHM_VOLUME, BA_CTR_IPC_SHARED, BA_COUNT
+} bench_arr_t;
+const char *bench_arr_name(bench_arr_t a);
+/* The transport each container arrangement uses. */
+bench_transport_t bench_arr_transport(bench_arr_t a);
+
 typedef enum bench_pattern { BP_PINGPONG, BP_STREAM, BP_IDLE } bench_pattern_t;
 
 /* "tcp", "tcp-netns", ... as in the JSON; bench_transport_parse: -1 if unknown. */
@@ -40,6 +49,7 @@ typedef struct bench_side {
 } bench_side_t;
 
 typedef struct bench_row {
+  bench_arr_t arr;
   bench_transport_t transport;
   int mode;            /* colo_wait_mode_t, or -1 for none (sockets) */
   bench_pattern_t pattern;
@@ -58,8 +68,8 @@ typedef struct bench_row {
 /* Figures derived from a row. */
 double bench_msgs_per_s(const bench_row_t *r);
 double bench_gb_per_s(const bench_row_t *r);
-/* "shm (spin)", "tcp" */
-void bench_row_label(const bench_row_t *r, char *buf, size_t cap);
+/* "shm (spin)", "tcp"; with containers, the arrangement first: "ctr-bridge tcp" */
+void bench_row_label(const bench_row_t *r, int with_arr, char *buf, size_t cap);
 const char *bench_mode_name(int mode); /* NULL for none */
 
 /* The report of a whole run (report.c). */
@@ -69,6 +79,7 @@ typedef struct bench_run {
   char skipped[BT_COUNT][256]; /* why a requested transport was not measured ("" when it was) */
   int cpu_a, cpu_b;            /* -1: not pinned */
   uint64_t seed;
+  char engine[16];             /* the container engine (--containers), "" for none */
   char dir[256];               /* the run's private directory (endpoints, plot data) */
 } bench_run_t;
 

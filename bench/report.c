@@ -47,7 +47,9 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
   colo__os_machine(&m);
   int stream = run->nrows && run->rows[0].pattern == BP_STREAM;
   const bench_row_t *r0 = run->nrows ? &run->rows[0] : NULL;
+  int ctr = run->engine[0] != 0;
   fprintf(f, "\ncolo bench: %s, two processes", r0 ? bench_pattern_name(r0->pattern) : "nothing");
+  if (ctr) fprintf(f, " in two %s containers or on the host,", run->engine);
   if (run->cpu_a >= 0) fprintf(f, " pinned to CPUs %d (side A) and %d (side B)", run->cpu_a, run->cpu_b);
   else fprintf(f, " (not pinned)");
   if (r0) fprintf(f, ", %llu timed messages per row after %llu of warm-up", (unsigned long long)r0->count,
@@ -59,6 +61,7 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
     fprintf(f, "Each round trip includes one clock reading, which costs %s here.\n", b);
   }
   fputc('\n', f);
+  if (ctr) col(f, "arrangement", 19);
   col(f, "transport", 18), col(f, "size", 6);
   if (stream) {
     col(f, "msgs/s", 10), col(f, "GB/s", 8), col(f, "cpu/msg A", 11), col(f, "cpu/msg B", 11);
@@ -70,8 +73,9 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
   fputs("checked\n", f);
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
-    char label[64], b[32];
-    bench_row_label(r, label, sizeof label);
+    char label[96], b[32];
+    bench_row_label(r, 0, label, sizeof label);
+    if (ctr) col(f, bench_arr_name(r->arr), 19);
     col(f, label, 18);
     cli_human_size(r->size, b, sizeof b);
     col(f, b, 6);
@@ -98,13 +102,21 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
     if (run->skipped[t][0]) fprintf(f, "%-18s skipped: %s\n", bench_transport_name((bench_transport_t)t), run->skipped[t]);
 }
 
-/* The TCP row of the same size as r (loopback or netns); NULL if none. */
-static const bench_row_t *baseline(const bench_run_t *run, const bench_row_t *r, bench_transport_t t) {
+/* The row of arrangement arr, transport t and r's size (and mode, when
+ * mode_too) that ran and verified; NULL if none. */
+static const bench_row_t *find_row(const bench_run_t *run, const bench_row_t *r, bench_arr_t arr, bench_transport_t t,
+                                   int mode_too) {
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *b = &run->rows[i];
-    if (b->transport == t && b->size == r->size && b->done && b->ok) return b;
+    if (b->arr == arr && b->transport == t && b->size == r->size && b->done && b->ok && (!mode_too || b->mode == r->mode))
+      return b;
   }
   return NULL;
+}
+
+/* The TCP row of the same size as r (loopback or netns); NULL if none. */
+static const bench_row_t *baseline(const bench_run_t *run, const bench_row_t *r, bench_transport_t t) {
+  return find_row(run, r, BA_HOST, t, 0);
 }
 
 static const char *baseline_name(bench_transport_t t) {
@@ -129,7 +141,64 @@ static void throughput_vs(FILE *f, const bench_row_t *r, const bench_row_t *b) {
           bench_gb_per_s(b));
 }
 
+/* With containers: the fastest shared-memory row between containers against
+ * TCP between them (ctr-bridge), then every row against it, and each
+ * container row against the same transport between host processes. */
+static void print_savings_containers(FILE *f, const bench_run_t *run) {
+  int any = 0;
+  for (int s = 0; s < run->nrows; s++) {
+    const bench_row_t *r0 = &run->rows[s], *best = NULL;
+    const bench_row_t *bridge = find_row(run, r0, BA_CTR_BRIDGE, BT_TCP, 0);
+    if (!bridge || (s > 0 && run->rows[s - 1].size == r0->size)) continue;
+    for (int i = 0; i < run->nrows; i++) {
+      const bench_row_t *r = &run->rows[i];
+      if (r->size != r0->size || r->arr == BA_HOST || !r->done || !r->ok || !bench_transport_has_mode(r->transport)) continue;
+      int better = r->pattern == BP_STREAM ? !best || bench_msgs_per_s(r) > bench_msgs_per_s(best)
+                                           : !best || r->p50 < best->p50;
+      if (better) best = r;
+    }
+    if (!best) continue;
+    char label[96], sz[16], a[32], b[32];
+    bench_row_label(best, 1, label, sizeof label);
+    cli_human_size(best->size, sz, sizeof sz);
+    if (!any++) fputc('\n', f);
+    if (best->pattern == BP_STREAM) {
+      fprintf(f, "Verdict (%s messages): between containers, %s streams %.2f GB/s, %.1f× TCP between them (%.2f GB/s).\n",
+              sz, label, bench_gb_per_s(best), bench_msgs_per_s(best) / bench_msgs_per_s(bridge), bench_gb_per_s(bridge));
+    } else {
+      bench_fmt_ns((double)best->p50, a, sizeof a);
+      bench_fmt_ns((double)bridge->p50, b, sizeof b);
+      fprintf(f, "Verdict (%s messages): between containers, a round trip over %s takes %s at p50 against %s over "
+                 "TCP on a bridge network: %.1f× lower latency.\n",
+              sz, label, a, b, (double)bridge->p50 / (double)best->p50);
+    }
+  }
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *r = &run->rows[i];
+    const bench_row_t *bridge = find_row(run, r, BA_CTR_BRIDGE, BT_TCP, 0);
+    if (r->arr == BA_CTR_BRIDGE || !r->done || !r->ok || !bridge) continue;
+    char label[96], sz[16];
+    bench_row_label(r, 1, label, sizeof label);
+    cli_human_size(r->size, sz, sizeof sz);
+    if (!any++) fputc('\n', f);
+    fprintf(f, "%s, %s: ", label, sz);
+    if (r->pattern == BP_STREAM) throughput_vs(f, r, bridge);
+    else latency_vs(f, r, bridge);
+    fputs(" against TCP between containers", f);
+    const bench_row_t *host = r->arr == BA_HOST ? NULL : find_row(run, r, BA_HOST, r->transport, 1);
+    if (host && r->pattern != BP_STREAM && host->p50)
+      fprintf(f, "; p50 %.2f× that between host processes", (double)r->p50 / (double)host->p50);
+    else if (host && r->pattern == BP_STREAM && bench_msgs_per_s(r) > 0)
+      fprintf(f, "; %.2f× the rate between host processes", bench_msgs_per_s(r) / bench_msgs_per_s(host));
+    fputs(".\n", f);
+  }
+}
+
 void bench_print_savings(FILE *f, const bench_run_t *run) {
+  if (run->engine[0]) {
+    print_savings_containers(f, run);
+    return;
+  }
   int any = 0;
   /* The verdict first: the fastest shared-memory row against TCP loopback. */
   for (int s = 0; s < run->nrows; s++) {
@@ -144,8 +213,8 @@ void bench_print_savings(FILE *f, const bench_run_t *run) {
       if (better) best = r;
     }
     if (!best) continue;
-    char label[64], sz[16], a[32], b[32];
-    bench_row_label(best, label, sizeof label);
+    char label[96], sz[16], a[32], b[32];
+    bench_row_label(best, 0, label, sizeof label);
     cli_human_size(best->size, sz, sizeof sz);
     if (!any++) fputc('\n', f);
     if (best->pattern == BP_STREAM) {
@@ -164,8 +233,8 @@ void bench_print_savings(FILE *f, const bench_run_t *run) {
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
     if (is_tcp(r->transport) || !r->done || !r->ok) continue;
-    char label[64], sz[16];
-    bench_row_label(r, label, sizeof label);
+    char label[96], sz[16];
+    bench_row_label(r, 0, label, sizeof label);
     cli_human_size(r->size, sz, sizeof sz);
     int first = 1;
     for (bench_transport_t t = BT_TCP; t <= BT_TCP_NETNS; t++) {
@@ -228,7 +297,10 @@ int bench_write_json(const char *path, const bench_run_t *run) {
   fprintf(f, "  \"config\": {\"cpus\": ");
   if (run->cpu_a >= 0) fprintf(f, "[%d, %d]", run->cpu_a, run->cpu_b);
   else fprintf(f, "null");
-  fprintf(f, ", \"seed\": %llu},\n  \"skipped\": [", (unsigned long long)run->seed);
+  fprintf(f, ", \"seed\": %llu, \"containers\": ", (unsigned long long)run->seed);
+  if (run->engine[0]) cli_json_str(f, run->engine);
+  else fputs("null", f);
+  fprintf(f, "},\n  \"skipped\": [");
   int n = 0;
   for (int t = 0; t < BT_COUNT; t++)
     if (run->skipped[t][0]) {
@@ -241,8 +313,8 @@ int bench_write_json(const char *path, const bench_run_t *run) {
     const bench_row_t *r = &run->rows[i];
     int lat = r->done && r->pattern != BP_STREAM;
     const char *mode = bench_mode_name(r->mode);
-    fprintf(f, "%s\n    {\"arrangement\": \"host\", \"transport\": \"%s\", \"mode\": ", i ? "," : "",
-            bench_transport_name(r->transport));
+    fprintf(f, "%s\n    {\"arrangement\": \"%s\", \"transport\": \"%s\", \"mode\": ", i ? "," : "",
+            bench_arr_name(r->arr), bench_transport_name(r->transport));
     if (mode) fprintf(f, "\"%s\"", mode);
     else fprintf(f, "null");
     fprintf(f, ", \"pattern\": \"%s\", \"size\": %llu, \"count\": %llu, \"warmup\": %llu, ",
@@ -286,7 +358,7 @@ int bench_write_csv(const char *path, const bench_run_t *run) {
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
     const char *mode = bench_mode_name(r->mode);
-    fprintf(f, "host,%s,%s,%s,%llu,%llu,%llu,", bench_transport_name(r->transport), mode ? mode : "",
+    fprintf(f, "%s,%s,%s,%s,%llu,%llu,%llu,", bench_arr_name(r->arr), bench_transport_name(r->transport), mode ? mode : "",
             bench_pattern_name(r->pattern), (unsigned long long)r->size, (unsigned long long)r->count,
             (unsigned long long)r->warmup);
     if (r->done && r->pattern != BP_STREAM)
@@ -322,8 +394,8 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
     if (!r->done || !r->ok) continue;
-    char label[64], sz[16];
-    bench_row_label(r, label, sizeof label);
+    char label[96], sz[16];
+    bench_row_label(r, run->engine[0] != 0, label, sizeof label);
     cli_human_size(r->size, sz, sizeof sz);
     if (sizes > 1) fprintf(f, "\"%s %s\"", label, sz);
     else fprintf(f, "\"%s\"", label);

@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
     int (*fn)(int, char **);
   } cmds[] = {{"recv", cmd_recv}, {"send", cmd_send}, {"info", cmd_info}, {"ls", cmd_ls}, {"rm", cmd_rm},
               {"gc", cmd_gc}, {"bench", cmd_bench},
-              {"__bench-worker", bench_worker_main}};
+              {"__bench-worker", bench_worker_main}, {"__idle", cmd_idle}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "colo: unknown command '%s'\nTry 'colo --help'.\n", cmd);

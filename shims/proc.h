@@ -25,6 +25,8 @@ typedef struct colo__os_proc_spec {
   char **argv;        /* argv[0] is ignored: the child runs this very program */
   int cpu;            /* pin the child to this CPU before it starts; -1: not pinned */
   const char *netns;  /* enter this named network namespace (ip netns) first; NULL: none */
+  char *const *prefix; /* NULL, or a command ($PATH lookup) that runs argv[1...] for us, such
+                          as {"podman", "exec", "CTR", "/colo", NULL}: a program in a container */
 } colo__os_proc_spec_t;
 
 /*
@@ -52,6 +54,11 @@ void colo__os_proc_free(colo__os_proc_t *p);
  * code (0..255), or COLO_ENOENT when the program is not installed.
  */
 int colo__os_run(char *const argv[], int show_output);
+/* The same, with the command's stdout and stderr in out (NUL-terminated,
+ * trailing newlines dropped, cut at cap), killed after timeout_ms (-1: no
+ * limit) with COLO_ETIMEDOUT. Commands run in their own process group: a
+ * Ctrl-C at the terminal stops us, not them, and we clean up after them. */
+int colo__os_run_output(char *const argv[], int timeout_ms, char *out, size_t cap);
 
 /* ---- CPUs, usage, machine ------------------------------------------------------- */
 
@@ -99,7 +106,23 @@ void colo__os_shmem_free(colo__os_shmem_t *m);
 
 /* Makes a new directory only this user can enter, for endpoints (out: its path). */
 int colo__os_tmpdir(const char *prefix, char *out, size_t cap);
-/* Removes dir and whatever files were left in it (not recursive). */
-void colo__os_tmpdir_remove(const char *dir);
+/* Removes a whole directory tree: it never follows a symbolic link and never
+ * enters another mount (a volume still mounted stays untouched). Missing: 0. */
+int colo__os_tree_remove(const char *dir);
+/* mkdir with this mode (not reduced by the umask); an existing directory: 0. */
+int colo__os_mkdir(const char *path, unsigned mode);
+
+/* ---- a root filesystem for containers (os_rootfs.c) ------------------------------------- */
+
+/*
+ * Fills dir (created if missing) with a minimal root filesystem that runs
+ * this program in a container without any image: the executable as
+ * dir/colo, every shared library it has loaded at its own path, the ELF
+ * interpreter at the path the executable names, and empty mount points
+ * (dev, proc, sys, tmp, etc, colo-shared). With busybox set, a static
+ * /bin/busybox from the host too (a shell for debugging; COLO_ENOENT when
+ * there is none). If files is not NULL, it is called with each file copied.
+ */
+int colo__os_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char *path), void *ctx);
 
 #endif

@@ -93,6 +93,19 @@ int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out)
     }
     snprintf(what, sizeof what, "pinning to CPU %d", spec->cpu);
     if (spec->cpu >= 0 && pin_raw(spec->cpu) != 0) child_fail(errp[1], what);
+    if (spec->prefix) {
+      /* prefix... then argv[1...]: this program's arguments, run by another command */
+      size_t np = 0, na = 0;
+      while (spec->prefix[np]) np++;
+      while (spec->argv[na]) na++;
+      char **full = calloc(np + na + 1, sizeof *full);
+      if (!full) child_fail(errp[1], "out of memory");
+      memcpy(full, spec->prefix, np * sizeof *full);
+      memcpy(full + np, spec->argv + 1, (na - 1) * sizeof *full);
+      execvp(full[0], full);
+      snprintf(what, sizeof what, "running %s", full[0]);
+      child_fail(errp[1], what);
+    }
     execv("/proc/self/exe", spec->argv);
     child_fail(errp[1], "running /proc/self/exe");
   }
@@ -180,24 +193,75 @@ void colo__os_proc_free(colo__os_proc_t *p) {
   free(p);
 }
 
-int colo__os_run(char *const argv[], int show_output) {
+/* Runs argv: output to /dev/null, the terminal (show) or a pipe (out); the
+ * child has its own process group, so Ctrl-C at the terminal reaches only
+ * us, and we decide what to stop and clean up. */
+static int run_cmd(char *const argv[], int show, int timeout_ms, char *out, size_t cap) {
+  int pfd[2] = {-1, -1};
+  if (out && pipe2(pfd, O_CLOEXEC) != 0) return colo__posix_err(errno, "pipe", NULL);
+  if (out && cap) out[0] = 0;
   pid_t pid = fork();
-  if (pid < 0) return colo__posix_err(errno, "fork", NULL);
+  if (pid < 0) {
+    int e = errno;
+    if (out) close(pfd[0]), close(pfd[1]);
+    return colo__posix_err(e, "fork", NULL);
+  }
   if (pid == 0) {
+    setpgid(0, 0);
     int nul = open("/dev/null", O_RDWR);
-    if (nul >= 0) {
-      dup2(nul, 0);
-      if (!show_output) dup2(nul, 1), dup2(nul, 2);
-    }
+    if (nul >= 0) dup2(nul, 0);
+    if (out) dup2(pfd[1], 1), dup2(pfd[1], 2);
+    else if (!show && nul >= 0) dup2(nul, 1), dup2(nul, 2);
     execvp(argv[0], argv);
     _exit(errno == ENOENT ? 126 : 127);
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return colo__posix_err(errno, "waitpid", NULL);
+  size_t len = 0;
+  if (out) close(pfd[1]);
+  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+  int status = 0, timed_out = 0;
+  for (;;) {
+    if (out && pfd[0] >= 0) {
+      struct pollfd p = {pfd[0], POLLIN, 0};
+      if (poll(&p, 1, 20) > 0) {
+        char tmp[1024];
+        ssize_t n = read(pfd[0], tmp, sizeof tmp);
+        if (n > 0) {
+          size_t c = cap > len + 1 ? cap - len - 1 : 0;
+          if ((size_t)n < c) c = (size_t)n;
+          memcpy(out + len, tmp, c);
+          len += c;
+          out[len] = 0;
+          continue;
+        }
+        if (n == 0 || errno != EINTR) close(pfd[0]), pfd[0] = -1;
+      }
+    }
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) {
+      int e = errno;
+      if (out && pfd[0] >= 0) close(pfd[0]);
+      return colo__posix_err(e, "waitpid", NULL);
+    }
+    if (colo__os_now_ns() >= deadline && !timed_out) {
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      timed_out = 1;
+    }
+    if (!out || pfd[0] < 0) colo__os_sleep_ns(2000000u);
+  }
+  if (out && pfd[0] >= 0) close(pfd[0]);
+  while (len && (out[len - 1] == '\n' || out[len - 1] == ' ')) out[--len] = 0;
+  if (timed_out) return colo__err(COLO_ETIMEDOUT, "%s did not finish within %d ms", argv[0], timeout_ms);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
     return colo__err(COLO_ENOENT, "%s: not installed", argv[0]);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int colo__os_run(char *const argv[], int show_output) { return run_cmd(argv, show_output, -1, NULL, 0); }
+
+int colo__os_run_output(char *const argv[], int timeout_ms, char *out, size_t cap) {
+  return run_cmd(argv, 0, timeout_ms, out, cap);
 }
 
 /* ---- CPUs, usage, machine ------------------------------------------------------- */
@@ -400,19 +464,4 @@ int colo__os_tmpdir(const char *prefix, char *out, size_t cap) {
   if (n < 0 || (size_t)n >= cap) return colo__err(COLO_EINVAL, "temporary directory name too long");
   if (!mkdtemp(out)) return colo__posix_err(errno, out, NULL);
   return 0;
-}
-
-void colo__os_tmpdir_remove(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    char path[4200];
-    while ((e = readdir(d)))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-      }
-    closedir(d);
-  }
-  rmdir(dir);
 }
