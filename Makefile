@@ -7,6 +7,9 @@
 #                the table and how much shared memory saves over TCP; also
 #                writes build/bench.json and build/bench.svg (BENCH_ARGS adds
 #                options, such as BENCH_ARGS="--size 64,1K,64K")
+#   make bench-containers  the same between two real containers (podman
+#                with runc, as root), in every arrangement of docs/containers.md,
+#                next to host processes; build/bench-containers.json and .svg
 #   make build   the release build only (build/release: libcolo, colo)
 #   make test-fuzz  libFuzzer on the stream protocol and the colo:// handshake
 #                   (clang), FUZZ_SECONDS=60 each
@@ -22,14 +25,15 @@ CMAKE_GEN := -DCOLO_WERROR=ON
 
 DEPS_BUILD := cmake make gcc libc6-dev pkg-config libmimalloc-dev libxxhash-dev
 DEPS_BENCH := $(DEPS_BUILD) gnuplot-nox iproute2
-DEPS_TEST  := $(DEPS_BENCH) libcriterion-dev procps util-linux coreutils jq
+DEPS_CTR   := $(DEPS_BENCH) podman runc
+DEPS_TEST  := $(DEPS_CTR) libcriterion-dev procps util-linux coreutils jq
 
 ASAN_UBSAN := address,undefined
 CTEST := ctest --output-on-failure --no-tests=error -V
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build bench test test-release test-asan test-tsan test-fuzz deps deps-test install clean
+.PHONY: all build bench bench-containers test test-release test-asan test-tsan test-fuzz deps deps-test install clean
 
 all: build
 
@@ -53,6 +57,12 @@ bench:
 	@scripts/deps.sh $(DEPS_BENCH)
 	$(call configure,release,-DCOLO_BUILD_TESTS=OFF)
 	$(BUILD)/release/colo bench --json $(BUILD)/bench.json --plot $(BUILD)/bench.svg $(BENCH_ARGS)
+
+bench-containers:
+	@scripts/deps.sh $(DEPS_CTR)
+	$(call configure,release,-DCOLO_BUILD_TESTS=OFF)
+	$(BUILD)/release/colo bench --containers podman --json $(BUILD)/bench-containers.json \
+	  --plot $(BUILD)/bench-containers.svg $(BENCH_ARGS)
 
 test: deps-test
 	@$(MAKE) --no-print-directory test-release test-asan test-tsan

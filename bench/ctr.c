@@ -151,3 +151,48 @@ int cmd_idle(int argc, char **argv) {
   while (!cli_stop) colo__os_sleep_ns(1000000000u);
   return CLI_OK;
 }
+
+/* ---- colo rootfs DIR ------------------------------------------------------------------------- */
+
+static const char rootfs_help[] =
+    "Usage: colo rootfs DIR [--busybox]\n"
+    "\n"
+    "Makes DIR a minimal root filesystem that runs this colo in a container,\n"
+    "without an image or a registry: the colo executable as /colo, the shared\n"
+    "libraries it has loaded (at their own paths), and empty mount points.\n"
+    "\n"
+    "Options:\n"
+    "  --busybox   add the host's static /bin/busybox and /bin/sh (a shell to\n"
+    "              look around; Debian package busybox-static)\n"
+    "  -h, --help  show this help\n"
+    "\n"
+    "Use it with:\n"
+    "  podman run --rm --rootfs DIR:O /colo probe /dev/shm\n"
+    "  tar -C DIR -c . | docker import - colo:local\n"
+    "  tar -C DIR -c . | podman import - colo:local\n"
+    "(docs/containers.md has the arrangements colo bench measures.)\n";
+
+static void print_file(void *ctx, const char *path) {
+  (void)ctx;
+  printf("  %s\n", path);
+}
+
+int cmd_rootfs(int argc, char **argv) {
+  int busybox = 0;
+  const char *dir = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fputs(rootfs_help, stdout);
+      return CLI_OK;
+    }
+    if (!strcmp(argv[i], "--busybox")) busybox = 1;
+    else if (argv[i][0] == '-') return cli_usage("rootfs", "unknown option '%s'", argv[i]);
+    else if (dir) return cli_usage("rootfs", "one DIR only");
+    else dir = argv[i];
+  }
+  if (!dir) return cli_usage("rootfs", "expected DIR");
+  printf("colo rootfs: %s:\n", dir);
+  int rc = colo__os_rootfs(dir, busybox, print_file, NULL);
+  if (rc) return cli_fail("rootfs", rc);
+  return CLI_OK;
+}

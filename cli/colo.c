@@ -23,7 +23,11 @@ static const char main_help[] =
     "  rm ENDPOINT     remove a segment\n"
     "  gc              remove every segment whose processes are all dead\n"
     "  bench           how much latency shared memory saves over TCP, measured\n"
-    "                  between two processes on this host\n"
+    "                  between two processes on this host (or two containers)\n"
+    "  probe PATH      whether PATH can carry shared memory; 'probe serve PATH'\n"
+    "                  and 'probe join PATH' in two containers: what works\n"
+    "                  between them, and what to change when it does not\n"
+    "  rootfs DIR      a minimal root filesystem that runs colo in a container\n"
     "\n"
     "Endpoints:\n"
     "  colo:///PATH    automatic: a rendezvous socket at PATH picks the fastest\n"
@@ -62,7 +66,7 @@ int main(int argc, char **argv) {
     const char *name;
     int (*fn)(int, char **);
   } cmds[] = {{"recv", cmd_recv}, {"send", cmd_send}, {"info", cmd_info}, {"ls", cmd_ls}, {"rm", cmd_rm},
-              {"gc", cmd_gc}, {"bench", cmd_bench},
+              {"gc", cmd_gc}, {"bench", cmd_bench}, {"probe", cmd_probe}, {"rootfs", cmd_rootfs},
               {"__bench-worker", bench_worker_main}, {"__idle", cmd_idle}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);

@@ -72,6 +72,8 @@ int cmd_rm(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_rootfs(int argc, char **argv);
 /* `colo __idle`: waits for SIGTERM or SIGINT, the first process of a
  * container that colo runs commands in (colo bench --containers). */
 int cmd_idle(int argc, char **argv);
