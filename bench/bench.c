@@ -69,7 +69,8 @@ static const char bench_help[] =
     "  ctr-volume-auto    the same volume with colo://: the memfd ring\n"
     "  ctr-shm-volume     one host tmpfs mounted at /dev/shm in both: shm\n"
     "  ctr-ipc-shared     one IPC namespace (--ipc=container:): shm\n"
-    "  host               the same transports between two host processes\n"
+    "  host               the same transports between two host processes, and\n"
+    "                     the reference ring (the floor this machine sets)\n"
     "\n"
     "Exit status: 0 when every row ran and every payload matched, 1 when a row\n"
     "failed, 2 on a usage error, 130 when interrupted.\n"
@@ -635,7 +636,7 @@ static bench_row_t *add_row(ctx_t *c, bench_arr_t arr, int t, int mode, uint64_t
 static void plan_containers(ctx_t *c) {
   bopts_t *o = c->o;
   static const bench_transport_t order[] = {BT_TCP, BT_UNIX, BT_MEMFD, BT_SHM};
-  for (int s = 0; s < o->nsizes; s++)
+  for (int s = 0; s < o->nsizes; s++) {
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
       bench_transport_t t = order[i];
       if (!o->want[t]) continue;
@@ -647,6 +648,11 @@ static void plan_containers(ctx_t *c) {
             add_row(c, arr, t, bench_transport_has_mode(t) ? o->modes[m] : -1, o->sizes[s]);
         }
     }
+    /* The minimal ring between host processes: the floor this machine sets
+     * for any shared-memory row, measured in the same run. */
+    if (o->want[BT_REFERENCE] && o->arr_want[BA_HOST] && !c->run->skipped[BT_REFERENCE][0])
+      add_row(c, BA_HOST, BT_REFERENCE, COLO_WAIT_SPIN, o->sizes[s]);
+  }
 }
 
 static void plan(ctx_t *c) {
@@ -729,7 +735,7 @@ int cmd_bench(int argc, char **argv) {
   if (!run->nrows) {
     colo__os_tree_remove(c.dir);
     free(run);
-    return cli_usage("bench", "nothing to measure: --containers runs tcp, unix, memfd and shm");
+    return cli_usage("bench", "nothing to measure: --containers runs tcp, unix, memfd, shm and reference");
   }
   if (o.containers) {
     snprintf(run->engine, sizeof run->engine, "%s", o.containers);

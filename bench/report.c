@@ -390,13 +390,15 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
   for (int i = 0; i < run->nrows; i++) sizes += i == 0 || run->rows[i].size != run->rows[i - 1].size;
   FILE *f = out_open(data);
   if (!f) return -1;
-  int n = 0;
+  int n = 0, longest = 0;
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
     if (!r->done || !r->ok) continue;
     char label[96], sz[16];
     bench_row_label(r, run->engine[0] != 0, label, sizeof label);
     cli_human_size(r->size, sz, sizeof sz);
+    int len = (int)strlen(label) + (sizes > 1 ? (int)strlen(sz) + 1 : 0);
+    if (len > longest) longest = len;
     if (sizes > 1) fprintf(f, "\"%s %s\"", label, sz);
     else fprintf(f, "\"%s\"", label);
     if (stream) fprintf(f, " %.4f\n", bench_gb_per_s(r));
@@ -412,18 +414,21 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
   cli_human_size(r0->size, sz, sizeof sz);
   int svg = strcmp(strrchr(path, '.'), ".svg") == 0;
   if (!(f = out_open(script))) return -1;
-  fprintf(f, "set terminal %s size 1100,600 font 'sans,11' background rgb 'white'\n",
-          svg ? "svg dynamic enhanced" : "pngcairo enhanced");
+  fprintf(f, "set terminal %s size 1100,%d font 'sans,11' background rgb 'white'\n", svg ? "svg dynamic enhanced" : "pngcairo enhanced",
+          run->engine[0] ? 700 : 600);
   fprintf(f, "set output '%s'\n", path);
   if (stream)
     fprintf(f, "set title \"colo bench: one-way stream, %s messages (GB/s, log scale)\\n{/*0.8 %s, %d CPUs, %s}\" noenhanced\n",
             sizes > 1 ? "several" : sz, m.cpu_model, m.cpus_online, m.virt);
   else
-    fprintf(f, "set title \"colo bench: round trip, %s messages, p50 and p99 (µs, log scale)\\n%s, %d CPUs, virtualisation %s\" noenhanced\n",
+    fprintf(f, "set title \"colo bench: round trip%s%s%s, %s messages, p50 and p99 (µs, log scale)\\n%s, %d CPUs, virtualisation %s\" noenhanced\n",
+            run->engine[0] ? " between two " : "", run->engine, run->engine[0] ? " containers or host processes" : "",
             sizes > 1 ? "several" : sz, m.cpu_model, m.cpus_online, m.virt);
   fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
              "set style fill solid 0.85 border -1\nset logscale y\nset grid ytics\n"
-             "set xtics rotate by -35 noenhanced\nset key top left\nset bmargin 7\n");
+             "set xtics rotate by -35 noenhanced\nset key top right\n");
+  /* Room under the axis for the slanted labels (about 0.3 lines a character). */
+  fprintf(f, "set bmargin %d\nset rmargin 8\n", 3 + (longest * 3) / 10);
   fprintf(f, "set ylabel '%s'\n", stream ? "GB/s" : "round trip (µs)");
   if (stream) fprintf(f, "plot '%s' using 2:xtic(1) title 'GB/s' lc rgb '#3a7ebf'\n", data);
   else

@@ -1,11 +1,24 @@
-# targets.jq - the performance targets of issue 4 as ratios, from the JSON of
-# one `colo bench` run (each figure compared is from the same run):
+# targets.jq - the performance targets of issues 4 and 5 as ratios, from the
+# JSON of one `colo bench` run (each figure compared is from the same run):
 #   jq -f bench/targets.jq r.json       (a pingpong run)
 #   jq -f bench/targets.jq s.json       (a --pattern stream run)
+#   jq -f bench/targets.jq c.json       (a --containers run)
 # Each value is the measured ratio; the key says which way it must go.
-def row(t; m): [.results[] | select(.transport == t and .mode == m and .verified)][0];
+def arow(a; t; m): [.results[] | select(.arrangement == a and .transport == t and .mode == m and .verified)][0];
+def row(t; m): arow("host"; t; m);
 def r2: . * 100 | round / 100;
-if .results[0].pattern == "stream" then {
+if .config.containers != null then {
+  "ctr-bridge p50 / ctr-volume-auto memfd spin p50 (>= 50)":
+    ((arow("ctr-bridge"; "tcp"; null).p50_ns / arow("ctr-volume-auto"; "memfd"; "spin").p50_ns) | r2),
+  "ctr-bridge p50 / ctr-shm-volume shm spin p50 (>= 50)":
+    ((arow("ctr-bridge"; "tcp"; null).p50_ns / arow("ctr-shm-volume"; "shm"; "spin").p50_ns) | r2),
+  "ctr-volume-auto memfd spin p50 / host memfd spin p50 (<= 1.2)":
+    ((arow("ctr-volume-auto"; "memfd"; "spin").p50_ns / row("memfd"; "spin").p50_ns) | r2),
+  "ctr-shm-volume shm spin p50 / host shm spin p50 (<= 1.2)":
+    ((arow("ctr-shm-volume"; "shm"; "spin").p50_ns / row("shm"; "spin").p50_ns) | r2),
+  "ctr-bridge p50 / host reference p50 (what the minimal ring reaches)":
+    ((arow("ctr-bridge"; "tcp"; null).p50_ns / row("reference"; "spin").p50_ns) | r2)
+} elif .results[0].pattern == "stream" then {
   "shm spin GB/s (>= 4)": (row("shm"; "spin").gb_per_s | r2),
   "memfd spin GB/s (>= 4)": (row("memfd"; "spin").gb_per_s | r2),
   "reference GB/s (what the minimal ring reaches)": (row("reference"; "spin").gb_per_s | r2),
