@@ -684,7 +684,13 @@ static int verdict(probe_t *p, int *best) {
   }
   const check_t *shared = find_check(p, "shared file");
   if (!p->peer) {
-    add_fix(p, "mount the same directory at this path in both: podman/docker run -v /srv/colo:PATH (a host tmpfs such as a directory in /dev/shm is fastest), or an emptyDir volume with medium: Memory mounted in both containers of a Kubernetes pod");
+    char fix[400];
+    snprintf(fix, sizeof fix,
+             "mount the same directory at %s in both: podman/docker run -v /srv/colo:%s (a host tmpfs, such as a "
+             "directory in the host's /dev/shm, is fastest), or an emptyDir volume with medium: Memory mounted in both "
+             "containers of a Kubernetes pod",
+             p->path, p->path);
+    add_fix(p, fix);
     colo__os_fsinfo_t fi;
     if (colo__os_fsinfo(p->path, &fi) == 0 && fi.mount_is_path && !strcmp(fi.fstype, "tmpfs"))
       add_fix(p, "this path is a tmpfs mounted for this container alone (a 'shared' memory volume that is private to each container): mount one host directory instead");

@@ -9,12 +9,14 @@
 #     - a shared directory that only carries a socket -> sockets only (1)
 #       (a tmpfs too small for a segment, and memfd_create denied by seccomp)
 #     - no shared path at all (each container's own /tmp) -> nothing (2)
-#  3. nothing is left behind: containers, networks, mounts, directories.
+#  3. containers/run.sh carries a message in every arrangement (the recipes work);
+#  4. nothing is left behind: containers, networks, mounts, directories.
 # Exits 77 (ctest: skipped, with the reason printed) where containers cannot
 # run here: not root, or podman/runc missing or refusing. Never passes silently.
 set -eu
 colo=$1
 work=$2
+recipes=$(cd "$(dirname "$0")/.." && pwd)/containers/run.sh
 fail() { echo "containers: FAIL: $*" >&2; exit 1; }
 skip() { echo "containers: SKIPPED: $*" >&2; exit 77; }
 command -v jq >/dev/null || fail "jq is missing (make test installs it)"
@@ -134,11 +136,20 @@ for side in serve join; do
   jq -e '.peer == null' none.$side.json >/dev/null || fail "none: $side claims a peer"
 done
 
-# ---- 3. nothing left behind ------------------------------------------------------------
-left=$($P ps -a --format '{{.Names}}' | grep -E "^(colo-bench-|$tag)" || true)
+# ---- 3. the recipes: containers/run.sh, every arrangement ----------------------------------
+for a in ctr-bridge ctr-volume-socket ctr-volume-auto ctr-shm-volume ctr-ipc-shared; do
+  echo "containers: containers/run.sh $a" >&2
+  sh "$recipes" -c "$colo" $a >run.$a.out 2>&1 || { cat run.$a.out >&2; fail "containers/run.sh $a"; }
+  grep -q "hello from container A" run.$a.out || fail "run.sh $a: the message did not arrive"
+done
+grep -q "connected over memfd" run.ctr-volume-auto.out || fail "run.sh ctr-volume-auto did not land on memfd"
+grep -q "connected over shm" run.ctr-ipc-shared.out || fail "run.sh ctr-ipc-shared did not use shm"
+
+# ---- 4. nothing left behind ------------------------------------------------------------
+left=$($P ps -a --format '{{.Names}}' | grep -E "^(colo-bench-|colo-demo-|$tag)" || true)
 [ -z "$left" ] || fail "containers left: $left"
-nets=$($P network ls --format '{{.Name}}' | grep '^colo-bench-' || true)
+nets=$($P network ls --format '{{.Name}}' | grep -E '^colo-(bench|demo)-' || true)
 [ -z "$nets" ] || fail "networks left: $nets"
-ls -d /dev/shm/colo-bench-* /tmp/colo-bench.* 2>/dev/null && fail "directories left"
+ls -d /dev/shm/colo-bench-* /tmp/colo-bench.* /dev/shm/colo-demo-* /tmp/colo-demo.* 2>/dev/null && fail "directories left"
 grep -q colo-bench /proc/mounts && fail "mounts left"
 echo "containers: all passed"
