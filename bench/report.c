@@ -40,6 +40,13 @@ static void col_ns(FILE *f, double ns, int w) {
   col(f, b, w);
 }
 
+/* The cost of one clock reading, as the first row that ran measured it; 0 if none ran. */
+static uint64_t run_clock_ns(const bench_run_t *run) {
+  for (int i = 0; i < run->nrows; i++)
+    if (run->rows[i].clock_ns) return run->rows[i].clock_ns;
+  return 0;
+}
+
 static int is_tcp(bench_transport_t t) { return t == BT_TCP || t == BT_TCP_NETNS; }
 
 void bench_print_table(FILE *f, const bench_run_t *run) {
@@ -55,9 +62,9 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
   if (r0) fprintf(f, ", %llu timed messages per row after %llu of warm-up", (unsigned long long)r0->count,
                   (unsigned long long)r0->warmup);
   fprintf(f, "\n%s, %d CPUs, %s, virtualisation: %s\n", m.cpu_model, m.cpus_online, m.kernel, m.virt);
-  if (r0 && !stream) {
+  if (r0 && !stream && run_clock_ns(run)) {
     char b[32];
-    bench_fmt_ns((double)r0->clock_ns, b, sizeof b);
+    bench_fmt_ns((double)run_clock_ns(run), b, sizeof b);
     fprintf(f, "Each round trip includes one clock reading, which costs %s here.\n", b);
   }
   fputc('\n', f);
@@ -281,8 +288,7 @@ int bench_write_json(const char *path, const bench_run_t *run) {
   if (!f) return -1;
   colo__os_machine_t m;
   colo__os_machine(&m);
-  uint64_t clk = 0;
-  for (int i = 0; i < run->nrows && !clk; i++) clk = run->rows[i].clock_ns;
+  uint64_t clk = run_clock_ns(run);
   fprintf(f, "{\n  \"machine\": {\"cpu_model\": ");
   cli_json_str(f, m.cpu_model);
   fprintf(f, ", \"cores\": %d, \"kernel\": ", m.cpus_online);

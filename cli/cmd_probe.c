@@ -199,7 +199,12 @@ static void local_checks(probe_t *p) {
   if ((rc = colo__os_pfile_create(f, &pf)) != 0) {
     check(p, "backing", 0, "%s", colo_last_error());
   } else {
-    if ((rc = colo__os_pfile_reserve(pf, p->size)) != 0)
+    if (fi.avail < p->size) {
+      /* Reserving would fail, or, where the filesystem cannot reserve and the
+       * C library writes the blocks instead, take long to fail. */
+      rc = COLO_ENOSPC;
+      check(p, "backing", 0, "%s cannot be reserved: only %s free", h3, h1);
+    } else if ((rc = colo__os_pfile_reserve(pf, p->size)) != 0)
       check(p, "backing", 0, "%s cannot be reserved: %s (a mapping would fault with SIGBUS)", h3, colo_last_error());
     else check(p, "backing", 1, "%s reserved up front: no SIGBUS later", h3);
     if (colo__os_pfile_map(pf, PROBE_PAGE, &base) != 0 && rc == 0) {

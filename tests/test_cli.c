@@ -278,7 +278,7 @@ Test(cli, bad_endpoints_and_options_fail_with_a_reason) {
 }
 
 Test(cli, every_command_has_help) {
-  const char *cmds[] = {"", "recv ", "send ", "info ", "ls ", "rm ", "gc "};
+  const char *cmds[] = {"", "recv ", "send ", "info ", "ls ", "rm ", "gc ", "bench ", "probe ", "rootfs "};
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
     cr_assert_eq(sh(NULL, 5000, "\"$COLO\" %s--help", cmds[i]), 0, "colo %s--help", cmds[i]);
     cr_assert_eq(strncmp(out, "Usage: colo", 11), 0, "colo %s--help: %s", cmds[i], out);
@@ -367,4 +367,84 @@ Test(cli, gc_removes_dead_segments_only) {
   cr_assert_not(exists(d2));
   cr_assert(exists(live));
   colo_listener_close(l);
+}
+
+/* ---- colo probe, between two processes on this host ---------------------------- */
+
+Test(cli, probe_path_says_a_writable_directory_carries_shared_memory) {
+  cr_assert_eq(sh(NULL, 30000, "\"$COLO\" probe \"$T\" --json"), 0, "%s%s", out, err);
+  cr_assert(strstr(out, "\"shared_memory\":true"), "%s", out);
+  cr_assert(strstr(out, "{\"name\":\"backing\",\"ok\":true"), "%s", out);
+  cr_assert(strstr(out, "{\"name\":\"locks\",\"ok\":true"), "%s", out);
+  cr_assert(strstr(out, "{\"name\":\"unix socket\",\"ok\":true"), "%s", out);
+  /* what it tried is gone again */
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" probe \"$T\" >/dev/null; ls -A \"$T\""), 0);
+  cr_assert_str_eq(out, "");
+}
+
+Test(cli, probe_path_with_no_room_for_the_segment_says_sockets_only) {
+  /* more than any disk here has free: refused before anything is reserved */
+  cr_assert_eq(sh(NULL, 30000, "\"$COLO\" probe \"$T\" --size 1023G"), 1, "%s%s", out, err);
+  cr_assert(strstr(out, "does not fit"), "%s", out);
+  cr_assert(strstr(out, "only sockets work"), "%s", out);
+}
+
+Test(cli, probe_serve_and_join_agree_on_everything_between_two_processes) {
+  int rc = sh(NULL, 60000,
+              "\"$COLO\" probe serve \"$T\" --timeout 20 --json > \"$T/serve\" & sleep 0.2\n"
+              "\"$COLO\" probe join \"$T\" --timeout 20 --json > \"$T/join\" || exit 10\n"
+              "wait $! || exit 11\n"
+              "cat \"$T/serve\"; echo; cat \"$T/join\"\n");
+  cr_assert_eq(rc, 0, "exit %d (10: join, 11: serve): %s%s", rc, out, err);
+  const char *join = strstr(out, "\"role\":\"join\"");
+  cr_assert(strstr(out, "\"role\":\"serve\"") && join, "%s", out);
+  for (const char *side = out; side; side = side == out ? join : NULL) {
+    cr_assert(strstr(side, "{\"name\":\"shared file\",\"ok\":true"), "%s", side);
+    cr_assert(strstr(side, "{\"name\":\"lock\",\"ok\":true"), "%s", side);
+    cr_assert(strstr(side, "{\"name\":\"futex\",\"ok\":true"), "%s", side);
+    cr_assert(strstr(side, "\"ipc\":\"shared\""), "%s", side);
+    for (const char *t = "colo\0file\0shm\0unix\0"; *t; t += strlen(t) + 1) {
+      char want[64];
+      snprintf(want, sizeof want, "{\"name\":\"%s\",", t);
+      const char *at = strstr(side, want);
+      cr_assert(at && strstr(at, "\"works\":true") && strstr(at, "\"works\":true") < strstr(at, "}"), "%s: %s", t, side);
+    }
+    cr_assert(strstr(side, "\"exit\":0"), "%s", side);
+  }
+}
+
+Test(cli, probe_join_with_nobody_serving_says_nothing_is_shared_in_time) {
+  uint64_t t0 = tu_now_ms();
+  cr_assert_eq(sh(NULL, 30000, "\"$COLO\" probe join \"$T\" --timeout 1"), 2, "%s%s", out, err);
+  cr_assert_lt(tu_now_ms() - t0, 10000);
+  cr_assert(strstr(out, "no serving side appeared"), "%s", out);
+  cr_assert(strstr(out, "To enable more: mount the same directory at"), "%s", out);
+}
+
+Test(cli, probe_join_survives_a_peer_that_is_not_a_probe) {
+  /* garbage where the page should be, and a listener that speaks colo but
+   * not the rendezvous: a clear verdict, no crash, no hang */
+  int rc = sh(NULL, 60000,
+              "head -c 4096 /dev/urandom > \"$T/colo-probe.seg\"\n"
+              "\"$COLO\" recv unix://\"$T\"/colo-probe.sock --timeout 10 >/dev/null 2>&1 & sleep 0.3\n"
+              "\"$COLO\" probe join \"$T\" --timeout 2; rc=$?; kill $! 2>/dev/null; exit $rc\n");
+  cr_assert_eq(rc, 2, "%s%s", out, err);
+  cr_assert(strstr(out, "Verdict: nothing is shared"), "%s", out);
+}
+
+Test(cli, probe_usage_errors_exit_2) {
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" probe"), 2);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" probe relative/dir"), 2);
+  cr_assert(strstr(err, "absolute"), "%s", err);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" probe serve"), 2);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" probe \"$T\" --size 12Q"), 2);
+  cr_assert_eq(sh(NULL, 5000, "\"$COLO\" probe \"$T\" --timeout -3"), 2);
+}
+
+Test(cli, rootfs_holds_colo_and_what_it_loads) {
+  cr_assert_eq(sh(NULL, 30000, "\"$COLO\" rootfs \"$T/r\" && \"$T/r/colo\" --version && ls \"$T/r\""), 0, "%s", err);
+  cr_assert(strstr(out, "/colo\n"), "%s", out);
+  cr_assert(strstr(out, "libc.so"), "%s", out);
+  cr_assert(strstr(out, "colo 0."), "%s", out);
+  cr_assert(strstr(out, "proc\n"), "%s", out);
 }
