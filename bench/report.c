@@ -148,38 +148,50 @@ static void throughput_vs(FILE *f, const bench_row_t *r, const bench_row_t *b) {
           bench_gb_per_s(b));
 }
 
-/* With containers: the fastest shared-memory row between containers against
- * TCP between them (ctr-bridge), then every row against it, and each
- * container row against the same transport between host processes. */
-static void print_savings_containers(FILE *f, const bench_run_t *run) {
-  int any = 0;
+/* The verdict, per size: the fastest shared-memory row against the TCP
+ * baseline, which is TCP over loopback, or with containers TCP between them
+ * (and then only rows between containers compete). */
+static void print_verdicts(FILE *f, const bench_run_t *run, int *any) {
+  int ctr = run->engine[0] != 0;
+  const char *base_name = ctr ? "TCP between the containers (bridge network)" : "TCP over loopback";
   for (int s = 0; s < run->nrows; s++) {
     const bench_row_t *r0 = &run->rows[s], *best = NULL;
-    const bench_row_t *bridge = find_row(run, r0, BA_CTR_BRIDGE, BT_TCP, 0);
-    if (!bridge || (s > 0 && run->rows[s - 1].size == r0->size)) continue;
+    const bench_row_t *base = find_row(run, r0, ctr ? BA_CTR_BRIDGE : BA_HOST, BT_TCP, 0);
+    if (!base || (s > 0 && run->rows[s - 1].size == r0->size)) continue;
     for (int i = 0; i < run->nrows; i++) {
       const bench_row_t *r = &run->rows[i];
-      if (r->size != r0->size || r->arr == BA_HOST || !r->done || !r->ok || !bench_transport_has_mode(r->transport)) continue;
+      if (r->size != r0->size || (ctr && r->arr == BA_HOST) || !r->done || !r->ok ||
+          !bench_transport_has_mode(r->transport))
+        continue;
       int better = r->pattern == BP_STREAM ? !best || bench_msgs_per_s(r) > bench_msgs_per_s(best)
                                            : !best || r->p50 < best->p50;
       if (better) best = r;
     }
     if (!best) continue;
-    char label[96], sz[16], a[32], b[32];
-    bench_row_label(best, 1, label, sizeof label);
+    char label[96], sz[16], a[32], b[32], d[32];
+    bench_row_label(best, ctr, label, sizeof label);
     cli_human_size(best->size, sz, sizeof sz);
-    if (!any++) fputc('\n', f);
+    if (!(*any)++) fputc('\n', f);
     if (best->pattern == BP_STREAM) {
-      fprintf(f, "Verdict (%s messages): between containers, %s streams %.2f GB/s, %.1f× TCP between them (%.2f GB/s).\n",
-              sz, label, bench_gb_per_s(best), bench_msgs_per_s(best) / bench_msgs_per_s(bridge), bench_gb_per_s(bridge));
+      fprintf(f, "Verdict (%s messages): shared memory%s, %s, streams %.2f GB/s, %.1f× %s (%.2f GB/s).\n", sz,
+              ctr ? " between containers" : "", label, bench_gb_per_s(best),
+              bench_msgs_per_s(best) / bench_msgs_per_s(base), base_name, bench_gb_per_s(base));
     } else {
       bench_fmt_ns((double)best->p50, a, sizeof a);
-      bench_fmt_ns((double)bridge->p50, b, sizeof b);
-      fprintf(f, "Verdict (%s messages): between containers, a round trip over %s takes %s at p50 against %s over "
-                 "TCP on a bridge network: %.1f× lower latency.\n",
-              sz, label, a, b, (double)bridge->p50 / (double)best->p50);
+      bench_fmt_ns((double)base->p50, b, sizeof b);
+      bench_fmt_ns((double)base->p50 - (double)best->p50, d, sizeof d);
+      fprintf(f, "Verdict (%s messages): a round trip over shared memory%s, %s, takes %s at p50 against %s with %s: "
+                 "%.1f× lower latency, %s saved per round trip.\n",
+              sz, ctr ? " between containers" : "", label, a, b, base_name, (double)base->p50 / (double)best->p50, d);
     }
   }
+}
+
+/* With containers: every row against TCP between the containers (ctr-bridge),
+ * and each container row against the same transport between host processes. */
+static void print_savings_containers(FILE *f, const bench_run_t *run) {
+  int any = 0;
+  print_verdicts(f, run, &any);
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
     const bench_row_t *bridge = find_row(run, r, BA_CTR_BRIDGE, BT_TCP, 0);
@@ -207,36 +219,7 @@ void bench_print_savings(FILE *f, const bench_run_t *run) {
     return;
   }
   int any = 0;
-  /* The verdict first: the fastest shared-memory row against TCP loopback. */
-  for (int s = 0; s < run->nrows; s++) {
-    const bench_row_t *best = NULL, *r0 = &run->rows[s];
-    const bench_row_t *tcp = baseline(run, r0, BT_TCP);
-    if (!tcp || (s > 0 && run->rows[s - 1].size == r0->size)) continue;
-    for (int i = 0; i < run->nrows; i++) {
-      const bench_row_t *r = &run->rows[i];
-      if (r->size != r0->size || !r->done || !r->ok || !bench_transport_has_mode(r->transport)) continue;
-      int better = r->pattern == BP_STREAM ? !best || bench_msgs_per_s(r) > bench_msgs_per_s(best)
-                                           : !best || r->p50 < best->p50;
-      if (better) best = r;
-    }
-    if (!best) continue;
-    char label[96], sz[16], a[32], b[32];
-    bench_row_label(best, 0, label, sizeof label);
-    cli_human_size(best->size, sz, sizeof sz);
-    if (!any++) fputc('\n', f);
-    if (best->pattern == BP_STREAM) {
-      fprintf(f, "Verdict (%s messages): shared memory, %s, streams %.2f GB/s, %.1f× TCP over loopback (%.2f GB/s).\n",
-              sz, label, bench_gb_per_s(best), bench_msgs_per_s(best) / bench_msgs_per_s(tcp), bench_gb_per_s(tcp));
-    } else {
-      bench_fmt_ns((double)best->p50, a, sizeof a);
-      bench_fmt_ns((double)tcp->p50, b, sizeof b);
-      fprintf(f, "Verdict (%s messages): a round trip over shared memory, %s, takes %s at p50 against %s over TCP "
-                 "loopback: %.1f× lower latency, ",
-              sz, label, a, b, (double)tcp->p50 / (double)best->p50);
-      bench_fmt_ns((double)tcp->p50 - (double)best->p50, a, sizeof a);
-      fprintf(f, "%s saved per round trip.\n", a);
-    }
-  }
+  print_verdicts(f, run, &any);
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
     if (is_tcp(r->transport) || !r->done || !r->ok) continue;
