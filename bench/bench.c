@@ -451,7 +451,8 @@ static int ctrs_up(ctx_t *c) {
 static void ctrs_down(ctx_t *c) {
   if (!c->o->containers) return;
   if (c->eng.nctrs && c->progress) fprintf(stderr, "colo bench: removing the containers ...\n");
-  ctr_close(&c->eng);
+  if (ctr_close(&c->eng) != 0)
+    fprintf(stderr, "colo bench: could not remove everything it made (%s): %s\n", c->tag, c->eng.why);
   if (c->shm_dir[0]) colo__os_tree_remove(c->shm_dir);
   c->shm_dir[0] = 0;
 }

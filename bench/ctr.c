@@ -115,9 +115,9 @@ void ctr_exec_prefix(ctr_engine_t *e, const char *name, char *buf[CTR_PREFIX]) {
   buf[n++] = "exec", buf[n++] = (char *)name, buf[n++] = "/colo", buf[n] = NULL;
 }
 
-void ctr_close(ctr_engine_t *e) {
-  char *args[CTR_MAX + 8];
-  int n = 0;
+int ctr_close(ctr_engine_t *e) {
+  char *args[CTR_MAX + 8], why[sizeof e->why] = "";
+  int n = 0, bad = 0;
   if (e->nctrs) {
     args[n++] = "rm", args[n++] = "-f";
     if (!strcmp(e->name, "podman")) args[n++] = "--ignore", args[n++] = "-t", args[n++] = "0";
@@ -127,22 +127,27 @@ void ctr_close(ctr_engine_t *e) {
     args[n] = NULL;
     /* The engine removes them in parallel, so the order alone does not
      * settle it: a container another one joined may need a second pass. */
-    for (int pass = 0; pass < 3 && engine(e, args, "removing the containers", NULL, 0); pass++) {
+    int pass = 0;
+    while (engine(e, args, "removing the containers", NULL, 0) && ++pass < 3) {
     }
+    if (pass == 3) bad = 1, memcpy(why, e->why, sizeof why);
     e->nctrs = 0;
   }
   if (e->net[0]) {
     char *nargs[] = {"network", "rm", e->net, NULL};
-    engine(e, nargs, "removing the network", NULL, 0);
+    if (engine(e, nargs, "removing the network", NULL, 0) && !bad++) memcpy(why, e->why, sizeof why);
     e->net[0] = 0;
   }
   if (e->image[0]) {
     char *iargs[] = {"rmi", e->image, NULL};
-    engine(e, iargs, "removing the image", NULL, 0);
+    if (engine(e, iargs, "removing the image", NULL, 0) && !bad++) memcpy(why, e->why, sizeof why);
     e->image[0] = 0;
   }
-  if (e->rootfs[0]) colo__os_tree_remove(e->rootfs);
+  if (e->rootfs[0] && colo__os_tree_remove(e->rootfs) != 0 && !bad++)
+    snprintf(why, sizeof why, "removing %s: %s", e->rootfs, colo_last_error());
   e->rootfs[0] = 0;
+  memcpy(e->why, why, sizeof why);
+  return bad ? -1 : 0;
 }
 
 int cmd_idle(int argc, char **argv) {

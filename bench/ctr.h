@@ -43,7 +43,8 @@ int ctr_start(ctr_engine_t *e, const char *name, char *const *opts);
 #define CTR_PREFIX 16
 void ctr_exec_prefix(ctr_engine_t *e, const char *name, char *buf[CTR_PREFIX]);
 /* Removes every container, the network and the image it made, and the root
- * filesystem. Safe to call twice. */
-void ctr_close(ctr_engine_t *e);
+ * filesystem. Safe to call twice. -1 (why: the first failure) when something
+ * could not be removed. */
+int ctr_close(ctr_engine_t *e);
 
 #endif

@@ -63,7 +63,7 @@ static const char probe_help[] =
 #define PROBE_PAGE 4096
 #define PROBE_SAMPLE 2000       /* round trips per transport, the first 200 untimed */
 #define PROBE_STEP_MS 5000      /* any one step once both sides are there */
-#define PROBE_MAX_CHECKS 12
+#define PROBE_MAX_CHECKS 20
 
 enum { M_COLO, M_FILE, M_SHM, M_UNIX, M_COUNT };
 
@@ -341,13 +341,22 @@ static int sample(colo_chan_t *ch, int timer, medium_t *m) {
   return 0;
 }
 
-static void describe_colo(probe_t *p, colo_chan_t *ch) {
+/* What colo:// chose for the control channel, and why; with checks, the
+ * socket and descriptor-passing checks it proves. */
+static void describe_colo(probe_t *p, colo_chan_t *ch, int checks) {
   colo_info_t in;
   if (colo_info(ch, &in) != 0) return;
   int n = snprintf(p->rung, sizeof p->rung, "%s", in.how);
-  for (unsigned i = 0; i < in.skipped_count && n > 0 && (size_t)n < sizeof p->rung; i++)
+  const char *memfd_why = "";
+  for (unsigned i = 0; i < in.skipped_count && n > 0 && (size_t)n < sizeof p->rung; i++) {
     n += snprintf(p->rung + n, sizeof p->rung - (size_t)n, "; %s skipped: %s", in.skipped[i].what, in.skipped[i].why);
+    if (!strcmp(in.skipped[i].what, "memfd")) memfd_why = in.skipped[i].why;
+  }
   p->media[M_COLO].what = in.rung == 1 ? "memfd ring over the socket" : in.rung == 2 ? "named shared memory" : "the socket";
+  if (!checks) return;
+  check(p, "socket", 1, "a Unix socket on the path connects (colo-probe.sock)");
+  if (in.rung == 1) check(p, "memfd", 1, "a memfd passed across the socket, mapped by both sides, proven with a nonce");
+  else check(p, "memfd", 0, "no memfd crossed: %s", memfd_why[0] ? memfd_why : "the rendezvous did not try it");
 }
 
 typedef struct endpoints {
@@ -462,7 +471,7 @@ static int run_serve(probe_t *p) {
   char line[2048], ids[1024];
   if (rc == 0) {
     p->found_s = (double)(colo__os_now_ns() - t0) / 1e9;
-    describe_colo(p, ctl);
+    describe_colo(p, ctl, 1);
     colo__os_fsinfo_t fi;
     colo__os_fsinfo(p->path, &fi);
     rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS);
@@ -582,7 +591,7 @@ static int run_join(probe_t *p) {
     return 0;
   }
   p->found_s = (double)(colo__os_now_ns() - t0) / 1e9;
-  describe_colo(p, ctl);
+  describe_colo(p, ctl, 1);
   ids_line(p, ids, sizeof ids, fi.fstype);
   rc = ctl_send(ctl, "hello nonce=%llu saw=%llu lock=%d %s", (unsigned long long)my_nonce, (unsigned long long)saw, lock, ids);
   if (rc == 0) rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS);
@@ -593,7 +602,7 @@ static int run_join(probe_t *p) {
     read_ids(p, line);
     serve_nonce = field_u64(line, "nonce");
     media_init(p, serve_nonce);
-    describe_colo(p, ctl);
+    describe_colo(p, ctl, 0);
     if (pg) {
       /* The serving side echoes our nonce into its half once it saw it. */
       uint64_t w0 = colo__os_now_ns();

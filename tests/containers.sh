@@ -102,6 +102,7 @@ for side in serve join; do
   jq -e '.checks[] | select(.name == "shared file") | .ok == true' $f >/dev/null || fail "shared: $side: shared file"
   jq -e '.checks[] | select(.name == "lock") | .ok == true' $f >/dev/null || fail "shared: $side: lock"
   jq -e '.checks[] | select(.name == "futex") | .ok == true' $f >/dev/null || fail "shared: $side: futex"
+  jq -e '.checks[] | select(.name == "memfd") | .ok == true' $f >/dev/null || fail "shared: $side: memfd passing"
   jq -e '.peer.namespaces.ipc == "separate" and .peer.namespaces.mnt == "separate"' $f >/dev/null ||
     fail "shared: $side: namespaces"
   jq -e '.colo_rungs | test("memfd")' $f >/dev/null || fail "shared: $side: colo:// did not land on memfd"
@@ -126,6 +127,7 @@ for side in serve join; do
   f=socket-only.$side.json
   works $f unix && works $f colo && fails $f file && fails $f shm || fail "socket-only: $side: wrong transports"
   jq -e '.verdict.fixes | map(test("memfd_create")) | any' $f >/dev/null || fail "socket-only: $side: no memfd fix"
+  jq -e '.checks[] | select(.name == "memfd") | .ok == false' $f >/dev/null || fail "socket-only: $side: memfd check"
   jq -e '.verdict.fixes | map(test("room")) | any' $f >/dev/null || fail "socket-only: $side: no room fix"
 done
 umount "$tiny"

@@ -404,6 +404,7 @@ Test(cli, probe_serve_and_join_agree_on_everything_between_two_processes) {
     cr_assert(strstr(side, "{\"name\":\"shared file\",\"ok\":true"), "%s", side);
     cr_assert(strstr(side, "{\"name\":\"lock\",\"ok\":true"), "%s", side);
     cr_assert(strstr(side, "{\"name\":\"futex\",\"ok\":true"), "%s", side);
+    cr_assert(strstr(side, "{\"name\":\"memfd\",\"ok\":true"), "%s", side);
     cr_assert(strstr(side, "\"ipc\":\"shared\""), "%s", side);
     for (const char *t = "colo\0file\0shm\0unix\0"; *t; t += strlen(t) + 1) {
       char want[64];
