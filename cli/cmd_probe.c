@@ -474,7 +474,11 @@ static int run_serve(probe_t *p) {
     describe_colo(p, ctl, 1);
     colo__os_fsinfo_t fi;
     colo__os_fsinfo(p->path, &fi);
-    rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS);
+    /* This side speaks first: the joining side opens the page only once it
+     * knows which nonce to look for, so a stale page cannot mislead it. */
+    ids_line(p, ids, sizeof ids, fi.fstype);
+    rc = ctl_send(ctl, "hello nonce=%llu %s", (unsigned long long)nonce, ids);
+    if (rc == 0) rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS);
     if (rc == 0 && strncmp(line, "hello ", 6)) rc = proto_err("the joining side did not say hello");
     if (rc == 0) {
       p->peer = 1;
@@ -486,8 +490,6 @@ static int run_serve(probe_t *p) {
       if (pg) page_checks(p, pg, mine, theirs);
       check(p, "lock", (int)field_u64(line, "lock") == 1,
             field_u64(line, "lock") == 1 ? "the joining side sees this side's lock on the file" : "the joining side does not see this side's lock");
-      ids_line(p, ids, sizeof ids, fi.fstype);
-      rc = ctl_send(ctl, "hello nonce=%llu %s", (unsigned long long)nonce, ids);
     }
     /* The futex: the joining side wakes this one, blocked on the page. */
     if (rc == 0 && pg && (rc = ctl_send(ctl, "futex")) == 0) {
@@ -538,50 +540,50 @@ static int run_serve(probe_t *p) {
   return 0;
 }
 
+/* Opens and maps the serving side's page afresh; NULL unless it is a probe
+ * page and, when want is not 0, holds that nonce. */
+static probe_page_t *open_page(const char *path, colo__os_pfile_t **pf, uint64_t want) {
+  void *base = NULL;
+  colo__os_pfile_close(*pf);
+  *pf = NULL;
+  if (colo__os_pfile_open(path, pf) != 0) return NULL;
+  if (colo__os_pfile_map(*pf, PROBE_PAGE, &base) == 0) {
+    probe_page_t *pg = base;
+    uint64_t n = atomic_load(&pg->serve.nonce);
+    if (pg->magic == PROBE_MAGIC && n && (!want || n == want)) return pg;
+  }
+  colo__os_pfile_close(*pf);
+  *pf = NULL;
+  return NULL;
+}
+
 static int run_join(probe_t *p) {
   endpoints_t e;
   snprintf(e.page, sizeof e.page, "%s/colo-probe.seg", p->path);
   media_init(p, 0);
-  /* Wait for the serving side's page (or at least its socket). */
-  uint64_t t0 = colo__os_now_ns();
-  colo__os_pfile_t *pf = NULL;
-  probe_page_t *pg = NULL;
-  while (!cli_stop && colo__os_now_ns() - t0 < (uint64_t)p->timeout_ms * 1000000u) {
-    void *base = NULL;
-    if (!pf && colo__os_pfile_open(e.page, &pf) == 0 && colo__os_pfile_map(pf, PROBE_PAGE, &base) != 0) {
-      colo__os_pfile_close(pf);
-      pf = NULL;
-    }
-    if (pf && !pg) pg = base;
-    if (pg && pg->magic == PROBE_MAGIC && atomic_load(&pg->serve.nonce)) break;
-    char sock[4200];
-    snprintf(sock, sizeof sock, "%s/colo-probe.sock", p->path);
-    if (!pf && colo__os_exists(sock)) break;
-    colo__os_sleep_ns(50000000u);
-  }
-  if (cli_stop) return 0;
-  uint64_t my_nonce = 0, saw = 0;
+  uint64_t my_nonce = 0;
   while (!my_nonce) colo__os_random(&my_nonce, sizeof my_nonce);
-  int lock = -1;
-  if (pg && pg->magic == PROBE_MAGIC) {
-    saw = atomic_load(&pg->serve.nonce);
-    atomic_store(&pg->join.echo, saw);
-    atomic_store(&pg->join.nonce, my_nonce);
-    lock = colo__os_pfile_locked(pf, 0, 8) == 1;
-    colo__os_pfile_id(pf, &p->dev[0], &p->ino[0]);
-  }
-  uint64_t left = (uint64_t)p->timeout_ms * 1000000u - (colo__os_now_ns() - t0);
-  if (colo__os_now_ns() - t0 >= (uint64_t)p->timeout_ms * 1000000u) left = 0;
+  /* The rendezvous socket first: colo_connect waits for it to appear. */
+  uint64_t t0 = colo__os_now_ns();
   colo_chan_t *ctl = NULL;
   colo_opts_t o;
   colo_opts_init(&o);
-  int rc = colo_connect(&ctl, p->media[M_COLO].ep, &o, left ? (int)(left / 1000000u) + 1 : 1);
+  int rc = COLO_ETIMEDOUT;
+  while (!cli_stop && rc == COLO_ETIMEDOUT && colo__os_now_ns() - t0 < (uint64_t)p->timeout_ms * 1000000u)
+    rc = colo_connect(&ctl, p->media[M_COLO].ep, &o, 200);
+  if (cli_stop) return 0;
+  colo__os_pfile_t *pf = NULL;
+  probe_page_t *pg = NULL;
   char line[2048], ids[1024];
-  colo__os_fsinfo_t fi;
-  colo__os_fsinfo(p->path, &fi);
   if (rc) {
     p->media[M_COLO].state = 0;
     snprintf(p->media[M_COLO].why, sizeof p->media[M_COLO].why, "%s", colo_last_error());
+    /* A page there means the directory is shared and only the socket failed:
+     * leave our nonce in it, so that the serving side can say so too. */
+    if ((pg = open_page(e.page, &pf, 0)) != NULL) {
+      if (colo__os_pfile_locked(pf, 0, 8) == 1) atomic_store(&pg->join.nonce, my_nonce);
+      else pg = NULL; /* a page nobody holds: a dead serving side's leftover */
+    }
     if (rc == COLO_ETIMEDOUT || rc == COLO_ENOENT)
       check(p, "peer", 0, "no serving side appeared at %s within %d s%s", p->path, p->timeout_ms / 1000,
             pg ? ", though its shared file is there: its socket does not connect" : "");
@@ -592,26 +594,38 @@ static int run_join(probe_t *p) {
   }
   p->found_s = (double)(colo__os_now_ns() - t0) / 1e9;
   describe_colo(p, ctl, 1);
-  ids_line(p, ids, sizeof ids, fi.fstype);
-  rc = ctl_send(ctl, "hello nonce=%llu saw=%llu lock=%d %s", (unsigned long long)my_nonce, (unsigned long long)saw, lock, ids);
-  if (rc == 0) rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS);
+  colo__os_fsinfo_t fi;
+  colo__os_fsinfo(p->path, &fi);
+  rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS);
   if (rc == 0 && strncmp(line, "hello ", 6)) rc = proto_err("the serving side did not say hello");
-  uint64_t serve_nonce = 0;
   if (rc == 0) {
     p->peer = 1;
     read_ids(p, line);
-    serve_nonce = field_u64(line, "nonce");
+    uint64_t serve_nonce = field_u64(line, "nonce");
     media_init(p, serve_nonce);
     describe_colo(p, ctl, 0);
-    if (pg) {
+    uint64_t saw = 0;
+    int lock = -1;
+    if ((pg = open_page(e.page, &pf, serve_nonce)) != NULL) {
+      saw = atomic_load(&pg->serve.nonce);
+      atomic_store(&pg->join.echo, saw);
+      atomic_store(&pg->join.nonce, my_nonce);
+      lock = colo__os_pfile_locked(pf, 0, 8) == 1;
+      colo__os_pfile_id(pf, &p->dev[0], &p->ino[0]);
+    }
+    ids_line(p, ids, sizeof ids, fi.fstype);
+    rc = ctl_send(ctl, "hello nonce=%llu saw=%llu lock=%d %s", (unsigned long long)my_nonce, (unsigned long long)saw,
+                  lock, ids);
+    if (rc == 0 && pg) {
       /* The serving side echoes our nonce into its half once it saw it. */
       uint64_t w0 = colo__os_now_ns();
       while (atomic_load(&pg->serve.echo) != my_nonce && colo__os_now_ns() - w0 < 1000000000u) colo__os_sleep_ns(1000000u);
       page_checks(p, pg, atomic_load(&pg->serve.echo) == my_nonce, saw == serve_nonce);
-    } else {
-      check(p, "shared file", 0, "%s never appeared here: the path is not the same directory for both", e.page);
+    } else if (rc == 0) {
+      check(p, "shared file", 0, "the serving side's %s is not here: the path is not the same directory for both", e.page);
     }
-    check(p, "lock", lock == 1, lock == 1 ? "the serving side's lock on the file is seen here" : "the serving side's lock is not seen here");
+    if (rc == 0)
+      check(p, "lock", lock == 1, lock == 1 ? "the serving side's lock on the file is seen here" : "the serving side's lock is not seen here");
   }
   while (rc == 0 && !cli_stop) {
     if ((rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS * 3)) != 0) break;
