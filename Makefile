@@ -9,7 +9,8 @@
 #                options, such as BENCH_ARGS="--size 64,1K,64K")
 #   make bench-containers  the same between two real containers (podman
 #                with runc, as root), in every arrangement of docs/containers.md,
-#                next to host processes; build/bench-containers.json and .svg
+#                next to host processes, three rounds of every row taken in
+#                turn; build/bench-containers.json and .svg
 #   make build   the release build only (build/release: libcolo, colo)
 #   make test-fuzz  libFuzzer on the stream protocol and the colo:// handshake
 #                   (clang), FUZZ_SECONDS=60 each
@@ -61,7 +62,7 @@ bench:
 bench-containers:
 	@scripts/deps.sh $(DEPS_CTR)
 	$(call configure,release,-DCOLO_BUILD_TESTS=OFF)
-	$(BUILD)/release/colo bench --containers podman --json $(BUILD)/bench-containers.json \
+	$(BUILD)/release/colo bench --containers podman --rounds 3 --json $(BUILD)/bench-containers.json \
 	  --plot $(BUILD)/bench-containers.svg $(BENCH_ARGS)
 
 test: deps-test

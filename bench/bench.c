@@ -41,6 +41,9 @@ static const char bench_help[] =
     "                     idle: a round trip every --interval, after the peer\n"
     "                     has gone to sleep (the wake-up cost)\n"
     "  --interval MS      idle: pause between round trips (default 2)\n"
+    "  --rounds N         measure every row N times (1-15), the rows of each round\n"
+    "                     in turn, and report each row's median round: the rows\n"
+    "                     compared then share the machine's drifts (default 1)\n"
     "  --cpus A,B         pin side A (the timer, or the sender) and side B\n"
     "                     (default: the first two CPUs this process may use)\n"
     "  --json FILE        write the machine and every row as JSON (docs/bench.md)\n"
@@ -132,6 +135,7 @@ typedef struct bopts {
   int modes[3], nmodes;
   bench_pattern_t pattern;
   int cpu_a, cpu_b, cpus_set;
+  int rounds;
   const char *json, *csv, *plot;
   int quiet;
   const char *containers; /* the engine, or NULL */
@@ -193,6 +197,7 @@ static int parse_opts(int argc, char **argv, bopts_t *o) {
   memset(o, 0, sizeof *o);
   o->interval_us = 2000;
   o->cpu_a = o->cpu_b = -1;
+  o->rounds = 1;
   static const struct option longs[] = {
       {"size", required_argument, 0, 's'},       {"count", required_argument, 0, 'n'},
       {"warmup", required_argument, 0, 'w'},     {"transports", required_argument, 0, 't'},
@@ -201,6 +206,7 @@ static int parse_opts(int argc, char **argv, bopts_t *o) {
       {"json", required_argument, 0, 'j'},       {"csv", required_argument, 0, 'C'},
       {"plot", required_argument, 0, 'P'},       {"quiet", no_argument, 0, 'q'},
       {"containers", optional_argument, 0, 'K'}, {"arrangements", required_argument, 0, 'A'},
+      {"rounds", required_argument, 0, 'R'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   int c;
   opterr = 0;
@@ -263,6 +269,13 @@ static int parse_opts(int argc, char **argv, bopts_t *o) {
       break;
     }
     case 'q': o->quiet = 1; break;
+    case 'R': {
+      uint64_t v;
+      if (cli_parse_uint(optarg, &v) || v < 1 || v > BENCH_MAX_ROUNDS)
+        return cli_usage("bench", "--rounds: a whole number from 1 to %d", BENCH_MAX_ROUNDS);
+      o->rounds = (int)v;
+      break;
+    }
     case 'K':
       /* --containers, --containers=ENGINE or --containers ENGINE */
       o->containers = optarg ? optarg : "podman";
@@ -695,6 +708,70 @@ static int pick_cpus(ctx_t *c) {
   return 0;
 }
 
+/* A round's figure: what the median round is chosen by. */
+static double row_figure(const bench_row_t *r) {
+  return r->pattern == BP_STREAM ? bench_msgs_per_s(r) : (double)r->p50;
+}
+
+/* Runs every planned row o->rounds times, a whole round of rows at a time,
+ * and keeps each row's median round (a failed round makes the run fail).
+ * -1 when a row failed, 0 otherwise; stops at Ctrl-C. */
+static int run_rounds(ctx_t *c) {
+  bench_run_t *run = c->run;
+  int n = run->nrows, rounds = c->o->rounds, failed = 0;
+  bench_row_t *all = calloc((size_t)n * (size_t)rounds, sizeof *all);
+  if (!all) return fprintf(stderr, "colo bench: out of memory\n"), -1;
+  for (int k = 0; k < rounds && !cli_stop; k++)
+    for (int i = 0; i < n && !cli_stop; i++) {
+      bench_row_t *r = &all[i * rounds + k];
+      *r = run->rows[i]; /* the plan */
+      char label[96], sz[16], of[32] = "";
+      bench_row_label(r, c->o->containers != NULL, label, sizeof label);
+      cli_human_size(r->size, sz, sizeof sz);
+      if (rounds > 1) snprintf(of, sizeof of, "round %d, ", k + 1);
+      uint64_t t0 = colo__os_now_ns();
+      if (c->progress)
+        fprintf(stderr, "colo bench: [%d/%d] %s%s, %s, %s ... ", k * n + i + 1, n * rounds, of, label, sz,
+                bench_pattern_name(r->pattern));
+      run_row(c, r, k * n + i); /* the index names its endpoints: unique in the run */
+      if (cli_stop) break;
+      if (c->progress) fprintf(stderr, "%s in %.1f s\n", r->done && r->ok ? "done" : "FAILED", (colo__os_now_ns() - t0) / 1e9);
+      if (!r->done || !r->ok) {
+        fprintf(stderr, "colo bench: %s%s, %s: %s\n", of, label, sz, r->error);
+        failed = 1;
+      }
+    }
+  for (int i = 0; i < n && !cli_stop; i++) {
+    /* The passing rounds in order of their figure; the row is the median one
+     * (the first failed round when none passed). */
+    bench_row_t *ok[BENCH_MAX_ROUNDS], *first_bad = NULL;
+    int nok = 0;
+    for (int k = 0; k < rounds; k++) {
+      bench_row_t *r = &all[i * rounds + k];
+      if (r->done && r->ok) {
+        int j = nok++;
+        while (j > 0 && row_figure(ok[j - 1]) > row_figure(r)) ok[j] = ok[j - 1], j--;
+        ok[j] = r;
+      } else if (!first_bad) {
+        first_bad = r;
+      }
+    }
+    run->rows[i] = nok ? *ok[nok / 2] : first_bad ? *first_bad : run->rows[i];
+    run->rows[i].rounds_ok = nok;
+    for (int k = 0; k < rounds; k++) {
+      const bench_row_t *r = &all[i * rounds + k];
+      run->rows[i].round_figure[k] = r->done && r->ok ? row_figure(r) : 0;
+    }
+    if (nok && first_bad) {
+      /* a round failed: the row did too, whatever the others measured */
+      run->rows[i].ok = 0;
+      snprintf(run->rows[i].error, sizeof run->rows[i].error, "%s", first_bad->error);
+    }
+  }
+  free(all);
+  return failed ? -1 : 0;
+}
+
 int cmd_bench(int argc, char **argv) {
   bopts_t o;
   int rc = parse_opts(argc, argv, &o);
@@ -749,22 +826,8 @@ int cmd_bench(int argc, char **argv) {
     }
   }
 
-  for (int i = 0; i < run->nrows && !cli_stop; i++) {
-    bench_row_t *r = &run->rows[i];
-    char label[96], sz[16];
-    bench_row_label(r, o.containers != NULL, label, sizeof label);
-    cli_human_size(r->size, sz, sizeof sz);
-    uint64_t t0 = colo__os_now_ns();
-    if (c.progress)
-      fprintf(stderr, "colo bench: [%d/%d] %s, %s, %s ... ", i + 1, run->nrows, label, sz, bench_pattern_name(r->pattern));
-    rc = run_row(&c, r, i);
-    if (cli_stop) break;
-    if (c.progress) fprintf(stderr, "%s in %.1f s\n", r->done && r->ok ? "done" : "FAILED", (colo__os_now_ns() - t0) / 1e9);
-    if (!r->done || !r->ok) {
-      fprintf(stderr, "colo bench: %s, %s: %s\n", label, sz, r->error);
-      status = CLI_FAIL;
-    }
-  }
+  run->rounds = o.rounds;
+  if (run_rounds(&c) != 0) status = CLI_FAIL;
   netns_down(&c.netns);
   ctrs_down(&c);
   if (cli_stop) {

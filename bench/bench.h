@@ -16,6 +16,7 @@
 
 #define BENCH_MAX_ROWS 256
 #define BENCH_MAX_SIZES 16
+#define BENCH_MAX_ROUNDS 15   /* --rounds */
 #define BENCH_PAYLOADS 8          /* distinct payloads per size, each with its XXH3 */
 #define BENCH_OP_TIMEOUT_MS 15000 /* any one send, receive or connect */
 
@@ -63,6 +64,12 @@ typedef struct bench_row {
   uint64_t elapsed_ns; /* of the timed messages */
   uint64_t clock_ns;   /* cost of one clock reading, measured by side A */
   bench_side_t a, b;
+  /* --rounds: the row's figures are those of its median round; these are the
+   * p50 (pingpong, idle) or messages/s (stream) of each round, in the order
+   * they ran (0 for a round that failed), so that rows measured in the same
+   * round can be compared round by round */
+  double round_figure[BENCH_MAX_ROUNDS];
+  int rounds_ok;
 } bench_row_t;
 
 /* Figures derived from a row. */
@@ -78,6 +85,7 @@ typedef struct bench_run {
   int nrows;
   char skipped[BT_COUNT][256]; /* why a requested transport was not measured ("" when it was) */
   int cpu_a, cpu_b;            /* -1: not pinned */
+  int rounds;                  /* each row measured this many times, interleaved */
   uint64_t seed;
   char engine[16];             /* the container engine (--containers), "" for none */
   char dir[256];               /* the run's private directory (endpoints, plot data) */
@@ -88,6 +96,10 @@ void bench_print_savings(FILE *f, const bench_run_t *run);
 int bench_write_json(const char *path, const bench_run_t *run);
 int bench_write_csv(const char *path, const bench_run_t *run);
 int bench_write_plot(const char *path, const bench_run_t *run);
+/* a's figure over b's: the median over the rounds both passed of the ratio
+ * of their figures in that round (rows measured close together share the
+ * machine's state); with one round, the plain ratio. 0 when none. */
+double bench_paired_ratio(const bench_run_t *run, const bench_row_t *a, const bench_row_t *b);
 
 /* "1.2 µs", "850 ns", "3.40 ms" */
 void bench_fmt_ns(double ns, char *buf, size_t cap);

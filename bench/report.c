@@ -61,6 +61,8 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
   else fprintf(f, " (not pinned)");
   if (r0) fprintf(f, ", %llu timed messages per row after %llu of warm-up", (unsigned long long)r0->count,
                   (unsigned long long)r0->warmup);
+  if (run->rounds > 1)
+    fprintf(f, "; each row is the median of %d rounds, taken in turn with the other rows", run->rounds);
   fprintf(f, "\n%s, %d CPUs, %s, virtualisation: %s\n", m.cpu_model, m.cpus_online, m.kernel, m.virt);
   if (r0 && !stream && run_clock_ns(run)) {
     char b[32];
@@ -119,6 +121,20 @@ static const bench_row_t *find_row(const bench_run_t *run, const bench_row_t *r,
       return b;
   }
   return NULL;
+}
+
+double bench_paired_ratio(const bench_run_t *run, const bench_row_t *a, const bench_row_t *b) {
+  double q[BENCH_MAX_ROUNDS];
+  int n = 0;
+  for (int k = 0; k < run->rounds && k < BENCH_MAX_ROUNDS; k++) {
+    if (a->round_figure[k] <= 0 || b->round_figure[k] <= 0) continue;
+    double v = a->round_figure[k] / b->round_figure[k];
+    int j = n++;
+    while (j > 0 && q[j - 1] > v) q[j] = q[j - 1], j--;
+    q[j] = v;
+  }
+  if (!n) return 0;
+  return n % 2 ? q[n / 2] : (q[n / 2 - 1] + q[n / 2]) / 2;
 }
 
 /* The TCP row of the same size as r (loopback or netns); NULL if none. */
@@ -205,10 +221,10 @@ static void print_savings_containers(FILE *f, const bench_run_t *run) {
     else latency_vs(f, r, bridge);
     fputs(" against TCP between containers", f);
     const bench_row_t *host = r->arr == BA_HOST ? NULL : find_row(run, r, BA_HOST, r->transport, 1);
-    if (host && r->pattern != BP_STREAM && host->p50)
-      fprintf(f, "; p50 %.2f× that between host processes", (double)r->p50 / (double)host->p50);
-    else if (host && r->pattern == BP_STREAM && bench_msgs_per_s(r) > 0)
-      fprintf(f, "; %.2f× the rate between host processes", bench_msgs_per_s(r) / bench_msgs_per_s(host));
+    double x = host ? bench_paired_ratio(run, r, host) : 0;
+    const char *paired = run->rounds > 1 ? " (median of the rounds' ratios)" : "";
+    if (x > 0 && r->pattern != BP_STREAM) fprintf(f, "; p50 %.2f× that between host processes%s", x, paired);
+    else if (x > 0) fprintf(f, "; %.2f× the rate between host processes%s", x, paired);
     fputs(".\n", f);
   }
 }
@@ -286,7 +302,8 @@ int bench_write_json(const char *path, const bench_run_t *run) {
   fprintf(f, "  \"config\": {\"cpus\": ");
   if (run->cpu_a >= 0) fprintf(f, "[%d, %d]", run->cpu_a, run->cpu_b);
   else fprintf(f, "null");
-  fprintf(f, ", \"seed\": %llu, \"containers\": ", (unsigned long long)run->seed);
+  fprintf(f, ", \"seed\": %llu, \"rounds\": %d, \"containers\": ", (unsigned long long)run->seed,
+          run->rounds > 0 ? run->rounds : 1);
   if (run->engine[0]) cli_json_str(f, run->engine);
   else fputs("null", f);
   fprintf(f, "},\n  \"skipped\": [");
@@ -330,6 +347,15 @@ int bench_write_json(const char *path, const bench_run_t *run) {
     fprintf(f, "\"checked_messages\": {\"a\": %llu, \"b\": %llu}, ", (unsigned long long)r->a.verified,
             (unsigned long long)r->b.verified);
     json_u64_or_null(f, "elapsed_ns", r->elapsed_ns, r->done), fputs(", ", f);
+    /* each round's figure in the order the rounds ran (null: failed); the
+     * row's own figures are its median round's */
+    fprintf(f, "\"%s\": [", r->pattern == BP_STREAM ? "round_msgs_per_s" : "round_p50_ns");
+    for (int k = 0; k < run->rounds; k++) {
+      if (k) fputs(", ", f);
+      if (r->round_figure[k] > 0) fprintf(f, "%.0f", r->round_figure[k]);
+      else fputs("null", f);
+    }
+    fputs("], ", f);
     fprintf(f, "\"verified\": %s, \"error\": ", r->done && r->ok ? "true" : "false");
     if (r->error[0]) cli_json_str(f, r->error);
     else fputs("null", f);

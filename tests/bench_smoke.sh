@@ -77,6 +77,18 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || fail "a bad --modes exited $rc, not 2"
 
+# --rounds: every round's p50 in the order they ran, the row being the median one
+"$colo" bench --count 200 --warmup 20 --transports tcp,shm --modes spin --rounds 3 --json r.json -q ||
+  fail "--rounds 3 exited $?"
+jq -e '.config.rounds == 3 and (.results | length) == 2' r.json >/dev/null || fail "--rounds: config or rows"
+jq -e 'all(.results[]; (.round_p50_ns | length) == 3 and (.round_p50_ns | sort)[1] == .p50_ns)' r.json >/dev/null ||
+  fail "--rounds: a row is not its median round: $(jq -c '[.results[] | [.p50_ns, .round_p50_ns]]' r.json)"
+set +e
+"$colo" bench --rounds 0 >/dev/null 2>&1
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "--rounds 0 exited $rc, not 2"
+
 # 4. nothing left behind
 sleep 0.2
 if pgrep -f '__bench-worker' >/dev/null; then fail "worker processes left running"; fi
