@@ -431,7 +431,6 @@ static int run_serve(probe_t *p) {
   media_init(p, nonce);
   snprintf(e.page, sizeof e.page, "%s/colo-probe.seg", p->path);
   snprintf(e.tmp, sizeof e.tmp, "%s/colo-probe.seg.%u", p->path, (unsigned)p->me.pid);
-  colo__os_remove(e.page);
   colo_listener_t *l[M_COUNT] = {NULL};
   colo_opts_t o;
   colo_opts_init(&o);
@@ -447,7 +446,8 @@ static int run_serve(probe_t *p) {
     check(p, "socket", 0, "%s", p->media[M_COLO].why);
     return 0;
   }
-  /* The page, published whole by a rename. */
+  /* The page, published whole by a rename (over a dead serving side's: a
+   * live one would hold the rendezvous socket, and listen would have failed). */
   colo__os_pfile_t *pf = NULL;
   probe_page_t *pg = NULL;
   void *base = NULL;
@@ -681,7 +681,6 @@ static int run_join(probe_t *p) {
   }
   if (rc) check(p, "exchange", 0, "the serving side stopped answering: %s", why_of(rc));
   else ns_check(p);
-  if (!pg) p->media[M_FILE].state = p->media[M_FILE].state == 1;
   colo_close(ctl);
   colo__os_pfile_close(pf);
   return 0;
