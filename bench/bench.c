@@ -494,13 +494,9 @@ static void endpoint_of(const ctx_t *c, const bench_row_t *r, int idx, char *ep,
 
 /* Reads key=value from a worker's result line. */
 static int field(const char *line, const char *key, uint64_t *v) {
-  size_t k = strlen(key);
-  for (const char *p = line; (p = strstr(p, key)); p += k)
-    if ((p == line || p[-1] == ' ') && p[k] == '=') {
-      *v = strtoull(p + k + 1, NULL, 10);
-      return 1;
-    }
-  return 0;
+  const char *s = cli_kv(line, key);
+  if (s) *v = strtoull(s, NULL, 10);
+  return s != NULL;
 }
 
 static void parse_side(const char *line, bench_side_t *s) {
@@ -603,8 +599,8 @@ static int run_row(ctx_t *c, bench_row_t *r, int idx) {
   field(la, "clock_ns", &r->clock_ns);
   field(la, "p50", &r->p50), field(la, "p90", &r->p90), field(la, "p99", &r->p99);
   field(la, "p999", &r->p999), field(la, "max", &r->max), field(la, "min", &r->min);
-  const char *mean = strstr(la, " mean=");
-  if (mean) r->mean = strtod(mean + 6, NULL);
+  const char *mean = cli_kv(la, "mean");
+  if (mean) r->mean = strtod(mean, NULL);
   uint64_t want = r->warmup + r->count;
   r->done = 1;
   r->ok = r->a.verified == (r->pattern == BP_STREAM ? 0 : want) && r->b.verified == want;

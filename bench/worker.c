@@ -169,8 +169,9 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank percentile of sorted s[0..n). */
-static uint64_t pct(const uint64_t *s, uint64_t n, double q) {
+void bench_sort_u64(uint64_t *v, uint64_t n) { qsort(v, (size_t)n, sizeof *v, cmp_u64); }
+
+uint64_t bench_pct(const uint64_t *s, uint64_t n, double q) {
   uint64_t k = (uint64_t)(q * (double)n + 0.999999);
   if (k < 1) k = 1;
   if (k > n) k = n;
@@ -332,11 +333,11 @@ int bench_worker_main(int argc, char **argv) {
     if (timer) {
       double sum = 0;
       for (uint64_t i = 0; i < w.count; i++) sum += (double)r.samples[i];
-      qsort(r.samples, w.count, sizeof *r.samples, cmp_u64);
+      bench_sort_u64(r.samples, w.count);
       printf(" clock_ns=%llu min=%llu p50=%llu p90=%llu p99=%llu p999=%llu max=%llu mean=%.1f",
              (unsigned long long)clk, (unsigned long long)r.samples[0],
-             (unsigned long long)pct(r.samples, w.count, 0.50), (unsigned long long)pct(r.samples, w.count, 0.90),
-             (unsigned long long)pct(r.samples, w.count, 0.99), (unsigned long long)pct(r.samples, w.count, 0.999),
+             (unsigned long long)bench_pct(r.samples, w.count, 0.50), (unsigned long long)bench_pct(r.samples, w.count, 0.90),
+             (unsigned long long)bench_pct(r.samples, w.count, 0.99), (unsigned long long)bench_pct(r.samples, w.count, 0.999),
              (unsigned long long)r.samples[w.count - 1], sum / (double)w.count);
     }
     printf("\n");

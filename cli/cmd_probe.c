@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../bench/bench.h" /* bench_fmt_ns */
+#include "../bench/bench.h" /* bench_fmt_ns, bench_pct */
 #include "../shims/probe.h"
 #include "util.h"
 
@@ -222,9 +222,15 @@ static void local_checks(probe_t *p) {
     colo__os_pfile_close(pf);
     colo__os_remove(f);
   }
-  snprintf(f, sizeof f, "%s/.colo-probe-%u.sock", p->path, (unsigned)p->me.pid);
-  rc = colo__os_unix_try(f);
+  /* The library's own unix:// listener, and a connect to it that takes
+   * nothing from it (colo_info_endpoint); closing it removes the socket. */
+  snprintf(f, sizeof f, "unix://%s/.colo-probe-%u.sock", p->path, (unsigned)p->me.pid);
+  colo_listener_t *l = NULL;
+  colo_info_t in;
+  rc = colo_listen(&l, f, NULL);
+  if (rc == 0) rc = colo_info_endpoint(f, NULL, PROBE_STEP_MS, &in);
   check(p, "unix socket", rc == 0, rc == 0 ? "a Unix socket binds and connects here" : "%s", colo_last_error());
+  colo_listener_close(l);
 
   colo__os_fsinfo_t shm;
   if (colo__os_fsinfo("/dev/shm", &shm) != 0) {
@@ -243,22 +249,17 @@ static void local_checks(probe_t *p) {
 /* key=value from a control line; the value runs to the next space, or to the
  * end of the line for "why". */
 static int field(const char *line, const char *key, char *out, size_t cap) {
-  size_t k = strlen(key);
-  for (const char *s = line; (s = strstr(s, key)); s += k)
-    if ((s == line || s[-1] == ' ') && s[k] == '=') {
-      const char *v = s + k + 1;
-      size_t n = strcmp(key, "why") ? strcspn(v, " ") : strlen(v);
-      if (n >= cap) n = cap - 1;
-      memcpy(out, v, n), out[n] = 0;
-      return 1;
-    }
-  out[0] = 0;
-  return 0;
+  const char *v = cli_kv(line, key);
+  size_t n = !v ? 0 : strcmp(key, "why") ? strcspn(v, " ") : strlen(v);
+  if (n >= cap) n = cap - 1;
+  if (v) memcpy(out, v, n);
+  out[n] = 0;
+  return v != NULL;
 }
 
 static uint64_t field_u64(const char *line, const char *key) {
-  char v[32];
-  return field(line, key, v, sizeof v) ? strtoull(v, NULL, 0) : 0;
+  const char *v = cli_kv(line, key);
+  return v ? strtoull(v, NULL, 0) : 0;
 }
 
 static int ctl_send(colo_chan_t *ch, const char *fmt, ...)
@@ -305,11 +306,6 @@ static void read_ids(probe_t *p, const char *line) {
   }
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* join: PROBE_SAMPLE timed round trips of 64 bytes; serve: echoes them. */
 static int sample(colo_chan_t *ch, int timer, medium_t *m) {
   static uint64_t t[PROBE_SAMPLE];
@@ -332,11 +328,11 @@ static int sample(colo_chan_t *ch, int timer, medium_t *m) {
         return rc;
     }
   }
-  if (timer) {
-    int n = PROBE_SAMPLE - PROBE_SAMPLE / 10;
-    qsort(t + PROBE_SAMPLE / 10, (size_t)n, sizeof t[0], cmp_u64);
-    m->p50 = t[PROBE_SAMPLE / 10 + n / 2];
-    m->p99 = t[PROBE_SAMPLE / 10 + n * 99 / 100];
+  if (timer) { /* the first tenth warms up */
+    uint64_t *timed = t + PROBE_SAMPLE / 10, n = PROBE_SAMPLE - PROBE_SAMPLE / 10;
+    bench_sort_u64(timed, n);
+    m->p50 = bench_pct(timed, n, 0.50);
+    m->p99 = bench_pct(timed, n, 0.99);
   }
   return 0;
 }
@@ -377,8 +373,7 @@ static void media_init(probe_t *p, uint64_t serve_nonce) {
 }
 
 /* The page's coherence: each side saw the other's nonce through its own mapping. */
-static void page_checks(probe_t *p, probe_page_t *pg, int mine_seen, int theirs_seen) {
-  (void)pg;
+static void page_checks(probe_t *p, int mine_seen, int theirs_seen) {
   if (mine_seen && theirs_seen)
     check(p, "shared file", 1, "each side saw the other's nonce through its own mapping of colo-probe.seg (%s)",
           p->dev[0] == p->dev[1] && p->ino[0] == p->ino[1] ? "the same inode"
@@ -487,7 +482,7 @@ static int run_serve(probe_t *p) {
       int theirs = seen && seen == field_u64(line, "nonce");
       if (pg && seen) atomic_store(&pg->serve.echo, seen);
       int mine = field_u64(line, "saw") == nonce;
-      if (pg) page_checks(p, pg, mine, theirs);
+      if (pg) page_checks(p, mine, theirs);
       check(p, "lock", (int)field_u64(line, "lock") == 1,
             field_u64(line, "lock") == 1 ? "the joining side sees this side's lock on the file" : "the joining side does not see this side's lock");
     }
@@ -620,7 +615,7 @@ static int run_join(probe_t *p) {
       /* The serving side echoes our nonce into its half once it saw it. */
       uint64_t w0 = colo__os_now_ns();
       while (atomic_load(&pg->serve.echo) != my_nonce && colo__os_now_ns() - w0 < 1000000000u) colo__os_sleep_ns(1000000u);
-      page_checks(p, pg, atomic_load(&pg->serve.echo) == my_nonce, saw == serve_nonce);
+      page_checks(p, atomic_load(&pg->serve.echo) == my_nonce, saw == serve_nonce);
     } else if (rc == 0) {
       check(p, "shared file", 0, "the serving side's %s is not here: the path is not the same directory for both", e.page);
     }

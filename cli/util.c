@@ -146,6 +146,13 @@ void cli_report_channel(const char *cmd, const char *what, const colo_chan_t *ch
   if (colo_info(ch, &info) == 0) cli_report_info(cmd, what, &info);
 }
 
+const char *cli_kv(const char *line, const char *key) {
+  size_t k = strlen(key);
+  for (const char *p = line; (p = strstr(p, key)); p += k)
+    if ((p == line || p[-1] == ' ') && p[k] == '=') return p + k + 1;
+  return NULL;
+}
+
 void cli_json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {

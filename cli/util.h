@@ -33,6 +33,11 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* The value of key in a line of space-separated key=value words (the
+ * reports of colo bench's workers, colo probe's control messages): a pointer
+ * just past "key=", or NULL when the line has no such word. */
+const char *cli_kv(const char *line, const char *key);
+
 /* Writes s as a JSON string. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -52,12 +52,6 @@ void colo__os_pfile_close(colo__os_pfile_t *f);
 int colo__os_remove(const char *path);
 /* rename within a directory (atomic publication). */
 int colo__os_rename(const char *from, const char *to);
-/* 1 when path exists. */
-int colo__os_exists(const char *path);
-
-/* Binds a Unix socket at path, connects to it and removes it again. */
-int colo__os_unix_try(const char *path);
-
 /* Who this process is, to compare with a peer. */
 #define COLO__NS_COUNT 7
 extern const char *const colo__ns_names[COLO__NS_COUNT]; /* ipc mnt pid net user uts cgroup */

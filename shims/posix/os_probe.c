@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "../probe.h"
@@ -175,26 +173,6 @@ int colo__os_remove(const char *path) {
 int colo__os_rename(const char *from, const char *to) {
   if (rename(from, to) != 0) return colo__posix_err(errno, "rename", to);
   return 0;
-}
-
-int colo__os_exists(const char *path) { return access(path, F_OK) == 0; }
-
-int colo__os_unix_try(const char *path) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof a.sun_path)
-    return colo__err(COLO_EINVAL, "%s: %zu bytes, more than a Unix socket path may hold (%zu)", path, strlen(path),
-                     sizeof a.sun_path - 1);
-  memcpy(a.sun_path, path, strlen(path) + 1);
-  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), c = -1, rc = 0;
-  if (s < 0) return colo__posix_err(errno, "socket", NULL);
-  unlink(path);
-  if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 1) != 0) rc = colo__posix_err(errno, "bind", path);
-  else if ((c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 || connect(c, (struct sockaddr *)&a, sizeof a) != 0)
-    rc = colo__posix_err(errno, "connect", path);
-  if (c >= 0) close(c);
-  close(s);
-  unlink(path);
-  return rc;
 }
 
 /* ---- who we are ------------------------------------------------------------------------------- */

@@ -33,22 +33,9 @@ int colo__os_mkdir(const char *path, unsigned mode) {
   return 0;
 }
 
-/* mkdir -p of path's parent directories (path itself is a file). */
-static int mkparents(char *path) {
-  for (char *p = path + 1; (p = strchr(p, '/')); p++) {
-    *p = 0;
-    int rc = colo__os_mkdir(path, 0755);
-    *p = '/';
-    if (rc) return rc;
-  }
-  return 0;
-}
-
 /* Copies src to dst (dst's directories made), keeping the mode bits. */
 static int copy_file(const char *src, const char *dst) {
-  char d[PATH_MAX];
-  snprintf(d, sizeof d, "%s", dst);
-  int rc = mkparents(d);
+  int rc = colo__posix_make_parents(dst);
   if (rc) return rc;
   int in = open(src, O_RDONLY | O_CLOEXEC);
   if (in < 0) return colo__posix_err(errno, "open", src);
@@ -126,7 +113,7 @@ static int place_aliases(const char *dir, const char *file, void (*files)(void *
 /* Copies host file src to dir + dst. */
 static int place(const char *dir, const char *src, const char *dst, void (*files)(void *, const char *), void *ctx) {
   char to[PATH_MAX];
-  if (snprintf(to, sizeof to, "%s%s", dir, dst) >= (int)sizeof to) return colo__err(COLO_EINVAL, "path too long: %s%s", dir, dst);
+  if (snprintf(to, sizeof to, "%s%s", dir, dst) > COLO__PATH_MAX) return colo__err(COLO_EINVAL, "path too long: %s%s", dir, dst);
   int rc = copy_file(src, to);
   if (!rc && files) files(ctx, dst);
   return rc;

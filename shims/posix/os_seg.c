@@ -81,8 +81,7 @@ static colo__os_seg_t *seg_new(colo__ep_kind_t kind, const char *name) {
   return s;
 }
 
-/* Creates the missing parent directories of path, as mkdir -p would. */
-static int make_parents(const char *path) {
+int colo__posix_make_parents(const char *path) {
   char buf[COLO__PATH_MAX + 1];
   snprintf(buf, sizeof buf, "%s", path);
   for (char *p = buf + 1; *p; p++) {
@@ -147,7 +146,7 @@ int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *
   colo__os_seg_t *s = seg_new(kind, name);
   if (!s) return colo__err(COLO_ENOMEM, "out of memory");
   int rc;
-  if (kind == COLO__EP_FILE && (rc = make_parents(s->path)) != 0) goto fail_free;
+  if (kind == COLO__EP_FILE && (rc = colo__posix_make_parents(s->path)) != 0) goto fail_free;
   int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
   s->fd = kind == COLO__EP_SHM ? colo__posix_sys.shm_open(s->shm_name, flags, perm & 0777)
                                : colo__posix_sys.open(s->path, flags, perm & 0777);

@@ -21,6 +21,10 @@ typedef struct colo__posix_sys {
 
 extern colo__posix_sys_t colo__posix_sys;
 
+/* Creates the missing parent directories of path (mode 0777 less the umask),
+ * as mkdir -p would. */
+int colo__posix_make_parents(const char *path);
+
 /* errno -> COLO_E* with "what obj: strerror" as the detail ("what: strerror"
  * when obj is NULL). */
 int colo__posix_err(int e, const char *what, const char *obj);
