@@ -279,8 +279,7 @@ static int parse_opts(int argc, char **argv, bopts_t *o) {
     case 'K':
       /* --containers, --containers=ENGINE or --containers ENGINE */
       o->containers = optarg ? optarg : "podman";
-      if (!optarg && optind < argc && (!strcmp(argv[optind], "podman") || !strcmp(argv[optind], "docker")))
-        o->containers = argv[optind++];
+      if (!optarg && optind < argc && argv[optind][0] != '-') o->containers = argv[optind++];
       if (strcmp(o->containers, "podman") && strcmp(o->containers, "docker"))
         return cli_usage("bench", "--containers: podman or docker");
       break;

@@ -529,6 +529,9 @@ static int run_serve(probe_t *p) {
     if (seen) p->peer = 1;
   }
   for (int m = 0; m < M_COUNT; m++) colo_listener_close(l[m]);
+  /* A joining side that died attached leaves the ring segments: ours to remove. */
+  colo_seg_remove(p->media[M_FILE].ep, 1);
+  colo_seg_remove(p->media[M_SHM].ep, 1);
   colo__os_pfile_close(pf);
   colo__os_remove(e.page);
   colo__os_remove(e.tmp);
@@ -704,7 +707,9 @@ static int verdict(probe_t *p, int *best) {
     else sock = 1;
     if (*best < 0 || p->media[m].p50 < p->media[*best].p50) *best = m;
   }
-  const check_t *shared = find_check(p, "shared file");
+  const check_t *shared = find_check(p, "shared file"), *exchange = find_check(p, "exchange");
+  if (exchange && exchange->state == 0)
+    add_fix(p, "run both sides again: the other side stopped answering before every check ran");
   if (!p->peer) {
     char fix[400];
     snprintf(fix, sizeof fix,
