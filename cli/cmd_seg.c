@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -60,16 +61,28 @@ static const char *proc_name(colo_proc_state_t p) {
   }
 }
 
-/* A bare NAME means shm://NAME. */
-static void to_endpoint(const char *arg, char *buf, size_t cap) {
-  if (strstr(arg, "://")) snprintf(buf, cap, "%s", arg);
-  else snprintf(buf, cap, "shm://%s", arg);
+/* The endpoint an argument names (a bare NAME means shm://NAME), in a
+ * buffer of its own size: never cut short, so never another segment's name;
+ * the library refuses a name that is too long. Free it; NULL when out of
+ * memory (said on stderr). */
+static char *to_endpoint(const char *cmd, const char *arg) {
+  const char *prefix = strstr(arg, "://") ? "" : "shm://";
+  size_t plen = strlen(prefix), len = strlen(arg);
+  char *ep = malloc(plen + len + 1);
+  if (!ep) {
+    fprintf(stderr, "colo %s: out of memory\n", cmd);
+    return NULL;
+  }
+  memcpy(ep, prefix, plen);
+  memcpy(ep + plen, arg, len + 1);
+  return ep;
 }
 
 typedef struct ls_ctx {
   int json, count;
 } ls_ctx_t;
 
+/* buf has room for the longest: sizeof i->status_detail + 64. */
 static void status_text(const colo_seg_info_t *i, char *buf, size_t cap) {
   char c0[32];
   if (i->status == 0) {
@@ -80,13 +93,14 @@ static void status_text(const colo_seg_info_t *i, char *buf, size_t cap) {
   }
 }
 
-static int ls_one(const colo_seg_info_t *i, void *p) {
-  ls_ctx_t *c = p;
-  char status[300];
+/* One row; ep is the endpoint to show (info->endpoint holds at most 511
+ * bytes, a given file:// path may be longer). */
+static void ls_row(const colo_seg_info_t *i, const char *ep, ls_ctx_t *c) {
+  char status[sizeof i->status_detail + 64];
   status_text(i, status, sizeof status);
   if (c->json) {
     printf("%s\n  {\"endpoint\": ", c->count ? "," : "");
-    cli_json_str(stdout, i->endpoint);
+    cli_json_str(stdout, ep);
     printf(", \"size\": %llu, \"perm\": \"%04o\", \"uid\": %u, \"owner\": ", (unsigned long long)i->size, i->perm, i->uid);
     cli_json_str(stdout, i->owner);
     printf(", \"age_s\": %lld, \"listener\": \"%s\", \"connector\": \"%s\", \"dead\": %s, \"status\": \"%s\", \"detail\": ",
@@ -101,10 +115,14 @@ static int ls_one(const colo_seg_info_t *i, void *p) {
     char size[32];
     cli_human_size(i->size, size, sizeof size);
     if (!c->count) printf("%-28s %7s %-5s %-10s %-8s %-9s %s\n", "ENDPOINT", "SIZE", "MODE", "OWNER", "LISTENER", "CONNECTOR", "STATUS");
-    printf("%-28s %7s %04o  %-10s %-8s %-9s %s\n", i->endpoint, size, i->perm, i->owner, proc_name(i->listener),
+    printf("%-28s %7s %04o  %-10s %-8s %-9s %s\n", ep, size, i->perm, i->owner, proc_name(i->listener),
            proc_name(i->connector), status);
   }
   c->count++;
+}
+
+static int ls_one(const colo_seg_info_t *i, void *p) {
+  ls_row(i, i->endpoint, p);
   return 0;
 }
 
@@ -129,16 +147,20 @@ int cmd_ls(int argc, char **argv) {
     if (rc) status = cli_fail("ls", rc);
   }
   for (int a = optind; a < argc; a++) {
-    char ep[600];
     colo_seg_info_t info;
-    to_endpoint(argv[a], ep, sizeof ep);
+    char *ep = to_endpoint("ls", argv[a]);
+    if (!ep) {
+      status = CLI_FAIL;
+      continue;
+    }
     int rc = colo_seg_inspect(ep, &info);
     if (rc) {
       fflush(stdout);
       status = cli_fail("ls", rc);
-      continue;
+    } else {
+      ls_row(&info, ep, &c);
     }
-    ls_one(&info, &c);
+    free(ep);
   }
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
   else if (c.count == 0 && optind == argc) fprintf(stderr, "colo ls: no colo segments in /dev/shm\n");
@@ -162,11 +184,15 @@ int cmd_rm(int argc, char **argv) {
   if (optind == argc) return cli_usage("rm", "missing ENDPOINT (such as shm://demo)");
   int status = CLI_OK;
   for (int a = optind; a < argc; a++) {
-    char ep[600];
-    to_endpoint(argv[a], ep, sizeof ep);
+    char *ep = to_endpoint("rm", argv[a]);
+    if (!ep) {
+      status = CLI_FAIL;
+      continue;
+    }
     int rc = colo_seg_remove(ep, force);
     if (rc) status = cli_fail("rm", rc);
     else if (verbose) printf("removed %s\n", ep);
+    free(ep);
   }
   return status;
 }
