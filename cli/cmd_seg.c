@@ -21,8 +21,10 @@ static const char ls_help[] =
     "  -h, --help   show this help\n"
     "\n"
     "Columns LISTENER and CONNECTOR: alive, dead, none (never attached) or\n"
-    "? (not permitted to look). Exit status: 0, 1 when a given endpoint does\n"
-    "not exist, 2 usage error.\n";
+    "? (not permitted to look). A byte of a name, owner or status outside\n"
+    "printable ASCII is shown as \\xNN, a backslash as \\\\; --json keeps\n"
+    "well-formed UTF-8 and writes an invalid byte as \\ufffd.\n"
+    "Exit status: 0, 1 when a given endpoint does not exist, 2 usage error.\n";
 
 static const char rm_help[] =
     "Usage: colo rm [options] ENDPOINT...\n"
@@ -115,8 +117,13 @@ static void ls_row(const colo_seg_info_t *i, const char *ep, ls_ctx_t *c) {
     char size[32];
     cli_human_size(i->size, size, sizeof size);
     if (!c->count) printf("%-28s %7s %-5s %-10s %-8s %-9s %s\n", "ENDPOINT", "SIZE", "MODE", "OWNER", "LISTENER", "CONNECTOR", "STATUS");
-    printf("%-28s %7s %04o  %-10s %-8s %-9s %s\n", ep, size, i->perm, i->owner, proc_name(i->listener),
-           proc_name(i->connector), status);
+    /* Names, owners and details come from the filesystem: escaped. */
+    cli_term_str(stdout, ep, 28);
+    printf(" %7s %04o  ", size, i->perm);
+    cli_term_str(stdout, i->owner, 10);
+    printf(" %-8s %-9s ", proc_name(i->listener), proc_name(i->connector));
+    cli_term_str(stdout, status, 0);
+    putchar('\n');
   }
   c->count++;
 }
@@ -191,7 +198,11 @@ int cmd_rm(int argc, char **argv) {
     }
     int rc = colo_seg_remove(ep, force);
     if (rc) status = cli_fail("rm", rc);
-    else if (verbose) printf("removed %s\n", ep);
+    else if (verbose) {
+      fputs("removed ", stdout);
+      cli_term_str(stdout, ep, 0);
+      putchar('\n');
+    }
     free(ep);
   }
   return status;
@@ -205,19 +216,16 @@ static int gc_one(const colo_seg_info_t *i, void *p) {
   gc_ctx_t *c = p;
   c->seen++;
   if (!colo_seg_is_dead(i)) return 0;
-  if (c->dry) {
-    printf("would remove %s (listener %s, connector %s)\n", i->endpoint, proc_name(i->listener), proc_name(i->connector));
-    c->removed++;
-    return 0;
-  }
-  int rc = colo_seg_remove(i->endpoint, 0);
+  int rc = c->dry ? 0 : colo_seg_remove(i->endpoint, 0);
   if (rc) {
     cli_fail("gc", rc);
     c->failed++;
-  } else {
-    printf("removed %s (listener %s, connector %s)\n", i->endpoint, proc_name(i->listener), proc_name(i->connector));
-    c->removed++;
+    return 0;
   }
+  fputs(c->dry ? "would remove " : "removed ", stdout);
+  cli_term_str(stdout, i->endpoint, 0);
+  printf(" (listener %s, connector %s)\n", proc_name(i->listener), proc_name(i->connector));
+  c->removed++;
   return 0;
 }
 

@@ -38,10 +38,12 @@ int cli_fail(const char *cmd, int rc) {
     return CLI_INTERRUPTED;
   }
   const char *detail = colo_last_error();
-  if (detail[0])
-    fprintf(stderr, "colo %s: %s: %s\n", cmd, colo_strerror(rc), detail);
-  else
-    fprintf(stderr, "colo %s: %s\n", cmd, colo_strerror(rc));
+  fprintf(stderr, "colo %s: %s", cmd, colo_strerror(rc));
+  if (detail[0]) {
+    fputs(": ", stderr);
+    cli_term_str(stderr, detail, 0);
+  }
+  fputc('\n', stderr);
   return CLI_FAIL;
 }
 
@@ -153,13 +155,65 @@ const char *cli_kv(const char *line, const char *key) {
   return NULL;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (Unicode's table 3-7:
+ * no overlong forms, no surrogates, nothing past U+10FFFF), its code point in
+ * *cp; 0 when p does not start one. The string's NUL ends any sequence. */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp) {
+  unsigned char b = p[0];
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+  if (b >= 0xc2 && b <= 0xdf) n = 2, *cp = b & 0x1fu;
+  else if (b >= 0xe0 && b <= 0xef) {
+    n = 3, *cp = b & 0x0fu;
+    if (b == 0xe0) lo = 0xa0;
+    if (b == 0xed) hi = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    n = 4, *cp = b & 0x07u;
+    if (b == 0xf0) lo = 0x90;
+    if (b == 0xf4) hi = 0x8f;
+  } else
+    return 0;
+  for (size_t i = 1; i < n; i++) {
+    unsigned char c = p[i];
+    if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xbf)) return 0;
+    *cp = (*cp << 6) | (c & 0x3fu);
+  }
+  return n;
+}
+
 void cli_json_str(FILE *f, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
   fputc('"', f);
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-    else fputc(ch, f);
+  while (*p) {
+    unsigned char ch = *p;
+    if (ch < 0x80) {
+      if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+      else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\u%04x", ch);
+      else fputc(ch, f);
+      p++;
+      continue;
+    }
+    uint32_t cp;
+    size_t n = utf8_seq(p, &cp);
+    if (n == 0) {
+      fputs("\\ufffd", f);
+      p++;
+    } else {
+      if (cp <= 0x9f) fprintf(f, "\\u%04x", (unsigned)cp); /* C1 controls */
+      else fwrite(p, 1, n, f);
+      p += n;
+    }
   }
   fputc('"', f);
+}
+
+int cli_term_str(FILE *f, const char *s, int width) {
+  int cols = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '\\') fputs("\\\\", f), cols += 2;
+    else if (*p < 0x20 || *p > 0x7e) fprintf(f, "\\x%02x", *p), cols += 4;
+    else fputc(*p, f), cols++;
+  }
+  for (int i = cols; i < width; i++) fputc(' ', f);
+  return cols;
 }

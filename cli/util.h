@@ -21,8 +21,9 @@
 extern volatile sig_atomic_t cli_stop;
 void cli_catch_stop(void);
 
-/* Prints "colo CMD: <sentence>: <detail>" on stderr; returns CLI_FAIL
- * (CLI_INTERRUPTED when the failure was an interruption). */
+/* Prints "colo CMD: <sentence>: <detail>" on stderr, the detail escaped as
+ * cli_term_str() does (it names paths, and shm names anyone may choose);
+ * returns CLI_FAIL (CLI_INTERRUPTED when the failure was an interruption). */
 int cli_fail(const char *cmd, int rc);
 /* Prints "colo CMD: timed out: <what> within S seconds"; returns CLI_FAIL. */
 int cli_fail_timeout(const char *cmd, const char *what, int timeout_ms);
@@ -38,8 +39,18 @@ int cli_usage(const char *cmd, const char *fmt, ...)
  * just past "key=", or NULL when the line has no such word. */
 const char *cli_kv(const char *line, const char *key);
 
-/* Writes s as a JSON string. */
+/* Writes s as a JSON string (RFC 8259) whatever its bytes: '"' and '\\'
+ * escaped, control characters (C0, DEL and the C1 range U+0080-U+009F) as
+ * \u00XX, well-formed UTF-8 passed through, and each byte that does not
+ * start a well-formed UTF-8 sequence replaced by \ufffd. */
 void cli_json_str(FILE *f, const char *s);
+
+/* Writes s for a terminal: every byte outside printable ASCII (0x20-0x7e) as
+ * \xNN and a backslash as \\, so a name cannot run escape sequences in the
+ * viewer's terminal or forge a line. Then pads with spaces to width columns
+ * (0: no padding). Returns the columns written before the padding. For
+ * anything that comes from the filesystem or a peer: names, owners, details. */
+int cli_term_str(FILE *f, const char *s, int width);
 
 /* "1.5" -> 1500 ms. Accepts non-negative decimals. 0 on success. */
 int cli_parse_seconds(const char *s, int *ms);

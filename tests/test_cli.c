@@ -390,6 +390,67 @@ Test(cli, rm_and_ls_act_on_a_long_file_path_not_on_a_cut_short_one) {
   unsetenv("X"), unsetenv("P"), unsetenv("HUGE");
 }
 
+/* Names anyone can make in /dev/shm (they are not colo segments): one with
+ * a terminal escape, one with a newline that forges a row, one with a byte
+ * that is not UTF-8 and a C1 control (U+0085), one with a backslash. */
+#define ODD_NAMES \
+  "E=$(printf '\\033'); N=\"/dev/shm/colo.odd$$\"\n" \
+  "trap 'rm -f \"$N\"*; rm -rf \"$T\"' EXIT\n" \
+  "for f in \"$N.$E[31mX\" \"$N.a\nforged 2.0M 0600 root alive alive ok\" \"$N.$(printf '\\377\\302\\205')z\" \"$N.back\\\\slash\"; do\n" \
+  "  head -c 4096 /dev/zero | tr '\\0' j > \"$f\" || exit 9\n" \
+  "done\n"
+
+Test(cli, ls_escapes_names_for_the_terminal_and_json) {
+  int rc = sh(NULL, tu_ms(10000),
+              ODD_NAMES
+              "\"$COLO\" ls > \"$T/ls\" || exit 10\n"
+              "\"$COLO\" ls --json > \"$T/json\" || exit 11\n"
+              "iconv -f UTF-8 -t UTF-8 \"$T/json\" > /dev/null || exit 12\n"
+              "jq -e \"[.[] | select(.endpoint | startswith(\\\"shm://odd$$.\\\"))] | length == 4\" \"$T/json\" >/dev/null || exit 13\n"
+              /* the escape and the newline survive as JSON escapes, to the byte */
+              "jq -r \".[] | select(.endpoint | startswith(\\\"shm://odd$$.\\\")) | .endpoint\" \"$T/json\" > \"$T/names\" || exit 14\n"
+              "grep -q \"^shm://odd$$.$E\\[31mX\\$\" \"$T/names\" || exit 15\n"
+              "grep -q '^forged 2.0M' \"$T/names\" || exit 16\n"
+              "\"$COLO\" rm \"shm://odd$$.$E[31mX\" 2> \"$T/rm\"; [ $? = 1 ] || exit 17\n"
+              "\"$COLO\" gc --dry-run > \"$T/gc\" 2>&1 || exit 18\n"
+              "grep -a \"odd$$\" \"$T/ls\" \"$T/json\" \"$T/rm\"; cat \"$T/gc\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert_null(strchr(out, '\033'), "no raw escape reaches the terminal: %s", out);
+  cr_assert_null(strstr(out, "\nforged"), "no forged row: %s", out);
+  cr_assert_null(strstr(out, "\xc2\x85"), "no raw C1 control: %s", out);
+  cr_assert(strstr(out, ".\\x1b[31mX "), "%s", out);
+  cr_assert(strstr(out, ".a\\x0aforged 2.0M"), "%s", out);
+  cr_assert(strstr(out, ".\\xff\\xc2\\x85z "), "%s", out);
+  cr_assert(strstr(out, ".back\\\\slash "), "%s", out);
+  cr_assert(strstr(out, ".\\u001b[31mX\""), "%s", out);
+  cr_assert(strstr(out, ".a\\u000aforged 2.0M"), "%s", out);
+  cr_assert(strstr(out, ".\\ufffd\\u0085z\""), "%s", out);
+  cr_assert(strstr(out, ".back\\\\slash\""), "%s", out);
+  cr_assert(strstr(out, "colo rm: invalid argument: shm://odd"), "the error names it, escaped: %s", out);
+  cr_assert(strstr(out, ".\\x1b[31mX: a shm:// name"), "%s", out);
+  cr_assert_null(strstr(out, "would remove shm://odd"), "not colo segments: gc leaves them: %s", out);
+  cr_assert_eq(sh(NULL, tu_ms(5000), "ls /dev/shm | grep -c \"^colo\\.odd\" || true"), 0);
+}
+
+/* What cli_json_str (every --json output) makes of bytes that are not
+ * plain ASCII, seen through colo ls --json on file:// names. */
+Test(cli, json_output_is_valid_for_any_bytes_in_a_name) {
+  int rc = sh(NULL, tu_ms(10000),
+              /* well-formed: é, €, U+10348; then an overlong '/', a surrogate,
+               * a cut-short sequence, a lone continuation byte, DEL */
+              "for n in $(printf 'ok\\303\\251\\342\\202\\254\\360\\220\\215\\210 bad\\300\\257\\355\\240\\200\\342\\202 lone\\200\\177'); do\n"
+              "  : > \"$T/$n\" && set -- \"$@\" \"file://$T/$n\"\n"
+              "done\n"
+              "\"$COLO\" ls --json \"$@\" > \"$T/json\"; [ $? = 0 ] || exit 10\n"
+              "iconv -f UTF-8 -t UTF-8 \"$T/json\" > /dev/null || exit 11\n"
+              "jq -e 'length == 3' \"$T/json\" > /dev/null || exit 12\n"
+              "cat \"$T/json\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s%s", rc, out, err);
+  cr_assert(strstr(out, "/ok\xc3\xa9\xe2\x82\xac\xf0\x90\x8d\x88\""), "well-formed UTF-8 passes: %s", out);
+  cr_assert(strstr(out, "/bad\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""), "%s", out);
+  cr_assert(strstr(out, "/lone\\ufffd\\u007f\""), "%s", out);
+}
+
 Test(cli, gc_removes_dead_segments_only) {
   char d1[128], d2[128], live[128];
   tu_endpoint(d1, sizeof d1, "gc1");
