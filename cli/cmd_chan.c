@@ -1,6 +1,7 @@
 /*
  * cmd_chan.c - `colo recv` and `colo send`: a channel from the shell.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ static const char send_help[] =
     "Connects to the listener on ENDPOINT, retrying until it exists, and sends\n"
     "each line of stdin as one message (without its newline). Closes the\n"
     "channel at the end of input; the listener still reads every message sent.\n"
+    "A line over the largest message (about half of colo recv --capacity) is\n"
+    "an error, found without reading the rest of it.\n"
     "ENDPOINT may list alternatives, tried in order:\n"
     "  colo:///shared/orders.sock,tcp://10.0.0.5:7000\n"
     "\n"
@@ -61,7 +64,9 @@ static const char send_help[] =
     "  -v, --verbose          report what happens on stderr\n"
     "  -h, --help             show this help\n"
     "\n"
-    "Exit status: 0 all lines sent, 1 failure, 2 usage error, 130 interrupted.\n";
+    "Exit status: 0 all lines sent, 1 failure (the message says why: a line\n"
+    "too long, the listener closed the channel or died, timed out), 2 usage\n"
+    "error, 130 interrupted.\n";
 
 enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM };
 
@@ -230,23 +235,36 @@ static int op_flush(void *p, int slice) {
   return colo_flush(s->ch, slice);
 }
 
-/* Reads one line of any length; returns its length without the newline, or
- * -1 at the end of input. *buf grows as needed. */
-static long read_line(FILE *f, char **buf, size_t *cap) {
+enum { LINE_EOF = -1, LINE_TOO_LONG = -2, LINE_NOMEM = -3, LINE_ERROR = -4 };
+
+/* Reads one line of at most max bytes into *buf (grown as needed, never past
+ * max bytes): returns its length without the newline. A longer line is read
+ * no further than its first max + 1 bytes (LINE_TOO_LONG), so the memory used
+ * is bounded by the largest message whatever stdin holds. LINE_EOF at the end
+ * of input; LINE_ERROR when the read failed (*err: errno; EINTR after a stop
+ * signal); LINE_NOMEM. */
+static long read_line(FILE *f, size_t max, char **buf, size_t *cap, int *err) {
   size_t len = 0;
-  int c = 0;
-  while ((c = getc(f)) != EOF) {
-    if (len + 1 >= *cap) {
+  for (;;) {
+    int c = getc(f);
+    if (c == EOF) {
+      if (!ferror(f)) return len ? (long)len : LINE_EOF;
+      *err = errno;
+      if (*err != EINTR || cli_stop) return LINE_ERROR;
+      clearerr(f); /* a signal that is not a stop: read on */
+      continue;
+    }
+    if (c == '\n') return (long)len;
+    if (len == max) return LINE_TOO_LONG;
+    if (len == *cap) {
       size_t ncap = *cap ? *cap * 2 : 4096;
+      if (ncap > max) ncap = max;
       char *nb = realloc(*buf, ncap);
-      if (!nb) return -2;
+      if (!nb) return LINE_NOMEM;
       *buf = nb, *cap = ncap;
     }
-    if (c == '\n') break;
     (*buf)[len++] = (char)c;
   }
-  if (c == EOF && len == 0) return -1;
-  return (long)len;
 }
 
 int cmd_send(int argc, char **argv) {
@@ -265,39 +283,39 @@ int cmd_send(int argc, char **argv) {
   char *line = NULL;
   size_t cap = 0;
   uint64_t n = 0;
-  int status = CLI_OK;
-  long len = 0;
-  while (!cli_stop && (len = read_line(stdin, &line, &cap)) >= 0) {
-    if ((size_t)len > max) {
-      fprintf(stderr, "colo send: line %llu is %ld bytes, over the largest message of %zu bytes (colo recv --capacity raises it)\n",
-              (unsigned long long)n + 1, len, max);
-      status = CLI_FAIL;
-      break;
-    }
-    s.msg = line, s.len = (size_t)len;
+  int status = CLI_OK, err = 0;
+  long len;
+  while ((len = read_line(stdin, max, &line, &cap, &err)) >= 0) {
+    s.msg = line ? line : "", s.len = (size_t)len;
     rc = cli_wait_sliced(op_send, &s, c.timeout_ms);
-    if (rc == COLO_ETIMEDOUT && !cli_stop) {
-      status = cli_fail_timeout("send", "no room for the next message", c.timeout_ms);
-      break;
-    }
-    if (rc) {
-      status = cli_fail("send", rc);
-      if (rc == COLO_ECLOSED) fprintf(stderr, "colo send: %llu messages were sent before that\n", (unsigned long long)n);
-      break;
-    }
+    if (rc) break;
     n++;
   }
-  if (len == -2) {
-    fprintf(stderr, "colo send: out of memory reading a line\n");
-    status = CLI_FAIL;
-  }
-  /* A socket transport may still hold the tail of the last line. */
-  if (status == CLI_OK && !cli_stop && (rc = cli_wait_sliced(op_flush, &s, c.timeout_ms)) != 0)
-    status = rc == COLO_ETIMEDOUT && !cli_stop ? cli_fail_timeout("send", "the last messages did not go out", c.timeout_ms)
-                                               : cli_fail("send", rc);
-  if (cli_stop && status == CLI_OK) {
-    fprintf(stderr, "colo send: interrupted after %llu messages\n", (unsigned long long)n);
+  /* A stop first: it ends a wait as a timeout, and a read with EINTR. */
+  if (cli_stop) {
     status = CLI_INTERRUPTED;
+  } else if (len >= 0) {
+    if (rc == COLO_ETIMEDOUT) status = cli_fail_timeout("send", "no room for the next message", c.timeout_ms);
+    else status = cli_fail("send", rc);
+    if (rc == COLO_ECLOSED) fprintf(stderr, "colo send: %llu messages were sent before that\n", (unsigned long long)n);
+  } else if (len == LINE_TOO_LONG) {
+    fprintf(stderr, "colo send: line %llu is over the largest message (%zu bytes); colo recv --capacity raises it\n",
+            (unsigned long long)n + 1, max);
+    status = CLI_FAIL;
+  } else if (len == LINE_NOMEM) {
+    fprintf(stderr, "colo send: out of memory reading line %llu\n", (unsigned long long)n + 1);
+    status = CLI_FAIL;
+  } else if (len == LINE_ERROR) {
+    fprintf(stderr, "colo send: cannot read stdin: %s\n", strerror(err));
+    status = CLI_FAIL;
+  } else if ((rc = cli_wait_sliced(op_flush, &s, c.timeout_ms)) != 0) {
+    /* A socket transport may still hold the tail of the last line. */
+    if (cli_stop) status = CLI_INTERRUPTED;
+    else if (rc == COLO_ETIMEDOUT) status = cli_fail_timeout("send", "the last messages did not go out", c.timeout_ms);
+    else status = cli_fail("send", rc);
+  }
+  if (status == CLI_INTERRUPTED) {
+    fprintf(stderr, "colo send: interrupted after %llu messages\n", (unsigned long long)n);
   }
   if (c.verbose && status == CLI_OK) fprintf(stderr, "colo send: sent %llu messages\n", (unsigned long long)n);
   free(line);

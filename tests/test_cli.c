@@ -248,6 +248,34 @@ Test(cli, a_line_longer_than_the_largest_message_is_refused) {
   cr_assert(strstr(err, "2040"), "names the limit: %s", err);
 }
 
+/* send stops reading a line at the largest message: a 50 MiB line costs
+ * neither 50 MiB of memory nor the time to read it. */
+Test(cli, send_refuses_a_huge_line_quickly_in_bounded_memory) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "huge");
+  int have_time = access("/usr/bin/time", X_OK) == 0;
+  int rc = sh(ep, tu_ms(30000),
+              "\"$COLO\" recv \"$EP\" --capacity 4K >/dev/null 2>&1 &\n"
+              "start=$(date +%%s%%N)\n"
+              "head -c 52428800 /dev/zero | tr '\\0' x | %s \"$COLO\" send \"$EP\"; code=$?\n"
+              "end=$(date +%%s%%N)\n"
+              "wait $! || exit 10\n"
+              "kb=$(tail -n 1 \"$T/kb\" 2>/dev/null)\n"
+              "echo \"code=$code ms=$(( (end - start) / 1000000 )) kb=${kb:-0}\"\n",
+              have_time ? "/usr/bin/time -f %M -o \"$T/kb\"" : "");
+  cr_assert_eq(rc, 0, "exit %d (10: recv failed): %s", rc, err);
+  int code = -1, ms = -1;
+  long kb = -1;
+  cr_assert_eq(sscanf(out, "code=%d ms=%d kb=%ld", &code, &ms, &kb), 3, "%s", out);
+  cr_assert_eq(code, 1, "%s", err);
+  cr_assert(strstr(err, "colo send: line 1 is over the largest message (2040 bytes); colo recv --capacity raises it\n"), "%s",
+            err);
+  cr_assert_lt(ms, tu_ms(5000), "refused after %d ms", ms);
+  if (have_time) cr_assert(kb > 0 && kb < 32768, "peak memory %ld KiB", kb);
+  else cr_log_warn("no /usr/bin/time: peak memory not checked");
+  cr_assert_not(exists(ep));
+}
+
 Test(cli, sigterm_stops_recv_with_130_and_removes_the_segment) {
   char ep[128];
   tu_endpoint(ep, sizeof ep, "term");
