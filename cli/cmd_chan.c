@@ -178,11 +178,17 @@ int cmd_recv(int argc, char **argv) {
     goto out_chan;
   }
   uint64_t n = 0;
-  while (count == 0 || n < count) {
+  int out_err = 0; /* errno of a write to stdout that failed */
+  /* A stop is looked at before every message, not only when idle: a sender
+   * that never pauses must not make Ctrl-C wait. */
+  while ((count == 0 || n < count) && !cli_stop) {
     rc = colo_recv(s.ch, s.buf, s.cap, &s.len, COLO_NOWAIT);
     if (rc == COLO_EAGAIN) {
       /* Nothing waiting: hand what we printed to the reader before sleeping. */
-      if (fflush(stdout) != 0) break;
+      if (fflush(stdout) != 0) {
+        out_err = errno;
+        break;
+      }
       rc = cli_wait_sliced(op_recv, &s, c.timeout_ms);
     }
     if (rc == COLO_ECLOSED) {
@@ -190,16 +196,24 @@ int cmd_recv(int argc, char **argv) {
       break;
     }
     if (rc) {
-      status = rc == COLO_ETIMEDOUT ? cli_fail_timeout("recv", "no message arrived", c.timeout_ms) : cli_fail("recv", rc);
+      if (!cli_stop)
+        status = rc == COLO_ETIMEDOUT ? cli_fail_timeout("recv", "no message arrived", c.timeout_ms) : cli_fail("recv", rc);
       break;
     }
-    fwrite(s.buf, 1, s.len, stdout);
-    putchar('\n');
-    if (ferror(stdout)) break;
+    if (fwrite(s.buf, 1, s.len, stdout) != s.len || putchar('\n') == EOF) {
+      out_err = errno;
+      break;
+    }
     n++;
   }
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    perror("colo recv: cannot write to stdout");
+  /* What was received is printed, also on the way out of a stop. */
+  if (!out_err && fflush(stdout) != 0) out_err = errno;
+  if (cli_stop) {
+    /* A write blocked on a full stdout ends with EINTR: part of the stop. */
+    fprintf(stderr, "colo recv: interrupted after %llu messages\n", (unsigned long long)n);
+    status = CLI_INTERRUPTED;
+  } else if (out_err) {
+    fprintf(stderr, "colo recv: cannot write to stdout: %s\n", strerror(out_err));
     status = CLI_FAIL;
   }
 out_chan:

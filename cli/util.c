@@ -22,7 +22,8 @@ void cli_catch_stop(void) {
   signal(SIGINT, on_stop);
   signal(SIGTERM, on_stop);
 #else
-  /* No SA_RESTART: a read of stdin blocked in colo send returns EINTR. */
+  /* No SA_RESTART: a read of stdin blocked in colo send, or a write to a
+   * full stdout in colo recv, returns EINTR. */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop;
@@ -125,10 +126,10 @@ void cli_human_size(uint64_t n, char *buf, size_t cap) {
 int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_ms) {
   int left = timeout_ms;
   for (;;) {
+    if (cli_stop) return COLO_ETIMEDOUT;
     int slice = left < 0 || left > CLI_SLICE_MS ? CLI_SLICE_MS : left;
     int rc = op(arg, slice);
     if (rc != COLO_ETIMEDOUT) return rc;
-    if (cli_stop) return rc;
     if (left >= 0) {
       left -= slice;
       if (left <= 0) return rc;

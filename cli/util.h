@@ -64,8 +64,9 @@ void cli_human_size(uint64_t n, char *buf, size_t cap);
 /*
  * Runs op(arg, slice_ms) in slices until it returns something other than
  * COLO_ETIMEDOUT, the total timeout (-1: none) is spent, or a stop signal
- * arrived (COLO_ETIMEDOUT with a detail saying so; cli_stop tells). Keeps
- * Ctrl-C responsive without giving up bounded waits inside the library.
+ * arrived (COLO_ETIMEDOUT, without calling op when it arrived before; cli_stop
+ * tells). Keeps Ctrl-C responsive without giving up bounded waits inside the
+ * library.
  */
 int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_ms);
 

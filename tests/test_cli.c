@@ -289,6 +289,84 @@ Test(cli, sigterm_stops_recv_with_130_and_removes_the_segment) {
   cr_assert_not(exists(ep));
 }
 
+/* How colo send ended once its listener went away cleanly: 0 (it had sent
+ * everything) or 1 saying the other side closed the channel. On a stream
+ * transport (unix, pipe, tcp) the library reports a write that meets the
+ * closed socket before it read the listener's goodbye as the peer's death
+ * (its send path stops reading at EPIPE); stream = 1 accepts that until the
+ * library reads what is left before it judges. */
+static void assert_sender_saw_close(int code, const char *send_err, int stream) {
+  cr_assert(code == 0 || code == 1, "send exit %d: %s", code, send_err);
+  if (code == 0) return;
+  int closed = strstr(send_err, "colo send: the peer closed the channel") != NULL;
+  int died = strstr(send_err, "colo send: the peer process died") != NULL;
+  cr_assert(closed || (stream && died), "send says the other side closed it: %s", send_err);
+}
+
+typedef struct stopped {
+  int code, ms, send_code; /* 999: still running when given up on */
+  char *errs;              /* send's stderr, then recv's */
+} stopped_t;
+
+/* Starts `colo recv EP`, with `yes | colo send EP` feeding it when busy,
+ * sends it sig once it listens (or, busy, has a peer and messages flow),
+ * and waits at most 5 s (scaled) for it, then for the sender. Endpoint files
+ * go in $T/ep; out holds "left=[...]", what is left there. */
+static void stop_recv(const char *ep, const char *sig, int busy, stopped_t *r) {
+  int polls = tu_ms(5000) / 50;
+  int rc = sh(ep, tu_ms(30000),
+              "mkdir -p \"$T/ep\"; : > \"$T/send.err\"; S=\n"
+              "gone() { i=0; while kill -0 $1 2>/dev/null; do i=$((i+1)); [ $i -gt %d ] && { kill -KILL $1; return 1; }; sleep 0.05; done; }\n"
+              "[ %d = 1 ] && { yes | \"$COLO\" send \"$EP\" 2>\"$T/send.err\" & S=$!; }\n"
+              "\"$COLO\" recv -v \"$EP\" >/dev/null 2>\"$T/recv.err\" &\n"
+              "R=$!\n"
+              "i=0; until grep -q '%s' \"$T/recv.err\" || [ $i -gt %d ]; do sleep 0.05; i=$((i+1)); done\n"
+              "[ -n \"$S\" ] && sleep 0.3\n"
+              "start=$(date +%%s%%N)\n"
+              "kill -%s $R\n"
+              "gone $R; wait $R; code=$?\n"
+              "end=$(date +%%s%%N)\n"
+              "scode=0; [ -n \"$S\" ] && { gone $S; wait $S; scode=$?; }\n"
+              "echo \"code=$code ms=$(( (end - start) / 1000000 )) send=$scode left=[$(ls -A \"$T/ep\" | tr '\\n' ' ')]\"\n"
+              "cat \"$T/send.err\" \"$T/recv.err\"\n",
+              polls, busy, busy ? "peer connected" : "listening on", polls, sig);
+  cr_assert_eq(rc, 0, "script exit %d: %s", rc, err);
+  cr_assert_eq(sscanf(out, "code=%d ms=%d send=%d", &r->code, &r->ms, &r->send_code), 3, "%s", out);
+  r->errs = strchr(out, '\n') + 1;
+}
+
+static void assert_nothing_left(const char *ep) {
+  cr_assert(strstr(out, "left=[]"), "no endpoint file is left: %s", out);
+  cr_assert_not(exists(ep), "%s is gone: %s", ep, out);
+}
+
+static void busy_recv_stops_on(const char *ep, const char *sig, int stream) {
+  stopped_t r;
+  stop_recv(ep, sig, 1, &r);
+  cr_assert_eq(r.code, 130, "recv exit %d after SIG%s: %s", r.code, sig, r.errs);
+  cr_assert_lt(r.ms, tu_ms(2000), "recv took %d ms", r.ms);
+  cr_assert(strstr(r.errs, "colo recv: interrupted after "), "%s", r.errs);
+  assert_nothing_left(ep);
+  assert_sender_saw_close(r.send_code, r.errs, stream);
+}
+
+Test(cli, recv_stops_on_ctrl_c_while_messages_keep_arriving) {
+  char ep[128];
+  busy_recv_stops_on(tu_endpoint(ep, sizeof ep, "busyint"), "INT", 0);
+}
+
+Test(cli, recv_stops_on_sigterm_while_messages_keep_arriving) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "colo:///tmp/colo-cli-%d/ep/r.rdv", (int)getpid());
+  busy_recv_stops_on(ep, "TERM", 0);
+}
+
+Test(cli, recv_stops_on_ctrl_c_while_messages_keep_arriving_over_a_unix_socket) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "unix:///tmp/colo-cli-%d/ep/u.sock", (int)getpid());
+  busy_recv_stops_on(ep, "INT", 1);
+}
+
 Test(cli, bad_endpoints_and_options_fail_with_a_reason) {
   cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv shm://a/b"), 1);
   cr_assert(strstr(err, "letters, digits"), "%s", err);
