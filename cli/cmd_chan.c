@@ -16,8 +16,11 @@ static const char recv_help[] =
     "\n"
     "Listens on ENDPOINT, waits for one peer (colo send, or a program using\n"
     "libcolo) and prints each message it receives on stdout, followed by a\n"
-    "newline. Exits 0 when the peer closes the channel, or after --count\n"
-    "messages. Removes the endpoint when both sides are done.\n"
+    "newline. Exits 0 when the peer closes the channel, after --count\n"
+    "messages, or when stdout is closed (colo recv ... | head -1). Ctrl-C,\n"
+    "SIGTERM and SIGHUP stop it at once (exit 130). However it ends (short\n"
+    "of SIGKILL), it closes the channel (the peer is told so) and removes\n"
+    "the endpoint.\n"
     "\n"
     "Endpoints:  colo:///PATH     automatic: the fastest of memfd, shm and the\n"
     "                             socket at PATH that works (-v says why)\n"
@@ -42,7 +45,7 @@ static const char recv_help[] =
     "\n"
     "Exit status: 0 done, 1 failure (the message says why: peer died, corrupt\n"
     "segment, no space, permission denied, timed out), 2 usage error,\n"
-    "130 interrupted.\n";
+    "130 interrupted (SIGINT, SIGTERM, SIGHUP).\n";
 
 static const char send_help[] =
     "Usage: colo send ENDPOINT [options]\n"
@@ -66,7 +69,7 @@ static const char send_help[] =
     "\n"
     "Exit status: 0 all lines sent, 1 failure (the message says why: a line\n"
     "too long, the listener closed the channel or died, timed out), 2 usage\n"
-    "error, 130 interrupted.\n";
+    "error, 130 interrupted (SIGINT, SIGTERM, SIGHUP).\n";
 
 enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM };
 
@@ -212,6 +215,10 @@ int cmd_recv(int argc, char **argv) {
     /* A write blocked on a full stdout ends with EINTR: part of the stop. */
     fprintf(stderr, "colo recv: interrupted after %llu messages\n", (unsigned long long)n);
     status = CLI_INTERRUPTED;
+  } else if (out_err == EPIPE) {
+    /* colo recv | head -1: whoever reads our output has all it wants. A clean
+     * end: the channel is closed (the peer is told so) and removed. */
+    if (c.verbose) fprintf(stderr, "colo recv: stdout was closed after %llu messages\n", (unsigned long long)n);
   } else if (out_err) {
     fprintf(stderr, "colo recv: cannot write to stdout: %s\n", strerror(out_err));
     status = CLI_FAIL;

@@ -30,6 +30,13 @@ void cli_catch_stop(void) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* A closed terminal: the same clean stop, not a death that leaves the
+   * endpoint behind. */
+  sigaction(SIGHUP, &sa, NULL);
+  /* colo recv | head -1: EPIPE from the write, handled as the end of the
+   * output; the library never raises SIGPIPE for its own sockets and FIFOs. */
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, NULL);
 #endif
 }
 

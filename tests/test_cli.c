@@ -367,6 +367,74 @@ Test(cli, recv_stops_on_ctrl_c_while_messages_keep_arriving_over_a_unix_socket) 
   busy_recv_stops_on(ep, "INT", 1);
 }
 
+/* A closed terminal is a stop like Ctrl-C: no segment is left behind,
+ * whether recv waits for a peer or has one. */
+static void sighup_stops_recv(const char *ep) {
+  stopped_t r;
+  for (int busy = 0; busy <= 1; busy++) {
+    stop_recv(ep, "HUP", busy, &r);
+    cr_assert_eq(r.code, 130, "recv exit %d after SIGHUP (%s): %s", r.code, busy ? "busy" : "idle", r.errs);
+    cr_assert_lt(r.ms, tu_ms(2000), "recv took %d ms", r.ms);
+    assert_nothing_left(ep);
+    if (busy) assert_sender_saw_close(r.send_code, r.errs, 0);
+  }
+}
+
+Test(cli, sighup_stops_recv_with_130_and_leaves_no_shm_segment) {
+  char ep[128];
+  sighup_stops_recv(tu_endpoint(ep, sizeof ep, "hup"));
+}
+
+Test(cli, sighup_stops_recv_with_130_and_leaves_no_file_segment) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "file:///tmp/colo-cli-%d/ep/f.seg", (int)getpid());
+  sighup_stops_recv(ep);
+}
+
+/* `colo recv EP | head -1` while `seq 100000 | colo send EP`: the closed
+ * stdout is a clean end of recv (exit 0, the channel closed, the endpoint
+ * removed), not a death by SIGPIPE. */
+static void recv_into_head_1(const char *ep, int stream) {
+  int rc = sh(ep, tu_ms(30000),
+              "mkdir -p \"$T/ep\"\n"
+              "{ \"$COLO\" recv \"$EP\" 2>\"$T/recv.err\"; echo $? > \"$T/recv.rc\"; } | head -n 1 > \"$T/head\" &\n"
+              "seq 100000 | \"$COLO\" send \"$EP\" 2>\"$T/send.err\"; scode=$?\n"
+              "wait\n"
+              "echo \"recv=$(cat \"$T/recv.rc\") send=$scode head=$(cat \"$T/head\") left=[$(ls -A \"$T/ep\" | tr '\\n' ' ')]\"\n"
+              "cat \"$T/send.err\" \"$T/recv.err\"\n");
+  cr_assert_eq(rc, 0, "script exit %d: %s", rc, err);
+  int rcode = -1, scode = -1, head = -1;
+  cr_assert_eq(sscanf(out, "recv=%d send=%d head=%d", &rcode, &scode, &head), 3, "%s", out);
+  const char *errs = strchr(out, '\n') + 1;
+  cr_assert_eq(rcode, 0, "recv exit %d (141: SIGPIPE): %s", rcode, errs);
+  cr_assert_eq(head, 1, "%s", out);
+  assert_nothing_left(ep);
+  assert_sender_saw_close(scode, errs, stream);
+}
+
+Test(cli, recv_into_head_1_ends_cleanly_over_a_unix_socket) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "unix:///tmp/colo-cli-%d/ep/u.sock", (int)getpid());
+  recv_into_head_1(ep, 1);
+}
+
+Test(cli, recv_into_head_1_ends_cleanly_over_a_fifo_pair) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "pipe:///tmp/colo-cli-%d/ep/p.pipe", (int)getpid());
+  recv_into_head_1(ep, 1);
+}
+
+Test(cli, recv_into_head_1_ends_cleanly_over_a_colo_rendezvous) {
+  char ep[128];
+  snprintf(ep, sizeof ep, "colo:///tmp/colo-cli-%d/ep/r.rdv", (int)getpid());
+  recv_into_head_1(ep, 0);
+}
+
+Test(cli, recv_into_head_1_ends_cleanly_over_shm) {
+  char ep[128];
+  recv_into_head_1(tu_endpoint(ep, sizeof ep, "head"), 0);
+}
+
 Test(cli, bad_endpoints_and_options_fail_with_a_reason) {
   cr_assert_eq(sh(NULL, 5000, "\"$COLO\" recv shm://a/b"), 1);
   cr_assert(strstr(err, "letters, digits"), "%s", err);
