@@ -121,10 +121,33 @@ typedef struct colo_opts {
                                    ring_capacity / 2 - 8 bytes. */
   colo_wait_mode_t wait_mode; /**< default COLO_WAIT_HYBRID */
   uint32_t spin_us;           /**< hybrid mode: spin this long before sleeping; default 50 */
-  uint32_t perm;              /**< listener: permission bits of the segment; default 0600 */
+  uint32_t perm;              /**< listener: permission bits of the segment or socket file;
+                                   default 0600. A segment (shm://, file://) takes read and
+                                   write together for each class, or neither: 0600, 0660,
+                                   0606 or 0666 (someone who may only read a segment could
+                                   fake presence on it) */
   int msg_checksum;           /**< listener: XXH3 check of every message; default 0 */
   int reclaim_stale;          /**< listener: replace a leftover segment whose processes
                                    are all dead; default 1 */
+  const char *peer_user;      /**< who may be at the other end, besides this process's own
+                                   user and root: NULL (default: nobody else), a user name
+                                   or numeric uid, or "*" (anyone). A connector checks the
+                                   owner of a shm:// or file:// segment and of a pipe://
+                                   request FIFO, and the user of the process listening on a
+                                   unix:// or colo:// socket (SO_PEERCRED), before it sends
+                                   anything (COLO_EPERM otherwise); a listener checks its
+                                   unix://, colo:// (SO_PEERCRED) and pipe:// (the owner of
+                                   the FIFO pair) clients and drops others. tcp:// carries no
+                                   credentials and checks nothing. Read during the call only. */
+  int handle_sigbus;          /**< 1 (default): the first shm:// or file:// channel installs a
+                                   SIGBUS handler, once per process, so that a segment whose
+                                   file is truncated under it (by the peer, or anyone who may
+                                   write the file) makes the channel fail with COLO_ECORRUPT
+                                   instead of killing the process. It acts only on faults in
+                                   colo's own mappings and hands every other signal to the
+                                   handler installed before it. 0: colo installs nothing; an
+                                   application that owns SIGBUS calls colo_sigbus_repair()
+                                   from its handler, or a truncated segment kills it. */
 } colo_opts_t;
 
 typedef struct colo_listener colo_listener_t;
@@ -335,6 +358,18 @@ COLO_API const char *colo_endpoint(const colo_chan_t *ch);
 /** A sentence for any code (unknown codes get a generic sentence). Never NULL. */
 COLO_API const char *colo_strerror(int err);
 
+/**
+ * For an application that installs its own SIGBUS handler (opts.handle_sigbus
+ * = 0, or a handler installed after colo's that does not chain to it): call
+ * this first in the handler with the fault address (siginfo_t.si_addr). When
+ * the address lies in one of colo's shared-memory mappings whose file was
+ * truncated, the mapping is replaced by private zero pages, the channel on it
+ * will fail with COLO_ECORRUPT, and this returns 1: return from the handler
+ * (the access is retried, harmlessly). 0 otherwise: the fault is not colo's.
+ * Async-signal-safe.
+ */
+COLO_API int colo_sigbus_repair(void *fault_addr);
+
 /** The symbolic name of a code, such as "COLO_EPEERDEAD". Never NULL. */
 COLO_API const char *colo_errname(int err);
 
@@ -361,7 +396,8 @@ typedef enum colo_proc_state {
 
 /** What colo_seg_inspect() learns of a segment without attaching to it. */
 typedef struct colo_seg_info {
-  char endpoint[512];       /**< "shm://NAME" or "file:///PATH" */
+  char endpoint[4112];      /**< "shm://NAME" or "file:///PATH" (as it is: a name listed in
+                                 /dev/shm may hold any bytes) */
   char owner[64];           /**< user name, or the numeric uid */
   uint64_t size;            /**< bytes of the backing object */
   uint32_t perm;            /**< permission bits */
@@ -385,15 +421,21 @@ COLO_API int colo_seg_inspect(const char *endpoint, colo_seg_info_t *info);
  *  namespace cannot be listed. */
 COLO_API int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), void *ctx);
 
-/** 1 when the object is a colo segment (or a shm:// one whose creator died
- *  before writing its header), no live process holds it, and it is not being
- *  created right now. A file that is not a colo segment is never dead. */
+/** 1 when the object is ours and dead: it starts with the colo magic (a
+ *  creator writes it before it sizes the object) or it is an empty shm://
+ *  object (a creator died before writing it), no live process holds it, and
+ *  it is not being created right now (a segment not yet ready gets 5 seconds).
+ *  A file that is not a colo segment is never dead. colo_seg_remove() without
+ *  force, colo gc and a listener's reclaim_stale all follow this one rule. */
 COLO_API int colo_seg_is_dead(const colo_seg_info_t *info);
 
 /**
- * Removes the endpoint's segment. Without force, refuses with COLO_EBUSY when a
- * live process holds it, and refuses an object that is not a colo segment
- * (bad magic) with COLO_ECORRUPT. Processes that still map it keep their mapping.
+ * Removes the endpoint's segment. Without force, removes only what
+ * colo_seg_is_dead() says is dead, and refuses with COLO_EBUSY when a live
+ * process holds it or it is being created, COLO_ECORRUPT when it is not a
+ * colo segment, COLO_EPERM when it cannot be told. Nothing is followed: a symbolic
+ * link or a FIFO at the name is never opened (force removes the name itself).
+ * Processes that still map it keep their mapping.
  */
 COLO_API int colo_seg_remove(const char *endpoint, int force);
 

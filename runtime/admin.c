@@ -1,84 +1,83 @@
 /*
  * admin.c - looking at segments from outside: what `colo ls`, `colo rm` and
- * `colo gc` are made of. Nothing here attaches to a segment or takes a
- * presence slot; it opens the object read-only and probes the slots.
+ * `colo gc` are made of. Nothing here attaches to a segment, maps it or takes
+ * a presence slot: it opens the object read-only without blocking, reads its
+ * header and probes the slots (segment.c, colo__seg_inspect).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "segment.h"
 
-static int inspect(colo__ep_kind_t kind, const char *name, colo_seg_info_t *info, colo__os_seg_t **keep) {
-  memset(info, 0, sizeof *info);
-  colo__endpoint_t ep = {.kind = kind};
-  snprintf(ep.name, sizeof ep.name, "%s", name);
-  colo__endpoint_format(&ep, info->endpoint, sizeof info->endpoint);
-  colo__os_stat_t st;
-  int rc = colo__os_seg_stat(kind, name, &st);
-  if (rc) return rc;
-  colo__os_seg_t *os;
-  rc = colo__os_seg_open(&os, kind, name, 0);
-  if (rc) {
-    /* Exists but cannot be looked into (typically another user's 0600 segment). */
-    info->size = st.size, info->perm = st.perm, info->uid = st.uid, info->age_s = st.age_s;
-    snprintf(info->owner, sizeof info->owner, "%s", st.owner);
-    info->status = rc;
-    snprintf(info->status_detail, sizeof info->status_detail, "%s", colo_last_error());
-    info->listener = info->connector = COLO_PROC_UNKNOWN;
-    return 0;
-  }
-  colo__seg_describe(os, &st, info);
-  if (keep) *keep = os;
-  else colo__os_seg_close(os);
-  return 0;
-}
-
 int colo_seg_inspect(const char *endpoint, colo_seg_info_t *info) {
   if (!info) return colo__err(COLO_EINVAL, "colo_seg_inspect: info is NULL");
   colo__endpoint_t ep;
   int rc = colo__endpoint_parse(endpoint, &ep);
-  return rc ? rc : inspect(ep.kind, ep.name, info, NULL);
+  if (!rc && ep.kind != COLO__EP_SHM && ep.kind != COLO__EP_FILE)
+    rc = colo__err(COLO_EINVAL, "%s: only shm:// and file:// endpoints have segments", endpoint);
+  if (rc) return rc;
+  rc = colo__seg_inspect(&ep, info, NULL);
+  return colo__with_endpoint(rc, endpoint);
 }
 
 typedef struct list_ctx {
   int (*cb)(const colo_seg_info_t *, void *);
   void *ctx;
+  colo__endpoint_t ep;
+  colo_seg_info_t info;
 } list_ctx_t;
 
 static int list_one(const char *name, void *p) {
   list_ctx_t *lc = p;
-  colo_seg_info_t info;
-  if (inspect(COLO__EP_SHM, name, &info, NULL) == COLO_ENOENT) return 0; /* vanished meanwhile */
-  return lc->cb(&info, lc->ctx);
+  colo_seg_info_t *info = &lc->info;
+  char endpoint[COLO__PATH_MAX + 16];
+  int n = snprintf(endpoint, sizeof endpoint, "shm://%s", name);
+  if (n > 0 && (size_t)n < sizeof endpoint && colo__endpoint_parse(endpoint, &lc->ep) == 0) {
+    if (colo__seg_inspect(&lc->ep, info, NULL) == COLO_ENOENT) return 0; /* vanished meanwhile */
+    return lc->cb(info, lc->ctx);
+  }
+  /* A name colo cannot make (another user's file with our prefix): shown as
+   * it is, opened by nobody, never removed but by hand. */
+  memset(info, 0, sizeof *info);
+  snprintf(info->endpoint, sizeof info->endpoint, "shm://%s", name);
+  colo__os_stat_t st;
+  memset(&st, 0, sizeof st);
+  colo__os_seg_stat(COLO__EP_SHM, name, &st); /* may fail for such a name: the fields stay 0 */
+  info->size = st.size, info->perm = st.perm, info->uid = st.uid, info->age_s = st.age_s;
+  snprintf(info->owner, sizeof info->owner, "%s", st.owner);
+  info->status = COLO_EINVAL;
+  snprintf(info->status_detail, sizeof info->status_detail,
+           "not a name colo makes (1 to %d of letters, digits, '.', '_', '-'): left alone", COLO__NAME_MAX);
+  info->listener = info->connector = COLO_PROC_NONE;
+  return lc->cb(info, lc->ctx);
 }
 
 int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), void *ctx) {
   if (!cb) return colo__err(COLO_EINVAL, "colo_seg_list: cb is NULL");
-  list_ctx_t lc = {cb, ctx};
-  return colo__os_seg_list(list_one, &lc);
+  list_ctx_t *lc = colo__malloc(sizeof *lc);
+  if (!lc) return colo__err(COLO_ENOMEM, "out of memory");
+  lc->cb = cb, lc->ctx = ctx;
+  int rc = colo__os_seg_list(list_one, lc);
+  colo__free(lc);
+  return rc;
 }
 
 int colo_seg_remove(const char *endpoint, int force) {
   colo__endpoint_t ep;
   int rc = colo__endpoint_parse(endpoint, &ep);
+  if (!rc && ep.kind != COLO__EP_SHM && ep.kind != COLO__EP_FILE)
+    rc = colo__err(COLO_EINVAL, "%s: only shm:// and file:// endpoints have segments", endpoint);
   if (rc) return rc;
-  colo_seg_info_t info;
+  colo_seg_info_t *info = colo__calloc(1, sizeof *info);
+  if (!info) return colo__err(COLO_ENOMEM, "out of memory");
   colo__os_seg_t *os = NULL;
-  rc = inspect(ep.kind, ep.name, &info, &os);
-  if (rc) return rc;
-  if (!force) {
-    if (info.listener == COLO_PROC_ALIVE || info.connector == COLO_PROC_ALIVE)
-      rc = colo__err(COLO_EBUSY, "%s is in use by a live process (--force removes the name anyway)", endpoint);
-    else if (!os)
-      rc = colo__err(info.status, "%s: cannot tell whether it is in use: %s", endpoint, info.status_detail);
-    else if (!info.magic_ok)
-      rc = colo__err(COLO_ECORRUPT, "%s is not a colo segment; refusing to remove it (--force removes it anyway)",
-                     endpoint);
-  }
+  rc = colo__seg_inspect(&ep, info, &os);
+  if (!rc && !force) rc = colo__seg_verdict_err(info, colo__seg_verdict(info), " (--force removes the name anyway)");
   if (!rc) {
     if (os) rc = colo__os_seg_unlink(os); /* only if the name still names what we inspected */
     else rc = colo__os_seg_remove(ep.kind, ep.name);
   }
   colo__os_seg_close(os);
-  return rc;
+  colo__free(info);
+  return colo__with_endpoint(rc, endpoint);
 }

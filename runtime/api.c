@@ -20,6 +20,8 @@ void colo_opts_init(colo_opts_t *o) {
   o->perm = 0600;
   o->msg_checksum = 0;
   o->reclaim_stale = 1;
+  o->peer_user = NULL;
+  o->handle_sigbus = 1;
 }
 
 /* Copies the caller's options over the defaults, honouring an older, smaller
@@ -61,7 +63,7 @@ void colo__connect_backoff(uint64_t *backoff_ns, uint64_t deadline) {
 }
 
 int colo__with_endpoint(int rc, const char *endpoint) {
-  if (rc && rc != COLO_EAGAIN && strncmp(colo_last_error(), endpoint, strlen(endpoint)) != 0)
+  if (rc && rc != COLO_EAGAIN && endpoint && strncmp(colo_last_error(), endpoint, strlen(endpoint)) != 0)
     colo__err_prefix(endpoint);
   return rc;
 }
@@ -145,6 +147,17 @@ static int prepare(const colo_opts_t *opts, const char *endpoint, colo_opts_t *o
   return rc ? rc : colo__endpoint_parse(endpoint, ep);
 }
 
+/* A segment is a read-write medium: whoever may read it but not write it
+ * gains nothing from it but the power to interfere (a read lock on a
+ * presence byte), so each class gets both or neither. */
+static int segment_perm_ok(uint32_t perm) {
+  for (int shift = 0; shift <= 6; shift += 3) {
+    uint32_t rw = (perm >> shift) & 06;
+    if (rw != 0 && rw != 06) return 0;
+  }
+  return (perm & 0600) == 0600;
+}
+
 /* ---- listeners ------------------------------------------------------------------- */
 
 int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *opts) {
@@ -155,11 +168,19 @@ int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *
                      endpoint);
   colo_opts_t o;
   colo__endpoint_t ep;
+  colo__os_peers_t peers;
   int rc = prepare(opts, endpoint, &o, &ep);
-  if (rc) return rc;
+  if (!rc) rc = colo__os_peers_parse(o.peer_user, &peers);
+  if (!rc && is_shared_memory(ep.kind) && !segment_perm_ok(o.perm))
+    rc = colo__err(COLO_EINVAL, "permission bits %04o: a segment needs read and write for its owner, and both or "
+                   "neither for group and others (0600, 0660, 0606, 0666): whoever may only read it could fake "
+                   "presence on it", o.perm);
+  if (rc) return colo__with_endpoint(rc, endpoint);
+  o.peer_user = NULL; /* the caller's string is not ours to keep */
   rc = is_shared_memory(ep.kind)       ? colo__shm_listen(&ep, &o, out)
        : ep.kind == COLO__EP_COLO ? colo__rdv_listen(&ep, &o, out)
                                        : colo__stream_listen(&ep, &o, out);
+  if (!rc) (*out)->peers = peers;
   return colo__with_endpoint(rc, endpoint);
 }
 
@@ -277,7 +298,12 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
     colo__free(a);
     return rc;
   }
-  colo__dial_t d = {timeout_ms, colo__deadline(timeout_ms), a->n > 1, probe};
+  colo__dial_t d = {timeout_ms, colo__deadline(timeout_ms), a->n > 1, probe, {0}};
+  if ((rc = colo__os_peers_parse(o.peer_user, &d.peers)) != 0) {
+    colo__free(a);
+    return rc;
+  }
+  o.peer_user = NULL;
   colo_info_t *route = NULL;
   uint64_t backoff = 1000000u;
   for (;;) {
@@ -297,7 +323,7 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
         return 0;
       }
       if (a->n == 1) break;
-      if (rc != COLO_ENOENT && rc != COLO_ENOTREADY) retry = 0;
+      if (rc != COLO_ENOENT && rc != COLO_ENOTREADY && rc != COLO_EAGAIN) retry = 0;
       colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
     }
     if (a->n == 1 || !retry || timeout_ms == 0 || colo__remaining_ns(d.deadline) == 0) break;
@@ -335,6 +361,8 @@ void colo_close(colo_chan_t *ch) {
 size_t colo_max_message(const colo_chan_t *ch) { return ch ? ch->max_msg : 0; }
 const char *colo_endpoint(const colo_chan_t *ch) { return ch ? ch->endpoint : ""; }
 const char *colo_transport(const colo_chan_t *ch) { return ch ? ch->vt->transport : ""; }
+
+int colo_sigbus_repair(void *fault_addr) { return colo__os_sigbus_repair(fault_addr); }
 
 int colo_fd(colo_chan_t *ch) {
   if (!ch) return colo__err(COLO_EINVAL, "colo_fd: NULL channel");

@@ -10,9 +10,8 @@
 #ifndef COLO_RUNTIME_CHAN_H
 #define COLO_RUNTIME_CHAN_H
 
+#include "../shims/shim.h"
 #include "internal.h"
-
-typedef struct colo__os_conn colo__os_conn_t;
 
 typedef struct colo__chan_vt {
   const char *transport; /* "shm", "file", "memfd", "unix", "pipe", "tcp" */
@@ -55,7 +54,8 @@ typedef struct colo__listener_vt {
 
 struct colo_listener {
   const colo__listener_vt_t *vt;
-  colo_opts_t opts;
+  colo_opts_t opts;                   /* resolved; peer_user is NULL here (see peers) */
+  colo__os_peers_t peers;             /* who may connect (opts.peer_user, parsed) */
   char endpoint[COLO__PATH_MAX + 16]; /* canonical; a tcp port 0 shows the port chosen */
 };
 
@@ -65,6 +65,7 @@ typedef struct colo__dial {
   uint64_t deadline; /* of the whole connect, handshake included */
   int once;          /* one attempt to reach a listener: do not wait for one to appear */
   int probe;         /* colo:// handshake only; the listener keeps the connection to itself */
+  colo__os_peers_t peers; /* who may own the endpoint or listen on it (opts.peer_user) */
 } colo__dial_t;
 
 /* Transports: listen and connect, given the parsed endpoint and the resolved

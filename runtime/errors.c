@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-static _Thread_local char last_detail[1024];
+static _Thread_local char last_detail[8192]; /* room for a 4000-byte path and the reason after it */
 
 const char *colo_strerror(int err) {
   switch (err) {

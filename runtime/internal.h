@@ -45,6 +45,8 @@ typedef enum colo__ep_kind {
 #define COLO__NAME_MAX 200
 #define COLO__PATH_MAX 4000
 #define COLO__UNIX_PATH_MAX 107 /* sun_path holds 108 bytes with the terminator */
+/* The largest object the library maps (a segment: layout.h checks it). */
+#define COLO__OBJECT_MAX ((uint64_t)3 << 30)
 typedef struct colo__endpoint {
   colo__ep_kind_t kind;
   char name[COLO__PATH_MAX + 1]; /* shm: NAME; file, unix, pipe: absolute PATH; tcp: HOST */

@@ -22,6 +22,7 @@
 
 #include "atomics.h"
 #include "colo.h"
+#include "internal.h"
 
 #define COLO_SEG_MAGIC "colo-seg" /* 8 bytes, no terminator in the segment */
 #define COLO_SEG_MAJOR ((uint16_t)COLO_FORMAT_MAJOR)
@@ -112,6 +113,7 @@ typedef struct colo_seg_ring_ctrl {
 } colo_seg_ring_ctrl_t;
 
 _Static_assert(sizeof(colo_seg_ring_desc_t) == 24, "ring desc is 24 bytes");
+_Static_assert(COLO_SEG_MAX_SIZE == COLO__OBJECT_MAX, "the shim maps what the format allows");
 _Static_assert(offsetof(colo_seg_header_t, version_major) == 8, "layout");
 _Static_assert(offsetof(colo_seg_header_t, header_size) == 12, "layout");
 _Static_assert(offsetof(colo_seg_header_t, segment_size) == 24, "layout");

@@ -48,6 +48,7 @@ typedef struct link {
   const char *peer;       /* "listener" or "client", for messages */
   colo__os_seg_t *seg;    /* a segment that came with the last record */
   int seg_err;            /* or why the one that came could not be taken */
+  const colo__os_peers_t *peers; /* client: who may own a named segment offered */
 } link_t;
 
 /* ---- records over the connection ------------------------------------------------------ */
@@ -225,6 +226,10 @@ static int offer_ring(const char *endpoint, const colo_opts_t *o, colo__rdv_rec_
     memcpy(ep.name, offer->text, strlen(offer->text) + 1);
     colo_opts_t oo = *o;
     oo.reclaim_stale = 0;
+    /* Owner only, whatever the rendezvous socket's mode: the name lives
+     * until both sides mapped it, and no third user may map it meanwhile.
+     * (offer_ring is called only for a client of this very user.) */
+    oo.perm = 0600;
     rc = colo__seg_create(&ep, &oo, &seg);
   }
   if (rc) return rc;
@@ -245,7 +250,7 @@ static int offer_ring(const char *endpoint, const colo_opts_t *o, colo__rdv_rec_
 int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out,
                     int *probe) {
   const char *path = endpoint + 7;
-  link_t lk = {conn, colo__os_now_ns() + HANDSHAKE_NS, endpoint, "client", NULL, 0};
+  link_t lk = {conn, colo__os_now_ns() + HANDSHAKE_NS, endpoint, "client", NULL, 0, NULL};
   colo_info_t *route = NULL;
   colo__rdv_rec_t req, r;
   int rc = link_recv(&lk, &req);
@@ -266,7 +271,13 @@ int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts
     colo__os_random(offer.nonce, sizeof offer.nonce);
     colo__seg_t *seg = NULL;
     colo_chan_t *ch = NULL;
-    if (rung != COLO__RUNG_SOCKET && (rc = offer_ring(endpoint, o, &offer, &seg, &ch)) != 0) {
+    rc = 0;
+    if (rung == COLO__RUNG_SHM && !colo__os_conn_peer_is_self_or_root(conn))
+      rc = colo__err(COLO_EPERM, "%s: the client runs as another user, who could open a named segment only if every "
+                     "user could (a memfd or the socket carries it instead)", endpoint);
+    else if (rung != COLO__RUNG_SOCKET)
+      rc = offer_ring(endpoint, o, &offer, &seg, &ch);
+    if (rc) {
       char why[COLO__RDV_TEXT_MAX + 1];
       snprintf(why, sizeof why, "%s", colo__err_detail(endpoint));
       colo__route_skip(&route, rung_name[rung], why);
@@ -317,11 +328,14 @@ static int rdv_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
     colo__os_conn_t *conn;
     int rc = colo__accept_conn(l->sock, base->endpoint, timeout_ms, deadline, &conn);
     if (rc) return rc;
-    /* A client that fails its handshake is dropped; a probe (colo_info_endpoint)
-     * is answered and closed: neither reaches the application. */
+    /* A client that fails its handshake is dropped, as is one of a user
+     * this listener does not accept; a probe (colo_info_endpoint) is
+     * answered and closed: none reaches the application. */
     int probe = 0;
     colo_chan_t *ch;
-    if (colo__rdv_serve(conn, base->endpoint, &base->opts, &ch, &probe) == 0) {
+    if (colo__os_conn_check_peer(conn, &base->peers, "the client") != 0) {
+      colo__os_conn_close(conn);
+    } else if (colo__rdv_serve(conn, base->endpoint, &base->opts, &ch, &probe) == 0) {
       if (!probe) {
         *out = ch;
         return 0;
@@ -360,7 +374,7 @@ static int take_ring(link_t *lk, const colo_opts_t *o, const colo__rdv_rec_t *of
     snprintf(name, sizeof name, "shm://%s", offer->text);
     if ((rc = colo__endpoint_parse(name, &ep)) != 0 || strncmp(offer->text, "rdv.", 4) != 0)
       return colo__err(COLO_EPROTO, "the listener offered a bad segment name");
-    rc = colo__seg_open(&ep, &seg);
+    rc = colo__seg_open(&ep, lk->peers, o, &seg);
     if (rc == COLO_ENOENT)
       return colo__err(COLO_ENOENT, "named shared memory: the segment %s is not visible here (the two sides "
                                     "have different /dev/shm mounts)", name);
@@ -408,7 +422,7 @@ int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opt
                      colo_chan_t **out) {
   const char *path = endpoint + 7;
   int rc;
-  link_t lk = {conn, d->deadline, endpoint, "listener", NULL, 0};
+  link_t lk = {conn, d->deadline, endpoint, "listener", NULL, 0, &d->peers};
   colo_info_t *route = NULL;
   colo__rdv_rec_t req;
   memset(&req, 0, sizeof req);

@@ -83,6 +83,10 @@ static int disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) {
 
 int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *out) {
   if (obj_size == 0) return colo__err(COLO_ENOTREADY, "the segment has no size yet");
+  /* A creator writes the magic, then sizes the object. */
+  if (obj_size < COLO_SEG_HEADER_SIZE && obj_size >= sizeof(COLO_SEG_MAGIC) - 1 &&
+      memcmp(base, COLO_SEG_MAGIC, sizeof(COLO_SEG_MAGIC) - 1) == 0)
+    return colo__err(COLO_ENOTREADY, "the creator has not sized it yet (%llu bytes)", (unsigned long long)obj_size);
   if (obj_size < COLO_SEG_HEADER_SIZE)
     return colo__err(COLO_ECORRUPT, "truncated: %llu bytes, smaller than the %u-byte header",
                      (unsigned long long)obj_size, COLO_SEG_HEADER_SIZE);
@@ -182,23 +186,44 @@ static int seg_plan(const colo_opts_t *o, colo__seg_layout_t *lay) {
   return rc;
 }
 
-void colo__seg_describe(colo__os_seg_t *os, const colo__os_stat_t *st, colo_seg_info_t *info) {
-  info->size = st->size;
-  info->perm = st->perm;
-  info->uid = st->uid;
-  info->age_s = st->age_s;
-  snprintf(info->owner, sizeof info->owner, "%s", st->owner);
-  const uint8_t *base = colo__os_seg_base(os);
-  uint64_t size = colo__os_seg_size(os);
-  info->magic_ok = size >= sizeof(COLO_SEG_MAGIC) - 1 && memcmp(base, COLO_SEG_MAGIC, sizeof(COLO_SEG_MAGIC) - 1) == 0;
+/* A shm:// object is ours by its name; a file:// one only by its magic. */
+static int named_ours(const char *endpoint) { return strncmp(endpoint, "shm://", 6) == 0; }
+
+void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info) {
+  colo__os_stat_t st;
+  colo__os_seg_fstat(os, &st);
+  info->size = st.size;
+  info->perm = st.perm;
+  info->uid = st.uid;
+  info->age_s = st.age_s;
+  snprintf(info->owner, sizeof info->owner, "%s", st.owner);
+  /* Read, never mapped: the object may change size under us at any time (a
+   * mapping would fault), and looking must not attach. */
+  uint8_t head[COLO_SEG_HEADER_SIZE];
+  size_t got = 0;
+  int rc = colo__os_seg_read(os, 0, head, sizeof head, &got);
+  if (rc) {
+    info->status = rc;
+    snprintf(info->status_detail, sizeof info->status_detail, "%s", colo_last_error());
+    info->listener = info->connector = COLO_PROC_UNKNOWN;
+    return;
+  }
+  size_t ml = sizeof(COLO_SEG_MAGIC) - 1;
+  info->magic_ok = got >= ml && memcmp(head, COLO_SEG_MAGIC, ml) == 0;
   colo__seg_layout_t lay;
-  info->status = colo__seg_validate(base, size, &lay);
+  /* What was read is the object as far as the header goes: a shorter read
+   * means a shorter object, whatever the earlier size said. */
+  uint64_t size = got < sizeof head ? got : st.size;
+  info->status = colo__seg_validate(head, size, &lay);
   int claimed = 0;
   if (info->status == 0) {
     info->version_major = lay.major, info->version_minor = lay.minor;
     info->capacity[0] = lay.capacity[0], info->capacity[1] = lay.capacity[1];
-    const colo_seg_control_t *ctl = (const colo_seg_control_t *)(const void *)(base + lay.control_offset);
-    claimed = colo__load_acquire((_Atomic uint32_t *)(uintptr_t)&ctl->claim) != 0;
+    uint32_t claim = 0;
+    if (colo__os_seg_read(os, lay.control_offset + offsetof(colo_seg_control_t, claim), &claim, sizeof claim, &got) ==
+            0 &&
+        got == sizeof claim)
+      claimed = claim != 0;
   } else {
     snprintf(info->status_detail, sizeof info->status_detail, "%s", colo_last_error());
   }
@@ -207,37 +232,56 @@ void colo__seg_describe(colo__os_seg_t *os, const colo__os_stat_t *st, colo_seg_
   info->connector = c < 0 ? COLO_PROC_UNKNOWN : c ? COLO_PROC_ALIVE : claimed ? COLO_PROC_DEAD : COLO_PROC_NONE;
 }
 
-int colo_seg_is_dead(const colo_seg_info_t *info) {
-  if (info->listener == COLO_PROC_ALIVE || info->connector == COLO_PROC_ALIVE) return 0;
-  if (info->listener == COLO_PROC_UNKNOWN || info->connector == COLO_PROC_UNKNOWN) return 0;
-  /* Never somebody else's file. A shm:// object whose creator died before it
-   * wrote the magic is ours by its name (and reads as not ready). */
-  if (!info->magic_ok && !(info->status == COLO_ENOTREADY && strncmp(info->endpoint, "shm://", 6) == 0))
-    return 0;
-  /* A creator that died before READY leaves no holder either: give a live
-   * creator's initialisation time to finish before calling it dead. */
-  return info->status != COLO_ENOTREADY || info->age_s >= COLO__INIT_GRACE_S;
+colo__seg_verdict_t colo__seg_verdict(const colo_seg_info_t *info) {
+  if (info->listener == COLO_PROC_ALIVE || info->connector == COLO_PROC_ALIVE) return COLO__SEG_LIVE;
+  if (info->listener == COLO_PROC_UNKNOWN || info->connector == COLO_PROC_UNKNOWN) return COLO__SEG_UNKNOWN;
+  /* Never somebody else's file. Ours: it has our magic (a creator writes it
+   * before it sizes the object), or it is a shm:// object too short to hold
+   * it, whose creator died before it wrote it (that name is ours). */
+  int ours = info->magic_ok || (named_ours(info->endpoint) && info->size == 0 && info->status == COLO_ENOTREADY);
+  if (!ours) return COLO__SEG_FOREIGN;
+  /* A creator that died before READY leaves no holder either, but so does one
+   * between its exclusive create and its lock: give it time to finish. */
+  if (info->status == COLO_ENOTREADY && info->age_s < COLO__INIT_GRACE_S) return COLO__SEG_YOUNG;
+  return COLO__SEG_DEAD;
 }
 
-/* Removes the endpoint's existing segment if no process holds it.
+int colo_seg_is_dead(const colo_seg_info_t *info) { return info && colo__seg_verdict(info) == COLO__SEG_DEAD; }
+
+int colo__seg_verdict_err(const colo_seg_info_t *info, colo__seg_verdict_t v, const char *action) {
+  switch (v) {
+  case COLO__SEG_LIVE:
+    return colo__err(COLO_EBUSY, "%s is in use by a live process (owner %s)%s", info->endpoint, info->owner, action);
+  case COLO__SEG_UNKNOWN:
+    return colo__err(COLO_EPERM, "%s: cannot tell whether a live process uses it (%s)%s", info->endpoint,
+                     info->status_detail[0] ? info->status_detail : "no permission to look", action);
+  case COLO__SEG_FOREIGN:
+    return colo__err(COLO_ECORRUPT, "%s exists and is not a colo segment (%s; owner %s)%s", info->endpoint,
+                     info->status_detail[0] ? info->status_detail : "bad magic", info->owner, action);
+  case COLO__SEG_YOUNG:
+    return colo__err(COLO_EBUSY, "%s is being created by another process right now (or its creator died less than "
+                     "%d s ago)%s", info->endpoint, COLO__INIT_GRACE_S, action);
+  case COLO__SEG_DEAD: break;
+  }
+  return 0;
+}
+
+/* Removes the endpoint's existing segment if it is ours and dead.
  * @return 1 when removed (or already gone), 0 when it stays; the detail says why. */
 static int reclaim_if_dead(const colo__endpoint_t *ep) {
-  colo__os_seg_t *os;
-  colo__os_stat_t st;
-  if (colo__os_seg_stat(ep->kind, ep->name, &st) != 0) return 1; /* gone meanwhile: retry */
-  if (colo__os_seg_open(&os, ep->kind, ep->name, 0) != 0) return 0;
-  colo_seg_info_t info;
-  memset(&info, 0, sizeof info);
-  colo__seg_describe(os, &st, &info);
-  colo__endpoint_format(ep, info.endpoint, sizeof info.endpoint);
-  int dead = colo_seg_is_dead(&info);
-  if (dead) colo__os_seg_unlink(os);
-  else if (!info.magic_ok && info.status != COLO_ENOTREADY)
-    colo__err(COLO_EEXIST, "%s exists and is not a colo segment", ep->name);
-  else
-    colo__err(COLO_EEXIST, "%s is in use by a live process", ep->name);
+  colo_seg_info_t *info = colo__calloc(1, sizeof *info);
+  if (!info) return colo__err(COLO_ENOMEM, "out of memory"), 0;
+  colo__os_seg_t *os = NULL;
+  int rc = colo__seg_inspect(ep, info, &os);
+  int removed = rc == COLO_ENOENT; /* gone meanwhile: retry */
+  if (!rc) {
+    colo__seg_verdict_t v = colo__seg_verdict(info);
+    if (v == COLO__SEG_DEAD) removed = colo__os_seg_unlink(os) == 0;
+    else colo__seg_verdict_err(info, v, " (a listener replaces only a dead one's; see colo ls)");
+  }
   colo__os_seg_close(os);
-  return dead;
+  colo__free(info);
+  return removed;
 }
 
 int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg_t **out) {
@@ -249,15 +293,18 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
   colo__seg_t *s = seg_new(endpoint, COLO_SIDE_LISTENER);
   if (!s) return colo__err(COLO_ENOMEM, "out of memory");
+  if (o->handle_sigbus) colo__os_sigbus_install();
   colo__os_seg_t *os = NULL;
   for (int attempt = 0;; attempt++) {
-    rc = colo__os_seg_create(&os, ep->kind, ep->name, lay.size, o->perm, COLO_SIDE_LISTENER);
+    rc = colo__os_seg_create(&os, ep->kind, ep->name, lay.size, o->perm, COLO_SIDE_LISTENER, COLO_SEG_MAGIC,
+                             sizeof(COLO_SEG_MAGIC) - 1, COLO__SEG_GUARD);
     if (rc != COLO_EEXIST) break;
     if (!o->reclaim_stale) {
       colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
       break;
     }
     if (attempt == 0 && reclaim_if_dead(ep)) continue;
+    rc = COLO_EEXIST;
     break;
   }
   if (rc) {
@@ -287,11 +334,42 @@ int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_
   return 0;
 }
 
-int colo__seg_open(const colo__endpoint_t *ep, colo__seg_t **out) {
-  *out = NULL;
-  colo__os_seg_t *os;
-  int rc = colo__os_seg_open(&os, ep->kind, ep->name, 1);
+int colo__seg_inspect(const colo__endpoint_t *ep, colo_seg_info_t *info, colo__os_seg_t **keep) {
+  memset(info, 0, sizeof *info);
+  colo__endpoint_format(ep, info->endpoint, sizeof info->endpoint);
+  colo__os_stat_t st;
+  int rc = colo__os_seg_stat(ep->kind, ep->name, &st);
   if (rc) return rc;
+  colo__os_seg_t *os = NULL;
+  rc = st.regular ? colo__os_seg_open(&os, ep->kind, ep->name, 0) : colo__err(COLO_EINVAL, "it is %s", st.type);
+  if (rc) {
+    /* Exists but cannot be looked into: another user's 0600 segment, or not
+     * a file at all (nothing of it is opened then). */
+    info->size = st.size, info->perm = st.perm, info->uid = st.uid, info->age_s = st.age_s;
+    snprintf(info->owner, sizeof info->owner, "%s", st.owner);
+    info->status = rc;
+    snprintf(info->status_detail, sizeof info->status_detail, "%s", colo_last_error());
+    info->listener = info->connector = st.regular ? COLO_PROC_UNKNOWN : COLO_PROC_NONE;
+    return 0;
+  }
+  colo__seg_describe(os, info);
+  if (keep) *keep = os;
+  else colo__os_seg_close(os);
+  return 0;
+}
+
+int colo__seg_open(const colo__endpoint_t *ep, const colo__os_peers_t *peers, const colo_opts_t *o,
+                   colo__seg_t **out) {
+  *out = NULL;
+  if (o->handle_sigbus) colo__os_sigbus_install();
+  colo__os_seg_t *os;
+  int rc = colo__os_seg_open(&os, ep->kind, ep->name, COLO__SEG_MAP | COLO__SEG_GUARD);
+  if (rc) return rc;
+  /* Before anything in it is believed: who made it. */
+  if ((rc = colo__os_seg_check_owner(os, peers)) != 0) {
+    colo__os_seg_close(os);
+    return rc;
+  }
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
   return colo__seg_adopt(os, endpoint, out);
@@ -302,6 +380,9 @@ int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out)
   int rc;
   colo__seg_layout_t lay;
   rc = colo__seg_validate(colo__os_seg_base(os), colo__os_seg_size(os), &lay);
+  /* A header read off pages the file lost reads as zeros: not to be believed. */
+  if (!rc && colo__load_acquire(colo__os_seg_lost(os)))
+    rc = colo__err(COLO_ECORRUPT, "the file shrank while it was being opened");
   if (rc) {
     colo__os_seg_close(os);
     return rc;

@@ -55,8 +55,10 @@ int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *
 /* Creates the endpoint's segment for the listener side, reclaiming a dead
  * leftover when allowed. */
 int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg_t **out);
-/* Opens and validates a ready segment for the connector side (one attempt). */
-int colo__seg_open(const colo__endpoint_t *ep, colo__seg_t **out);
+/* Opens and validates a ready segment for the connector side (one attempt);
+ * its owner must be one peers accepts. */
+int colo__seg_open(const colo__endpoint_t *ep, const colo__os_peers_t *peers, const colo_opts_t *o,
+                   colo__seg_t **out);
 /* Creates a nameless segment (colo__os_seg_create_anon) for the listener side
  * of a colo:// connection; it holds no presence slot (the rendezvous
  * connection is the lifeline). endpoint names it in messages. */
@@ -78,9 +80,27 @@ static inline uint8_t *colo__seg_ring_data(const colo__seg_t *s, int ring) {
 /* Connector: takes the connector's presence slot and claims the segment.
  * COLO_EBUSY when another connector holds it or it served a connection. */
 int colo__seg_claim(colo__seg_t *s);
-/* Fills info from an open (read-only is enough) handle and its metadata,
- * without attaching: validation status, geometry, who holds which side. */
-void colo__seg_describe(colo__os_seg_t *os, const colo__os_stat_t *st, colo_seg_info_t *info);
+/* Fills info from a handle opened without a mapping (its header is read, not
+ * mapped): validation status, geometry, who holds which side. */
+void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info);
+/* Looks at the endpoint's object without attaching (info->endpoint set);
+ * *keep (if given) receives the handle when one could be opened. 0, or
+ * COLO_ENOENT and the codes of a name that cannot be looked up. */
+int colo__seg_inspect(const colo__endpoint_t *ep, colo_seg_info_t *info, colo__os_seg_t **keep);
+
+/* The one rule for "ours and dead", used by colo ls, gc, rm and a
+ * listener's reclaim alike. */
+typedef enum colo__seg_verdict {
+  COLO__SEG_DEAD = 0, /* ours, and no live process holds it: may be removed */
+  COLO__SEG_LIVE,     /* a live process holds a side */
+  COLO__SEG_YOUNG,    /* ours, not ready, and young: its creator may be at work */
+  COLO__SEG_FOREIGN,  /* not a colo segment: never removed but by force */
+  COLO__SEG_UNKNOWN   /* cannot tell (no permission to look) */
+} colo__seg_verdict_t;
+colo__seg_verdict_t colo__seg_verdict(const colo_seg_info_t *info);
+/* The error saying why a segment of verdict v is not removed (0 for DEAD);
+ * action is appended to the detail. */
+int colo__seg_verdict_err(const colo_seg_info_t *info, colo__seg_verdict_t v, const char *action);
 
 /* Marks this side closed cleanly and wakes the peer wherever it may sleep. */
 void colo__seg_close_side(colo__seg_t *s);

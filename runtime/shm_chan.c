@@ -43,7 +43,9 @@ typedef struct shm_chan {
   colo__ring_t tx, rx;
   colo_wait_mode_t mode;
   uint64_t spin_ns;
-  _Atomic int gone;         /* sticky: 0, COLO_ECLOSED or COLO_EPEERDEAD */
+  _Atomic int gone;         /* sticky: 0, COLO_ECLOSED, COLO_EPEERDEAD, COLO_EPROTO (lifeline), COLO_ECORRUPT
+                               or COLO_ESTATE (the mapping is lost: colo__os_seg_lost) */
+  const _Atomic int *lost;  /* the segment's lost word (shim.h): read on every call, no system call */
   int rdv;                   /* a colo:// channel: liveness is the lifeline's */
   colo__os_conn_t *lifeline; /* colo://: the rendezvous connection, once the handshake is done */
   uint64_t next_check[2];   /* per half (each half has its own thread) */
@@ -68,6 +70,7 @@ static int chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__chan_vt_
   snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", seg->endpoint);
   ch->seg = seg;
   ch->side = seg->side;
+  ch->lost = colo__os_seg_lost(seg->os);
   ch->mode = o->wait_mode;
   ch->spin_ns = (uint64_t)o->spin_us * 1000u;
   int cks = (seg->lay.incompat_flags & COLO_SEG_F_MSG_CHECKSUM) != 0;
@@ -157,7 +160,7 @@ int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const co
   /* Retry while the listener does not exist yet, is still initialising, or
    * is a dead one's leftover that a restarting listener may reclaim. */
   for (;;) {
-    rc = colo__seg_open(ep, &seg);
+    rc = colo__seg_open(ep, &d->peers, o, &seg);
     if (!rc) {
       rc = colo__seg_claim(seg);
       if (!rc) break;
@@ -196,46 +199,70 @@ static void shm_close(colo_chan_t *base) {
 
 /* ---- waiting ------------------------------------------------------------------- */
 
-/* 1 when the peer's end of the rendezvous connection is gone. Nothing is
- * sent on it after the handshake; stray bytes are read and dropped. */
-static int lifeline_ended(colo__os_conn_t *c) {
+/* The rendezvous connection carries nothing after the handshake: 0 while
+ * that holds, COLO_EPEERDEAD once the peer's end is gone (a clean close sets
+ * closed[] first), COLO_EPROTO as soon as the peer wrote anything on it. */
+static int lifeline_state(colo__os_conn_t *c) {
   if (!(colo__os_conn_poll(c, COLO__POLL_IN, 0) & COLO__POLL_IN)) return 0;
-  uint8_t junk[64];
+  uint8_t b;
   size_t got;
-  int rc = colo__os_conn_read(c, junk, sizeof junk, &got);
-  return rc != 0 && rc != COLO_EAGAIN;
+  int rc = colo__os_conn_read(c, &b, 1, &got);
+  return rc == 0 ? COLO_EPROTO : rc == COLO_EAGAIN ? 0 : COLO_EPEERDEAD;
 }
 
-/* 0 while the peer is there; COLO_ECLOSED or COLO_EPEERDEAD (sticky) once not. */
+/* 0 while the peer is there; once not, a sticky code: COLO_ECLOSED,
+ * COLO_EPEERDEAD, COLO_EPROTO, or COLO_ECORRUPT / COLO_ESTATE when this
+ * side's mapping is lost (the file was truncated; a child after fork). */
 static int peer_gone(shm_chan_t *ch, int half) {
   int g = atomic_load_explicit(&ch->gone, memory_order_relaxed);
   if (g) return g;
+  int lost = colo__load_relaxed(ch->lost);
   colo_seg_control_t *ctl = colo__seg_control(ch->seg);
   int peer = 1 - ch->side;
+  if (COLO__UNLIKELY(lost)) {
+    g = lost == COLO__OS_LOST_FORKED ? COLO_ESTATE : COLO_ECORRUPT;
   /* pairs with: the seq_cst store of closed[] in colo__seg_close_side */
-  if (colo__load_acquire(&ctl->closed[peer])) {
+  } else if (colo__load_acquire(&ctl->closed[peer])) {
     g = COLO_ECLOSED;
   } else {
     uint64_t now = colo__os_now_coarse_ns();
     if (now < ch->next_check[half]) return 0;
     ch->next_check[half] = now + COLO__PEER_POLL_NS;
     if (ch->lifeline) {
-      if (!lifeline_ended(ch->lifeline)) return 0;
+      if ((g = lifeline_state(ch->lifeline)) == 0) return 0;
     } else if (ch->rdv || colo__os_seg_probe(ch->seg->os, peer) != 0) {
       return 0; /* (colo://: the handshake, before the lifeline is set) */
     }
-    /* The peer let go of its slot. A clean close sets closed[] first. */
-    g = colo__load_acquire(&ctl->closed[peer]) ? COLO_ECLOSED : COLO_EPEERDEAD;
+    /* The peer let go of its slot or its lifeline. A clean close sets closed[] first. */
+    if (g != COLO_EPROTO) g = colo__load_acquire(&ctl->closed[peer]) ? COLO_ECLOSED : COLO_EPEERDEAD;
   }
   atomic_store_explicit(&ch->gone, g, memory_order_relaxed);
   return g;
 }
 
 static int gone_err(const shm_chan_t *ch, int g) {
-  return g == COLO_ECLOSED
-             ? colo__err(g, "%s: the other side closed it", ch->seg->endpoint)
-             : colo__err(g, "%s: the other side exited or was killed without closing the channel",
-                         ch->seg->endpoint);
+  const char *ep = ch->seg->endpoint;
+  switch (g) {
+  case COLO_ECLOSED: return colo__err(g, "%s: the other side closed it", ep);
+  case COLO_EPROTO:
+    return colo__err(g, "%s: the other side wrote on the rendezvous connection after the handshake, which carries "
+                     "nothing then (protocol error): the channel is closed", ep);
+  case COLO_ECORRUPT:
+    return colo__err(g, "%s: the segment's file shrank under the mapping (the peer or another process that may "
+                     "write it truncated it): the channel is unusable", ep);
+  case COLO_ESTATE:
+    return colo__err(g, "%s: this process inherited the channel across fork(); only the process that opened it may "
+                     "use it", ep);
+  default: return colo__err(g, "%s: the other side exited or was killed without closing the channel", ep);
+  }
+}
+
+/* After a step that touched the rings: COLO_ECORRUPT (or ESTATE) when the
+ * mapping turned out lost meanwhile, so that nothing read off zero pages
+ * passes for data and nothing written there passes for sent. */
+static int check_lost(shm_chan_t *ch, int rc) {
+  if (COLO__LIKELY(!colo__load_relaxed(ch->lost))) return rc;
+  return gone_err(ch, peer_gone(ch, HALF_TX));
 }
 
 /*
@@ -290,9 +317,10 @@ static int shm_reserve(colo_chan_t *base, size_t len, void **buf, int timeout_ms
   waiter_t w = {.timeout_ms = timeout_ms};
   for (;;) {
     int rc = colo__ring_reserve(&ch->tx, len, buf);
-    if (rc != COLO_EAGAIN) return colo__with_endpoint(rc, ch->seg->endpoint);
+    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->seg->endpoint));
     rc = wait_step(ch, &ch->tx, colo__wait_id(ch->side, 1), HALF_TX, &w);
-    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) return gone_err(ch, rc);
+    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD || rc == COLO_EPROTO || rc == COLO_ECORRUPT || rc == COLO_ESTATE)
+      return gone_err(ch, rc);
     if (rc) return rc;
   }
 }
@@ -302,7 +330,7 @@ static int shm_commit(colo_chan_t *base, size_t len) {
   int wake;
   int rc = colo__ring_commit(&ch->tx, len, &wake);
   if (wake) colo__os_wake(ch->seg->os, colo__wait_id(ch->side, 0), colo__lo32(&ch->tx.ctrl->tail));
-  return rc;
+  return check_lost(ch, rc);
 }
 
 /* ---- receiving ------------------------------------------------------------------- */
@@ -313,13 +341,14 @@ static int rx_next(shm_chan_t *ch, const void **p, size_t *n, int timeout_ms) {
   int gone = 0;
   for (;;) {
     int rc = colo__ring_peek(&ch->rx, p, n);
-    if (rc != COLO_EAGAIN) return colo__with_endpoint(rc, ch->seg->endpoint);
+    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->seg->endpoint));
     if (gone) return gone_err(ch, gone);
     rc = wait_step(ch, &ch->rx, colo__wait_id(1 - ch->side, 0), HALF_RX, &w);
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) {
       gone = rc; /* look at the ring once more: deliver what was committed first */
       continue;
     }
+    if (rc == COLO_EPROTO || rc == COLO_ECORRUPT || rc == COLO_ESTATE) return gone_err(ch, rc);
     if (rc) return rc;
   }
 }
@@ -344,7 +373,7 @@ static int shm_release(colo_chan_t *base) {
   int wake;
   int rc = colo__ring_release(&ch->rx, &wake);
   if (wake) colo__os_wake(ch->seg->os, colo__wait_id(1 - ch->side, 1), colo__lo32(&ch->rx.ctrl->head));
-  return rc;
+  return check_lost(ch, rc);
 }
 
 static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int timeout_ms) {
@@ -358,8 +387,9 @@ static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int t
     return colo__err(COLO_ENOBUFS, "%s: a %zu-byte message does not fit the %zu-byte buffer",
                      ch->seg->endpoint, n, cap);
   if (n) memcpy(buf, p, n);
-  /* Verify the private copy: what we return is what was checked. */
-  if ((rc = rx_verify(ch, buf, n)) != 0) return rc;
+  /* Verify the private copy: what we return is what was checked (and was
+   * not read off pages the file lost). */
+  if ((rc = check_lost(ch, rx_verify(ch, buf, n))) != 0) return rc;
   return shm_release(base);
 }
 

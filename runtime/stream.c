@@ -541,6 +541,11 @@ static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_m
     colo__os_conn_t *conn;
     int rc = colo__accept_conn(l->sock, base->endpoint, timeout_ms, deadline, &conn);
     if (rc) return rc;
+    if (colo__os_conn_check_peer(conn, &base->peers, "the client") != 0) {
+      colo__os_conn_close(conn); /* a user this listener does not accept: dropped */
+      if ((rc = colo__accept_again(base->endpoint, timeout_ms, deadline)) != 0) return rc;
+      continue;
+    }
     stream_chan_t *ch = chan_new(conn, l->kind, base->endpoint, &base->opts);
     if (!ch) {
       colo__os_conn_close(conn);
@@ -589,12 +594,15 @@ int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *
 int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out) {
   uint64_t backoff = 1000000u;
   int rc;
-  /* Retry while nobody listens yet. */
-  while ((rc = colo__os_connect(out, ep, d->timeout_ms == 0 ? 0 : colo__remaining_ns(d->deadline))) != 0) {
-    if (rc != COLO_ENOENT) return rc;
+  /* Retry while nobody listens yet, or the listener is too busy to queue us. */
+  while ((rc = colo__os_connect(out, ep, d->timeout_ms == 0 ? 0 : colo__remaining_ns(d->deadline), &d->peers)) != 0) {
+    if (rc != COLO_ENOENT && rc != COLO_EAGAIN) return rc;
     if (d->timeout_ms == 0 || d->once) return rc;
     if (colo__remaining_ns(d->deadline) == 0)
-      return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, d->timeout_ms);
+      return rc == COLO_EAGAIN
+                 ? colo__err(COLO_ETIMEDOUT, "%s: the listener stayed too busy to take a connection for %d ms", endpoint,
+                             d->timeout_ms)
+                 : colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, d->timeout_ms);
     colo__connect_backoff(&backoff, d->deadline);
   }
   return 0;

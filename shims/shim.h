@@ -30,10 +30,27 @@
  *  Each side of a segment announces itself by holding a presence slot
  *  (slot 0: listener, slot 1: connector). The OS releases a hold when the
  *  holding process dies, however it dies, and a hold is visible to any process
- *  that can open the segment, across PID namespaces (containers). Linux uses an
- *  open-file-description write lock on byte `slot` of the object; Windows will
- *  use a named mutex per slot (an abandoned mutex is a dead holder).
+ *  that can open the segment, across PID namespaces (containers). A hold
+ *  belongs to the handle (not to a thread): two handles in one process are two
+ *  holders, and a hold taken on one thread is dropped on any other. Only a
+ *  process that may write the segment can take a hold, and a probe counts
+ *  nothing a mere reader can do. Linux uses an open-file-description write
+ *  lock on byte `slot` of the object (probed with F_OFD_GETLK for a read lock,
+ *  which only a write lock answers); Windows will use LockFileEx on the
+ *  file (file://) or on a companion lock file (shm://), since a named mutex is
+ *  owned by a thread.
  *  kill(pid, 0) and robust futexes are NOT used: PIDs do not cross namespaces.
+ *
+ * Faults and forks
+ *  A named segment's backing file can be truncated under the mapping by the
+ *  peer or by any writer of the file. With COLO__SEG_GUARD, an access to a
+ *  vanished page does not kill the process: the mapping turns into private
+ *  zero pages and the segment's lost word says COLO__OS_LOST_TRUNCATED (Linux:
+ *  a SIGBUS handler, chained to the one installed before it; Windows cannot
+ *  shrink a mapped section, so the word stays 0). After fork() the child has
+ *  none of the library's descriptors, so it keeps no presence or socket of its
+ *  parent alive, and its copies of the mappings are private memory: the lost
+ *  word says COLO__OS_LOST_FORKED.
  *
  * Waiting
  *  A process sleeps until a 32-bit word in a segment changes: a futex on the
@@ -75,29 +92,57 @@ void colo__os_sleep_ns(uint64_t ns);
 /* Fills buf with unpredictable bytes (never fails; falls back to clock mixing). */
 void colo__os_random(void *buf, size_t len);
 
+/* ---- who may be on the other side ------------------------------------------------ */
+
+/* The users a channel accepts at its other end (colo_opts_t.peer_user): this
+ * process's own user and the administrator always; one more user, or anyone. */
+typedef struct colo__os_peers {
+  int anyone;
+  int has_extra;
+  uint64_t extra; /* its id: a uid on POSIX */
+  char spec[64];  /* as given, for messages */
+} colo__os_peers_t;
+
+/* Parses a peer_user option: NULL or "" (nobody more), "*" (anyone), a user
+ * name or a numeric id. COLO_EINVAL (with the reason) for an unknown user. */
+int colo__os_peers_parse(const char *spec, colo__os_peers_t *out);
+
 /* ---- segments ---------------------------------------------------------------- */
 
 typedef struct colo__os_seg colo__os_seg_t;
 
+#define COLO__SEG_MAP 1   /* open: map all of it, read/write (without: read-only, not mapped) */
+#define COLO__SEG_GUARD 2 /* a fault on a page the file lost is repaired (see Faults above) */
+
+#define COLO__OS_LOST_TRUNCATED 1 /* the backing object shrank under the mapping */
+#define COLO__OS_LOST_FORKED 2    /* this process is a child that inherited the handle */
+
 /*
  * Creates a segment exclusively (COLO_EEXIST if the name exists), with
  * permission bits perm exactly (not masked by umask), takes presence slot
- * hold_slot before anything else can see the object sized, reserves size
- * bytes of backing store (COLO_ENOSPC now rather than SIGBUS on first touch),
- * and maps it read/write. On any failure nothing is left behind.
- * For COLO__EP_FILE, missing parent directories are created.
+ * hold_slot before anything else can see the object sized, writes the
+ * mark_len bytes of mark at offset 0 (so that an object whose creator died
+ * while sizing it can be told from a stranger's file), reserves size bytes of
+ * backing store (COLO_ENOSPC now rather than SIGBUS on first touch), and maps
+ * it read/write. flags: COLO__SEG_GUARD. On any failure nothing is left
+ * behind. For COLO__EP_FILE, missing parent directories are created; no
+ * symbolic link is followed unless root or this user made it, and the object
+ * itself is never one.
  */
 int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, uint64_t size,
-                        uint32_t perm, int hold_slot);
+                        uint32_t perm, int hold_slot, const void *mark, size_t mark_len, int flags);
 
 /*
- * Opens an existing segment and maps all of it (read/write when writable,
- * else read-only). The object's current size may be 0 while its creator is
- * still sizing it: the mapping is then empty (base NULL, size 0) and the
- * caller retries. COLO_ENOENT when absent, COLO_EPERM when not permitted,
- * COLO_ECORRUPT when larger than COLO_SEG_MAX_SIZE.
+ * Opens an existing segment without blocking and without following a link
+ * (a FIFO, a device, a directory or a link there is refused with COLO_EINVAL
+ * before it is opened). flags: COLO__SEG_MAP maps all of it read/write, with
+ * COLO__SEG_GUARD as above; without COLO__SEG_MAP it is opened read-only and
+ * not mapped (to look at it: colo__os_seg_read). The object's current size
+ * may be 0 while its creator is still sizing it: the mapping is then empty
+ * (base NULL, size 0) and the caller retries. COLO_ENOENT when absent,
+ * COLO_EPERM when not permitted, COLO_ECORRUPT when larger than COLO__OBJECT_MAX.
  */
-int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, int writable);
+int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, int flags);
 
 /*
  * Creates an anonymous segment of size bytes (backing store reserved, mapped
@@ -109,10 +154,20 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
 int colo__os_seg_create_anon(colo__os_seg_t **out, uint64_t size);
 
 void *colo__os_seg_base(const colo__os_seg_t *s);
+/* The object's size when it was opened (or created). */
 uint64_t colo__os_seg_size(const colo__os_seg_t *s);
+/* Reads up to len bytes at off without a mapping (*got: how many; fewer at
+ * the end of the object). */
+int colo__os_seg_read(colo__os_seg_t *s, uint64_t off, void *buf, size_t len, size_t *got);
+/* 0 while the mapping is the segment; COLO__OS_LOST_* once it is not. The
+ * word stays valid until colo__os_seg_close and is read without a call. */
+const _Atomic int *colo__os_seg_lost(const colo__os_seg_t *s);
+/* 0 when the segment's owner is one the policy accepts; COLO_EPERM naming
+ * the owner otherwise. */
+int colo__os_seg_check_owner(const colo__os_seg_t *s, const colo__os_peers_t *p);
 
 /* Takes presence slot `slot` for this handle. COLO_EBUSY when a live process
- * already holds it. */
+ * already holds it; COLO_EPERM when a mere reader blocks it. */
 int colo__os_seg_hold(colo__os_seg_t *s, int slot);
 /* Gives up this handle's hold on `slot` (no effect if it holds none). */
 void colo__os_seg_drop(colo__os_seg_t *s, int slot);
@@ -123,11 +178,20 @@ int colo__os_seg_probe(colo__os_seg_t *s, int slot);
 /* Removes the segment's name if it still names this very object (a newer
  * segment created under the same name is left alone). Returns 0 when removed
  * or when the name names something else now; a COLO_E* code when the system
- * refused. Always 0 where names are not persistent. */
+ * refused. Always 0 where names are not persistent, and in a child that
+ * inherited the handle. */
 int colo__os_seg_unlink(colo__os_seg_t *s);
 
 /* Unmaps, drops every hold, closes. NULL is allowed. */
 void colo__os_seg_close(colo__os_seg_t *s);
+
+/* Installs the fault handler of COLO__SEG_GUARD, once per process (a no-op
+ * where segments cannot shrink). Without it, guarded mappings are still
+ * repaired by colo__os_sigbus_repair called from the application's handler. */
+void colo__os_sigbus_install(void);
+/* The repair itself, async-signal-safe: 1 when addr lies in a guarded
+ * mapping (now private zero pages, marked lost), 0 otherwise. */
+int colo__os_sigbus_repair(void *addr);
 
 /* ---- waiting ----------------------------------------------------------------- */
 
@@ -164,8 +228,14 @@ int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout
 void colo__os_listen_close(colo__os_lsock_t *l);
 
 /* Connects within timeout_ns. COLO_ENOENT when nobody listens there (no such
- * socket file, or refused), which a caller may retry. */
-int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns);
+ * socket file, or refused), COLO_EAGAIN when the listener is busy (its queue of
+ * connections is full): both a caller may retry. Where the transport tells
+ * who listens (unix: SO_PEERCRED; pipe: the owner of the request FIFO), a
+ * listener peers does not accept is refused with COLO_EPERM before anything
+ * is sent to it. No symbolic link in the path is followed unless root or
+ * this user made it. */
+int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns,
+                     const colo__os_peers_t *peers);
 /* Non-blocking: reads 1..n bytes into buf (*got), or returns COLO_EAGAIN,
  * COLO_ECLOSED (end of stream) or COLO_EPEERDEAD (connection reset). */
 int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got);
@@ -194,6 +264,15 @@ int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
 int colo__os_conn_write_seg(colo__os_conn_t *c, const void *buf, size_t n, size_t *put, colo__os_seg_t *seg);
 int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got, colo__os_seg_t **seg,
                            int *seg_err);
+/* Who is at the other end, where the transport can tell (unix sockets:
+ * SO_PEERCRED; pipe pairs: the owner of the FIFOs; tcp cannot, and passes):
+ * 0, or COLO_EPERM naming that user. `relation` words it: "the listener",
+ * "the client". */
+int colo__os_conn_check_peer(colo__os_conn_t *c, const colo__os_peers_t *p, const char *relation);
+/* 1 when the other end runs as this process's own user or as root, who can
+ * open what only this user may (unix sockets), 0 otherwise or when the
+ * transport cannot tell. */
+int colo__os_conn_peer_is_self_or_root(colo__os_conn_t *c);
 /* After the stream handshake: lets go of what only connecting needed (a
  * pipe client's placeholder ends and names). No effect on sockets. */
 void colo__os_conn_settle(colo__os_conn_t *c);
@@ -208,15 +287,21 @@ typedef struct colo__os_stat {
   uint64_t size;
   uint32_t perm;
   uint32_t uid;
-  int64_t age_s; /* seconds since the object's status last changed */
+  int64_t age_s;    /* seconds since the object's status last changed */
+  int regular;      /* a regular file (else type says what it is) */
+  char type[24];    /* "a FIFO", "a symbolic link", ... */
   char owner[64];
 } colo__os_stat_t;
 
-/* Metadata of a segment by name. COLO_ENOENT when absent. */
+/* Metadata of a segment by name, without following a link or opening it.
+ * COLO_ENOENT when absent. */
 int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *st);
+/* Metadata of an opened segment (its descriptor's). */
+void colo__os_seg_fstat(const colo__os_seg_t *s, colo__os_stat_t *st);
 /* Removes a segment by name (no identity check: the caller decided). */
 int colo__os_seg_remove(colo__ep_kind_t kind, const char *name);
-/* Calls cb with the NAME of every colo segment in the shm namespace; stops
+/* Calls cb with the NAME of every colo segment in the shm namespace, as it
+ * is there (any bytes; the caller checks it is a name colo can make); stops
  * when cb returns non-zero. */
 int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx); /* cb's stop value */
 

@@ -19,6 +19,24 @@
  *                                   was left behind (or "SKIP why")
  *   serve-private-shm EP            the same namespace with a 64 MiB tmpfs; listen (print
  *                                   "ready"); accept; print the transport; echo one message
+ *   listen-echo EP [PEER]           listen (opts.peer_user = PEER), perm 0666 for a socket
+ *                                   or FIFO; print "ready ENDPOINT"; accept within 10 s; print
+ *                                   the code; echo one message
+ *   connect-echo EP [PEER]          connect (opts.peer_user = PEER) within 5 s; print the
+ *                                   code; send "ping" and print the code of the answer
+ *   connect-fork-die EP             connect; fork a child that sleeps 30 s; print
+ *                                   "ready PID" (the child's); SIGKILL self
+ *   connect-truncate EP             connect; truncate the segment file to 0 bytes; print
+ *                                   the codes of a send and of a receive
+ *   listen-die-sizing EP            listen, and SIGKILL self while the segment is being sized
+ *                                   (its memory reserved), as a kill at that moment would
+ *   read-lock EP BYTE               open the segment file read-only, take an open-file-
+ *                                   description read lock on presence byte BYTE as soon as it
+ *                                   is free, print "ready" or the error; sleep until killed
+ *   try-open PATH                   open PATH for reading, then for writing, without blocking;
+ *                                   print "R W" where each is OK or the errno's name
+ *   as-nobody ROLE EP ...           any role above, run as uid/gid 65534 (prints "SKIP
+ *                                   why" when that is not possible)
  *
  * Exit 0 when the role completed as intended; messages on stderr otherwise.
  */
@@ -32,9 +50,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../shims/posix/posix.h"
 #include "colo.h"
 #include "testutil.h"
 
@@ -192,7 +212,102 @@ static int listen_small_shm(const char *ep) {
   return 0;
 }
 
+static int die_in_fallocate(int fd, off_t off, off_t len) {
+  (void)fd, (void)off, (void)len;
+  raise(SIGKILL);
+  return 0;
+}
+
+/* Takes a read lock on presence byte `byte` as soon as nobody holds it
+ * (within 5 s), as a reader lying in wait would. */
+static int read_lock(const char *ep, int byte) {
+  char path[600];
+  int fd = open(tu_shm_path(ep, path, sizeof path), O_RDONLY | O_CLOEXEC);
+  struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+  uint64_t end = tu_now_ms() + 5000;
+  int rc;
+  while ((rc = fd < 0 ? -1 : fcntl(fd, F_OFD_SETLK, &fl)) != 0 && fd >= 0 && errno == EAGAIN && tu_now_ms() < end)
+    usleep(1000);
+  if (rc != 0) {
+    printf("ERROR %s\n", strerror(errno));
+    return 1;
+  }
+  ready();
+  for (;;) pause();
+}
+
+static const char *try_open(const char *path, int flags) {
+  int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+    return "OK";
+  }
+  return errno == EACCES ? "EACCES" : errno == ENXIO ? "ENXIO" : errno == ENOENT ? "ENOENT" : strerror(errno);
+}
+
+static int listen_echo(const char *ep, const char *peer) {
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.peer_user = peer;
+  if (strncmp(ep, "shm://", 6) && strncmp(ep, "file://", 7)) o.perm = 0666; /* let the other user reach it */
+  colo_listener_t *l;
+  int rc = colo_listen(&l, ep, &o);
+  if (rc) return die("listen", rc);
+  printf("ready %s\n", colo_listener_endpoint(l));
+  fflush(stdout);
+  colo_chan_t *ch;
+  rc = colo_accept(l, &ch, tu_ms(10000));
+  printf("%s\n", colo_errname(rc));
+  if (!rc) {
+    char buf[64];
+    size_t n;
+    rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(5000));
+    if (!rc) rc = colo_send(ch, buf, n, tu_ms(5000));
+    if (!rc) colo_recv(ch, buf, sizeof buf, &n, tu_ms(5000)); /* until the peer closes */
+    colo_close(ch);
+  }
+  colo_listener_close(l);
+  return 0;
+}
+
+static int connect_echo(const char *ep, const char *peer) {
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.peer_user = peer;
+  colo_chan_t *ch;
+  int rc = colo_connect(&ch, ep, &o, tu_ms(5000));
+  printf("%s %s\n", colo_errname(rc), rc ? colo_last_error() : colo_transport(ch));
+  if (rc) return 0;
+  char buf[64];
+  size_t n;
+  rc = colo_send(ch, "ping", 4, tu_ms(5000));
+  if (!rc) rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(5000));
+  printf("%s\n", colo_errname(rc));
+  colo_close(ch);
+  return 0;
+}
+
+static int connect_truncate(const char *ep) {
+  colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+  char path[600];
+  if (truncate(tu_shm_path(ep, path, sizeof path), 0) != 0) return die("truncate", COLO_EIO);
+  int rc = colo_send(ch, "after", 5, tu_ms(1000));
+  char buf[64];
+  size_t n;
+  int rc2 = colo_recv(ch, buf, sizeof buf, &n, tu_ms(1000));
+  printf("%s %s\n", colo_errname(rc), colo_errname(rc2));
+  colo_close(ch);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "as-nobody")) {
+    if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+      printf("SKIP cannot become uid 65534: %s\n", strerror(errno));
+      return 0;
+    }
+    argv++, argc--;
+  }
   if (argc < 3) {
     fprintf(stderr, "usage: helper ROLE ENDPOINT [ARGS]\n");
     return 2;
@@ -245,6 +360,30 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(role, "listen-small-shm")) return listen_small_shm(ep);
+  if (!strcmp(role, "listen-echo")) return listen_echo(ep, argc > 3 ? argv[3] : NULL);
+  if (!strcmp(role, "connect-echo")) return connect_echo(ep, argc > 3 ? argv[3] : NULL);
+  if (!strcmp(role, "connect-truncate")) return connect_truncate(ep);
+  if (!strcmp(role, "try-open")) {
+    printf("%s %s\n", try_open(ep, O_RDONLY), try_open(ep, O_WRONLY));
+    return 0;
+  }
+  if (!strcmp(role, "read-lock") && argc == 4) return read_lock(ep, atoi(argv[3]));
+  if (!strcmp(role, "listen-die-sizing")) {
+    colo__posix_sys.fallocate = die_in_fallocate;
+    listen_or_exit(ep);
+    return 1; /* not reached */
+  }
+  if (!strcmp(role, "connect-fork-die")) {
+    connect_or_exit(ep, COLO_WAIT_HYBRID);
+    pid_t child = fork();
+    if (child == 0) {
+      sleep(30);
+      _exit(0);
+    }
+    printf("ready %d\n", (int)child);
+    fflush(stdout);
+    raise(SIGKILL);
+  }
   if (!strcmp(role, "serve-private-shm")) return serve_private_shm(ep);
   fprintf(stderr, "helper: unknown role or arguments: %s\n", role);
   return 2;

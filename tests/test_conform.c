@@ -6,12 +6,17 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -452,3 +457,229 @@ CONFORM(blocked_receiver_sees_a_kill)
 CONFORM(many_clients)
 CONFORM(fd_polls_readable)
 CONFORM(two_threads_on_one_channel)
+
+/* ---- hostile users and odd events (issue 12) -------------------------------------- */
+
+/* The descriptor this process has on the object behind a ring channel, for
+ * a test to do to it what another writer of the file could. */
+static int open_backing(transport_t t, const char *ep) {
+  char path[600];
+  if (t != T_MEMFD) return open(tu_shm_path(ep, path, sizeof path), O_RDWR);
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int fd = -1;
+  while (d && fd < 0 && (e = readdir(d))) {
+    char link[320], target[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n > 0 && (target[n] = '\0', !strncmp(target, "/memfd:colo", 11))) fd = open(link, O_RDWR);
+  }
+  if (d) closedir(d);
+  return fd;
+}
+
+static void truncated_segment_fails_the_channel(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "trunc", &o);
+  char buf[64];
+  size_t n;
+  cr_assert_eq(colo_send(p.cli, "before", 6, 0), 0);
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, tu_ms(1000)), 0);
+  tu_blocked_t b;
+  tu_blocked_start(&b, p.srv, TU_RECV_ONE); /* asleep on a word in the pages about to vanish */
+  usleep(50000);
+  int fd = open_backing(t, p.ep);
+  cr_assert_geq(fd, 0, "%s", strerror(errno));
+  if (t == T_MEMFD) {
+    /* Sealed: nobody can shrink it, so nothing below can happen to it. */
+    cr_assert_eq(ftruncate(fd, 0), -1);
+    cr_assert_eq(errno, EPERM);
+    close(fd);
+    cr_assert_eq(colo_send(p.cli, "still", 5, 0), 0);
+    tu_blocked_join(&b);
+    cr_assert_eq(b.rc, 0);
+    pair_close(&p);
+    return;
+  }
+  uint64_t t0 = tu_now_ms();
+  cr_assert_eq(ftruncate(fd, 0), 0);
+  close(fd);
+  /* Both ends fail with a reason; neither dies of SIGBUS. */
+  cr_assert_eq(colo_send(p.cli, "after", 5, 0), COLO_ECORRUPT, "%s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), "shrank"), "%s", colo_last_error());
+  tu_blocked_join(&b);
+  cr_assert_eq(b.rc, COLO_ECORRUPT, "%s", colo_errname(b.rc));
+  cr_assert_lt(b.done_ms - t0, 1000u, "the sleeper noticed within its slice");
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, 0), COLO_ECORRUPT, "sticky");
+  pair_close(&p);
+  cr_assert(tu_shm_path(p.ep, buf, sizeof buf)[0] && access(buf, F_OK) != 0, "closing both removed it");
+  /* A peer in another process that truncates the file: it fails, we fail. */
+  listen_on(t, &p, "trunc2", &o);
+  tu_proc_t h;
+  const char *args[] = {"connect-truncate", p.ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(5000)), 0, "%s", colo_last_error());
+  char line[128];
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_str_eq(line, "COLO_ECORRUPT COLO_ECORRUPT");
+  cr_assert_eq(tu_wait(&h, tu_ms(5000)), 0);
+  int rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(2000));
+  cr_assert(rc == COLO_ECORRUPT || rc == COLO_ECLOSED, "%s: %s", colo_errname(rc), colo_last_error());
+  colo_close(ch);
+  colo_listener_close(p.l);
+}
+
+/* An endpoint another user can make: in /tmp (sticky, open to all) or
+ * /dev/shm; file:// in a directory of mode 1777. */
+static void shared_endpoint_for(transport_t t, char *buf, size_t cap, const char *tag) {
+  if (t != T_FILE) {
+    endpoint_for(t, buf, cap, tag);
+    return;
+  }
+  mkdir("/tmp/colo-conform-shared", 01777);
+  chmod("/tmp/colo-conform-shared", 01777);
+  static unsigned n;
+  snprintf(buf, cap, "file:///tmp/colo-conform-shared/%d.%u.%s", (int)getpid(), n++, tag);
+}
+
+static void skip_unless_root(void) {
+  if (!tu_is_root()) cr_skip_test("needs root to run a second user (uid 65534)");
+}
+
+static void another_users_endpoint_is_refused_unless_named(transport_t t) {
+  skip_unless_root();
+  char ep[600], line[512];
+  shared_endpoint_for(t, ep, sizeof ep, "squat");
+  tu_proc_t h;
+  const char *args[] = {"as-nobody", "listen-echo", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+  if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
+  cr_assert(!strncmp(line, "ready ", 6), "%s", line);
+  snprintf(ep, sizeof ep, "%s", line + 6);
+  colo_chan_t *ch = NULL;
+  uint64_t t0 = tu_now_ms();
+  int rc = colo_connect(&ch, ep, NULL, tu_ms(3000));
+  if (t == T_TCP) {
+    cr_assert_eq(rc, 0, "tcp carries no credentials: nothing to refuse by (%s)", colo_last_error());
+  } else {
+    cr_assert_eq(rc, COLO_EPERM, "%s: %s", colo_errname(rc), colo_last_error());
+    cr_assert(strstr(colo_last_error(), "uid 65534"), "%s", colo_last_error());
+    cr_assert_lt(tu_now_ms() - t0, 1000u, "refused at once, not retried");
+    colo_opts_t o;
+    colo_opts_init(&o);
+    o.peer_user = "nobody";
+    cr_assert_eq(colo_connect(&ch, ep, &o, tu_ms(3000)), 0, "named, accepted: %s", colo_last_error());
+  }
+  char buf[16];
+  size_t n;
+  cr_assert_eq(colo_send(ch, "ping", 4, tu_ms(2000)), 0);
+  cr_assert_eq(colo_recv(ch, buf, sizeof buf, &n, tu_ms(2000)), 0, "%s", colo_last_error());
+  cr_assert_eq(n, 4u);
+  colo_close(ch);
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_str_eq(line, "COLO_OK");
+  cr_assert_eq(tu_wait(&h, tu_ms(5000)), 0);
+}
+
+static void listener_refuses_clients_of_another_user_unless_named(transport_t t) {
+  skip_unless_root();
+  char line[512];
+  for (int named = 0; named < 2; named++) {
+    colo_opts_t o = small_opts();
+    o.perm = 0666; /* the file lets the other user in: the check is the listener's own */
+    o.peer_user = named ? "*" : NULL;
+    pair_t p;
+    char ep[256];
+    shared_endpoint_for(t, ep, sizeof ep, "client");
+    cr_assert_eq(colo_listen(&p.l, ep, &o), 0, "%s", colo_last_error());
+    tu_proc_t h;
+    const char *args[] = {"as-nobody", "connect-echo", colo_listener_endpoint(p.l), NULL};
+    cr_assert_eq(tu_spawn_helper(&h, args), 0);
+    colo_chan_t *ch = NULL;
+    int rc = colo_accept(p.l, &ch, tu_ms(2000));
+    /* shm:// and file:// have no credentials of a connector: the file mode
+     * decides; tcp:// has none at all. */
+    int checks = t == T_UNIX || t == T_PIPE || t == T_MEMFD;
+    if (checks && !named) {
+      cr_assert_eq(rc, COLO_ETIMEDOUT, "the other user's client was dropped: %s", colo_errname(rc));
+      cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+      if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
+      cr_assert(strncmp(line, "COLO_OK", 7) != 0, "%s", line);
+    } else {
+      cr_assert_eq(rc, 0, "%s: %s", colo_errname(rc), colo_last_error());
+      char buf[16];
+      size_t n;
+      cr_assert_eq(colo_recv(ch, buf, sizeof buf, &n, tu_ms(2000)), 0);
+      cr_assert_eq(colo_send(ch, buf, n, tu_ms(2000)), 0);
+      cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+      cr_assert(!strncmp(line, "COLO_OK", 7), "%s", line);
+      colo_close(ch);
+    }
+    tu_wait(&h, tu_ms(5000));
+    colo_listener_close(p.l);
+  }
+}
+
+static void a_forked_child_does_not_keep_a_dead_parent_alive(transport_t t) {
+  pair_t p;
+  listen_on(t, &p, "forkdie", NULL);
+  tu_proc_t h;
+  const char *args[] = {"connect-fork-die", p.ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  char line[64];
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(10000)), 0);
+  int child = 0;
+  cr_assert_eq(sscanf(line, "ready %d", &child), 1, "%s", line);
+  uint64_t t0 = tu_now_ms();
+  cr_assert_eq(tu_wait(&h, tu_ms(5000)), 128 + SIGKILL);
+  char buf[8];
+  size_t n;
+  int rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(3000));
+  kill(child, SIGKILL);
+  cr_assert_eq(rc, COLO_EPEERDEAD, "the child still lives, yet the parent is seen dead: %s", colo_errname(rc));
+  cr_assert_lt(tu_now_ms() - t0, 1500u);
+  colo_close(ch);
+  colo_listener_close(p.l);
+}
+
+static void a_child_can_neither_use_nor_close_its_parents_channel(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "forkuse", &o);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int rc = colo_send(p.cli, "child", 5, 0);
+    colo_close(p.cli);
+    colo_close(p.srv);
+    colo_listener_close(p.l);
+    _exit(rc == COLO_ESTATE ? 0 : 10 + (-rc));
+  }
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child's send said ESTATE (exit %d)", WEXITSTATUS(st));
+  /* The parent's channel, listener and endpoint are as they were. */
+  char buf[16], path[600];
+  size_t n;
+  cr_assert_eq(colo_send(p.cli, "parent", 6, 0), 0, "%s", colo_last_error());
+  cr_assert_eq(colo_recv(p.srv, buf, sizeof buf, &n, tu_ms(1000)), 0, "%s", colo_last_error());
+  cr_assert_eq(n, 6u, "only the parent's message");
+  if (tu_shm_path(p.ep, path, sizeof path)[0] && t != T_MEMFD) cr_assert_eq(access(path, F_OK), 0, "%s stays", path);
+  pair_close(&p);
+}
+
+CONFORM(another_users_endpoint_is_refused_unless_named)
+CONFORM(listener_refuses_clients_of_another_user_unless_named)
+CONFORM(a_forked_child_does_not_keep_a_dead_parent_alive)
+CONFORM(a_child_can_neither_use_nor_close_its_parents_channel)
+
+#define RING_CONFORM(fn)                     \
+  Test(shm, fn) { fn(T_SHM); }               \
+  Test(file, fn) { fn(T_FILE); }             \
+  Test(memfd, fn) { fn(T_MEMFD); }
+
+RING_CONFORM(truncated_segment_fails_the_channel)

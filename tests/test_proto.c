@@ -6,10 +6,13 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -219,4 +222,138 @@ Test(proto, a_stale_socket_file_is_replaced_and_a_live_one_refused) {
   cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST);
   cr_assert(strstr(colo_last_error(), "not a socket"), "%s", colo_last_error());
   unlink(path);
+}
+
+/* ---- pipe:// against other local users (issue 12) -------------------------------------- */
+
+static void pipe_dir(char *dir, size_t cap) {
+  static unsigned n;
+  snprintf(dir, cap, "/tmp/colo-proto-pipe-%d.%u", (int)getpid(), n++);
+  cr_assert_eq(mkdir(dir, 01777), 0);
+  chmod(dir, 01777);
+}
+
+/* Writes a request naming nonce into the request FIFO at path. */
+static void pipe_request(const char *path, const char *nonce) {
+  char rec[32] = "colo-pip";
+  memcpy(rec + 8, nonce, 16);
+  int fd = open(path, O_WRONLY | O_NONBLOCK);
+  cr_assert_geq(fd, 0);
+  write_all(fd, rec, sizeof rec);
+  close(fd);
+}
+
+Test(proto, a_pipe_listener_never_follows_a_link_to_a_clients_fifo) {
+  char dir[128], ep[200], req[160], link[240], c2s[240], s2c[240];
+  pipe_dir(dir, sizeof dir);
+  snprintf(req, sizeof req, "%s/p", dir);
+  snprintf(ep, sizeof ep, "pipe://%s", req);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  /* FIFOs elsewhere that the links point at, with our own ends on them: a
+   * client HELLO waiting in one, and a reader on the other to catch what a
+   * fooled listener would write. */
+  snprintf(c2s, sizeof c2s, "%s/victim.c2s", dir);
+  snprintf(s2c, sizeof s2c, "%s/victim.s2c", dir);
+  cr_assert_eq(mkfifo(c2s, 0600), 0);
+  cr_assert_eq(mkfifo(s2c, 0600), 0);
+  int in = open(c2s, O_RDWR | O_NONBLOCK), out = open(s2c, O_RDONLY | O_NONBLOCK);
+  uint8_t h[16];
+  hello(h, 1, 4096);
+  write_all(in, h, sizeof h);
+  const char *nonce = "0123456789abcdef";
+  snprintf(link, sizeof link, "%s.%s.c2s", req, nonce);
+  cr_assert_eq(symlink(c2s, link), 0);
+  snprintf(link, sizeof link, "%s.%s.s2c", req, nonce);
+  cr_assert_eq(symlink(s2c, link), 0);
+  pipe_request(req, nonce);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, 500), COLO_ETIMEDOUT, "the request was dropped");
+  cr_assert_leq(read(out, h, sizeof h), 0, "nothing was written where the link points");
+  struct stat st;
+  cr_assert_neq(lstat(link, &st), 0, "the links are removed");
+  close(in), close(out);
+  unlink(c2s), unlink(s2c);
+  colo_listener_close(l);
+  rmdir(dir);
+}
+
+Test(proto, a_pipe_listener_refuses_a_pair_others_could_open) {
+  char dir[128], ep[200], req[160], c2s[240], s2c[240];
+  pipe_dir(dir, sizeof dir);
+  snprintf(req, sizeof req, "%s/p", dir);
+  snprintf(ep, sizeof ep, "pipe://%s", req);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  const char *nonce = "fedcba9876543210";
+  snprintf(c2s, sizeof c2s, "%s.%s.c2s", req, nonce);
+  snprintf(s2c, sizeof s2c, "%s.%s.s2c", req, nonce);
+  mode_t old = umask(0);
+  cr_assert_eq(mkfifo(c2s, 0666), 0);
+  cr_assert_eq(mkfifo(s2c, 0666), 0);
+  umask(old);
+  int a = open(c2s, O_RDWR | O_NONBLOCK), b = open(s2c, O_RDWR | O_NONBLOCK);
+  pipe_request(req, nonce);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, 500), COLO_ETIMEDOUT, "a pair any user may open is refused");
+  cr_assert_neq(access(c2s, F_OK), 0, "and its names removed");
+  close(a), close(b);
+  colo_listener_close(l);
+  rmdir(dir);
+}
+
+typedef struct pconn {
+  const char *ep;
+  colo_chan_t *ch;
+  int rc;
+} pconn_t;
+
+static void *pconn_main(void *arg) {
+  pconn_t *c = arg;
+  c->rc = colo_connect(&c->ch, c->ep, NULL, tu_ms(5000));
+  return NULL;
+}
+
+Test(proto, a_third_user_cannot_open_a_pipe_connections_fifos) {
+  if (!tu_is_root()) cr_skip_test("needs root to run a third user (uid 65534)");
+  char dir[128], ep[200], req[160], line[128];
+  pipe_dir(dir, sizeof dir);
+  snprintf(req, sizeof req, "%s/p", dir);
+  snprintf(ep, sizeof ep, "pipe://%s", req);
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.perm = 0666;
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
+  pconn_t c = {ep, NULL, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, pconn_main, &c);
+  /* The client's pair waits by name for the listener to accept it. */
+  char fifo[512] = "";
+  for (uint64_t end = tu_now_ms() + 2000; !fifo[0] && tu_now_ms() < end; usleep(1000)) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+      if (strstr(e->d_name, ".c2s")) snprintf(fifo, sizeof fifo, "%s/%s", dir, e->d_name);
+    if (d) closedir(d);
+  }
+  cr_assert(fifo[0], "the client made its pair");
+  struct stat st;
+  cr_assert_eq(stat(fifo, &st), 0);
+  cr_assert_eq(st.st_mode & 0777, 0600, "only its owner (and root) may open it");
+  tu_proc_t h;
+  const char *args[] = {"as-nobody", "try-open", fifo, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+  tu_wait(&h, tu_ms(5000));
+  if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
+  cr_assert_str_eq(line, "EACCES EACCES", "a third user can neither read nor write it");
+  colo_chan_t *srv;
+  cr_assert_eq(colo_accept(l, &srv, tu_ms(5000)), 0, "%s", colo_last_error());
+  pthread_join(th, NULL);
+  cr_assert_eq(c.rc, 0, "%s", colo_errname(c.rc));
+  colo_close(c.ch);
+  colo_close(srv);
+  colo_listener_close(l);
+  rmdir(dir);
 }

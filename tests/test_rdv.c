@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -397,4 +399,84 @@ Test(hostile, bad_records_from_a_listener_are_protocol_errors) {
     fake_end(&f, ep);
     cr_assert(rc == COLO_EPROTO || rc == COLO_EPEERDEAD, "case %zu: %s: %s", i, colo_errname(rc), colo_last_error());
   }
+}
+
+/* ---- the named rung and other users (issue 12) ------------------------------------ */
+
+/* The descriptor of the rung-2 segment this process maps (its name is gone). */
+static int rung2_fd(struct stat *st) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int fd = -1;
+  while (d && fd < 0 && (e = readdir(d))) {
+    char link[320], target[512];
+    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n > 0 && (target[n] = '\0', strstr(target, "/dev/shm/colo.rdv."))) fd = open(link, O_RDWR);
+  }
+  if (d) closedir(d);
+  if (fd >= 0) fstat(fd, st);
+  return fd;
+}
+
+Test(hostile, the_named_rung_is_private_to_the_user_even_on_an_open_socket) {
+  char ep[128];
+  rdv_endpoint(ep, sizeof ep, "priv");
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.perm = 0666; /* a socket clients of any user may reach */
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
+  setenv("COLO_TEST_REFUSE_FDPASS", "1", 1);
+  colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
+  unsetenv("COLO_TEST_REFUSE_FDPASS");
+  struct stat st;
+  int fd = rung2_fd(&st);
+  cr_assert_geq(fd, 0, "the rung-2 segment is mapped");
+  cr_assert_eq(st.st_mode & 0777, 0600, "owner only, not the socket's %o", 0666);
+  /* A truncated named rung fails the channel; nobody dies of SIGBUS. */
+  cr_assert_eq(ftruncate(fd, 0), 0);
+  close(fd);
+  cr_assert_eq(colo_send(cli, "x", 1, 0), COLO_ECORRUPT, "%s", colo_last_error());
+  char c;
+  size_t n;
+  cr_assert_eq(colo_recv(srv, &c, 1, &n, tu_ms(1000)), COLO_ECORRUPT, "%s", colo_last_error());
+  colo_close(cli);
+  colo_close(srv);
+  colo_listener_close(l);
+}
+
+Test(hostile, a_client_of_another_user_skips_the_named_rung_with_the_reason) {
+  if (!tu_is_root()) cr_skip_test("needs root to run the client as another user (uid 65534)");
+  char ep[128], line[512];
+  rdv_endpoint(ep, sizeof ep, "other");
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.perm = 0666;
+  o.peer_user = "*";
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
+  setenv("COLO_TEST_REFUSE_FDPASS", "1", 1); /* (the helper inherits it: no memfd) */
+  tu_proc_t h;
+  const char *args[] = {"as-nobody", "connect-echo", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  unsetenv("COLO_TEST_REFUSE_FDPASS");
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, tu_ms(5000)), 0, "%s", colo_last_error());
+  colo_info_t in;
+  cr_assert_eq(colo_info(ch, &in), 0);
+  cr_assert_eq(in.rung, 3, "the socket carries it");
+  cr_assert_eq(in.skipped_count, 2u);
+  cr_assert_str_eq(in.skipped[1].what, "shm");
+  cr_assert(strstr(in.skipped[1].why, "another user"), "%s", in.skipped[1].why);
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+  if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
+  cr_assert_str_eq(line, "COLO_OK unix");
+  char buf[16];
+  size_t n;
+  cr_assert_eq(colo_recv(ch, buf, sizeof buf, &n, tu_ms(2000)), 0);
+  cr_assert_eq(colo_send(ch, buf, n, tu_ms(2000)), 0);
+  tu_wait(&h, tu_ms(5000));
+  colo_close(ch);
+  colo_listener_close(l);
 }

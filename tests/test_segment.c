@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +150,11 @@ Test(validate, truncated_object_is_corrupt) {
   image_make(&im, 4096);
   cr_assert_eq(validate(&im, im.size - 1), COLO_ECORRUPT);
   cr_assert(strstr(colo_last_error(), "truncated"), "%s", colo_last_error());
+  /* Shorter than the header but with the magic: its creator wrote the magic
+   * and has not sized it yet (or died doing so): not ready, bounded by the
+   * connector's wait. Without the magic: not ours. */
+  cr_assert_eq(validate(&im, 64), COLO_ENOTREADY);
+  im.base[0] ^= 1;
   cr_assert_eq(validate(&im, 64), COLO_ECORRUPT);
   free(im.base);
 }
@@ -534,8 +541,8 @@ static int fail_fallocate(int fd, off_t off, off_t len) {
   (void)fd, (void)off, (void)len;
   return ENOSPC;
 }
-static int fail_shm_open_eacces(const char *name, int flags, mode_t mode) {
-  (void)name, (void)flags, (void)mode;
+static int fail_openat_eacces(int dirfd, const char *name, int flags, mode_t mode) {
+  (void)dirfd, (void)name, (void)flags, (void)mode;
   errno = EACCES;
   return -1;
 }
@@ -553,17 +560,20 @@ Test(space, reservation_failure_is_enospc_and_leaves_nothing) {
 }
 
 Test(space, permission_failure_is_eperm) {
-  char ep[128];
+  char ep[128], ep2[128];
   tu_endpoint(ep, sizeof ep, "eacces");
+  tu_endpoint(ep2, sizeof ep2, "eacces2");
+  colo_listener_t *l, *l2;
+  cr_assert_eq(colo_listen(&l2, ep2, NULL), 0);
   colo__posix_sys_t saved = colo__posix_sys;
-  colo__posix_sys.shm_open = fail_shm_open_eacces;
-  colo_listener_t *l;
+  colo__posix_sys.openat = fail_openat_eacces;
   int rc = colo_listen(&l, ep, NULL);
   colo_chan_t *c;
-  int rc2 = colo_connect(&c, ep, NULL, 0);
+  int rc2 = colo_connect(&c, ep2, NULL, 0);
   colo__posix_sys = saved;
   cr_assert_eq(rc, COLO_EPERM, "%s", colo_errname(rc));
   cr_assert_eq(rc2, COLO_EPERM, "%s", colo_errname(rc2));
+  colo_listener_close(l2);
 }
 
 Test(space, capacity_option_is_checked_and_used) {
@@ -607,4 +617,296 @@ Test(space, file_endpoint_creates_missing_directories) {
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_assert_eq(system(cmd), 0);
+}
+
+/* ---- other local users and odd files (issue 12) --------------------------- */
+
+static uint64_t ms_since(uint64_t t0) { return tu_now_ms() - t0; }
+
+/* Looks at, lists, removes, listens on and connects to an endpoint whose name
+ * holds something that is not a segment: each call returns at once, with a
+ * reason, and the thing is left alone. */
+static void odd_file_is_refused_at_once(const char *ep, const char *what) {
+  char path[600];
+  tu_shm_path(ep, path, sizeof path);
+  uint64_t t0 = tu_now_ms();
+  colo_seg_info_t info;
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0, "%s", colo_last_error());
+  cr_assert_eq(info.status, COLO_EINVAL, "%s", colo_errname(info.status));
+  cr_assert(strstr(info.status_detail, what), "%s", info.status_detail);
+  cr_assert_not(colo_seg_is_dead(&info), "not ours, never dead");
+  cr_assert_eq(colo_seg_list(count_cb, &(int){0}), 0);
+  cr_assert_eq(colo_seg_remove(ep, 0), COLO_ECORRUPT, "%s", colo_last_error());
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST);
+  cr_assert(strstr(colo_last_error(), "not a colo segment"), "%s", colo_last_error());
+  colo_chan_t *c;
+  cr_assert_eq(colo_connect(&c, ep, NULL, 1000), COLO_EINVAL, "%s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), what), "%s", colo_last_error());
+  cr_assert_lt(ms_since(t0), 500u, "nothing waited for the %s", what);
+  struct stat st;
+  cr_assert_eq(lstat(path, &st), 0, "left alone");
+}
+
+Test(hostile, a_fifo_named_like_a_segment_is_refused_at_once_and_left_alone) {
+  char ep[128], path[600];
+  tu_endpoint(ep, sizeof ep, "fifo");
+  cr_assert_eq(mkfifo(tu_shm_path(ep, path, sizeof path), 0666), 0);
+  odd_file_is_refused_at_once(ep, "a FIFO");
+  unlink(path);
+  snprintf(ep, sizeof ep, "file:///tmp/colo-test-fifo-%d", (int)getpid());
+  cr_assert_eq(mkfifo(tu_shm_path(ep, path, sizeof path), 0666), 0);
+  odd_file_is_refused_at_once(ep, "a FIFO");
+  cr_assert_eq(colo_seg_remove(ep, 1), 0, "force removes the name");
+  cr_assert_neq(access(path, F_OK), 0);
+}
+
+Test(hostile, a_link_named_like_a_segment_is_never_followed) {
+  char ep[128], target[128], path[600], tpath[600];
+  tu_endpoint(target, sizeof target, "target");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, target, NULL), 0);
+  tu_endpoint(ep, sizeof ep, "link");
+  cr_assert_eq(symlink(tu_shm_path(target, tpath, sizeof tpath), tu_shm_path(ep, path, sizeof path)), 0);
+  odd_file_is_refused_at_once(ep, "a symbolic link");
+  unlink(path);
+  colo_listener_close(l);
+}
+
+/* Another user's file in /dev/shm that changes size all the time. */
+typedef struct flipper {
+  int fd;
+  _Atomic int stop;
+  pthread_t th;
+} flipper_t;
+
+static void *flip_main(void *arg) {
+  flipper_t *f = arg;
+  while (!f->stop) {
+    if (ftruncate(f->fd, 0) != 0 || ftruncate(f->fd, 1 << 20) != 0) break;
+    uint8_t head[COLO_SEG_HEADER_SIZE];
+    image_t im;
+    image_make(&im, 4096);
+    memcpy(head, im.base, sizeof head);
+    free(im.base);
+    if (pwrite(f->fd, head, sizeof head, 0) != (ssize_t)sizeof head) break;
+  }
+  return NULL;
+}
+
+Test(hostile, looking_at_a_segment_whose_size_keeps_changing_never_faults) {
+  char ep[128], path[600];
+  tu_endpoint(ep, sizeof ep, "flip");
+  flipper_t f = {.fd = open(tu_shm_path(ep, path, sizeof path), O_RDWR | O_CREAT | O_EXCL, 0600)};
+  cr_assert_geq(f.fd, 0);
+  cr_assert_eq(pthread_create(&f.th, NULL, flip_main, &f), 0);
+  int ok = 0, n = 0;
+  for (uint64_t end = tu_now_ms() + 1500; tu_now_ms() < end; n++) {
+    colo_seg_info_t info;
+    cr_assert_eq(colo_seg_inspect(ep, &info), 0, "%s", colo_last_error());
+    ok += info.status == 0;
+    cr_assert_eq(colo_seg_list(count_cb, &(int){0}), 0);
+  }
+  f.stop = 1;
+  pthread_join(f.th, NULL);
+  close(f.fd);
+  unlink(path);
+  cr_log_info("%d looks, %d saw a whole header", n, ok);
+  cr_assert_gt(n, 100, "it kept looking (and never died of SIGBUS)");
+}
+
+/* What colo gc does with each listed segment, for one of them (ctx[0]). */
+static int gc_cb(const colo_seg_info_t *info, void *ctx) {
+  const char **c = ctx;
+  if (strcmp(info->endpoint, c[0]) != 0 || !colo_seg_is_dead(info)) return 0;
+  cr_assert_eq(colo_seg_remove(info->endpoint, 0), 0, "%s", colo_last_error());
+  c[1] = "removed";
+  return 0;
+}
+
+/* Leftovers of listeners killed before their segment was ready: an empty
+ * shm:// object (killed before the magic), and shm:// and file:// segments
+ * killed while their memory was being reserved. */
+Test(stale, a_listener_killed_while_sizing_leaves_what_ls_gc_rm_and_reclaim_agree_is_dead) {
+  char ep[3][160], path[600];
+  tu_endpoint(ep[0], sizeof ep[0], "empty");
+  tu_endpoint(ep[1], sizeof ep[1], "sizing");
+  snprintf(ep[2], sizeof ep[2], "file:///tmp/colo-test-files/%d.sizing", (int)getpid());
+  int fd = open(tu_shm_path(ep[0], path, sizeof path), O_RDWR | O_CREAT | O_EXCL, 0600);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  for (int i = 1; i < 3; i++) {
+    tu_proc_t p;
+    const char *args[] = {"listen-die-sizing", ep[i], NULL};
+    cr_assert_eq(tu_spawn_helper(&p, args), 0);
+    cr_assert_eq(tu_wait(&p, tu_ms(5000)), 128 + SIGKILL);
+    cr_assert(file_exists(ep[i]), "%s was left", ep[i]);
+  }
+  /* Young: its creator may still be at work. */
+  for (int i = 0; i < 3; i++) {
+    colo_seg_info_t info;
+    cr_assert_eq(colo_seg_inspect(ep[i], &info), 0);
+    cr_assert_eq(info.status, COLO_ENOTREADY, "%s: %s", ep[i], info.status_detail);
+    cr_assert_eq(info.listener, COLO_PROC_DEAD, "%s", ep[i]);
+    cr_assert_not(colo_seg_is_dead(&info), "%s is young", ep[i]);
+    cr_assert_eq(colo_seg_remove(ep[i], 0), COLO_EBUSY, "%s", colo_last_error());
+    cr_assert(strstr(colo_last_error(), "being created"), "%s", colo_last_error());
+    colo_listener_t *l;
+    cr_assert_eq(colo_listen(&l, ep[i], NULL), COLO_EEXIST);
+    cr_assert(strstr(colo_last_error(), "being created"), "%s", colo_last_error());
+  }
+  usleep(5500 * 1000); /* past the grace a creator gets */
+  for (int i = 0; i < 3; i++) {
+    colo_seg_info_t info;
+    cr_assert_eq(colo_seg_inspect(ep[i], &info), 0);
+    cr_assert(colo_seg_is_dead(&info), "%s is dead now", ep[i]);
+  }
+  /* One rule, three ways out: rm, gc's walk, a new listener. */
+  cr_assert_eq(colo_seg_remove(ep[0], 0), 0, "%s", colo_last_error());
+  const char *gc_ctx[2] = {ep[1], NULL};
+  cr_assert_eq(colo_seg_list(gc_cb, gc_ctx), 0);
+  cr_assert_not_null(gc_ctx[1], "gc removed %s", ep[1]);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep[2], NULL), 0, "reclaimed: %s", colo_last_error());
+  colo_listener_close(l);
+  for (int i = 0; i < 3; i++) cr_assert_not(file_exists(ep[i]), "%s is gone", ep[i]);
+}
+
+static void nobody_run(const char *role, const char *ep, const char *arg, char *line, size_t cap, tu_proc_t *p) {
+  const char *args[] = {"as-nobody", role, ep, arg, NULL};
+  cr_assert_eq(tu_spawn_helper(p, args), 0);
+  cr_assert_eq(tu_read_line(p, line, cap, tu_ms(5000)), 0);
+  if (!strncmp(line, "SKIP", 4)) {
+    tu_wait(p, 1000);
+    cr_skip_test("%s", line);
+  }
+}
+
+Test(hostile, a_reader_cannot_fake_presence) {
+  colo_listener_t *l;
+  char ep[128], line[256];
+  tu_endpoint(ep, sizeof ep, "reader");
+  colo_opts_t o;
+  colo_opts_init(&o);
+  o.perm = 0644;
+  cr_assert_eq(colo_listen(&l, ep, &o), COLO_EINVAL, "read without write is refused");
+  cr_assert(strstr(colo_last_error(), "fake presence"), "%s", colo_last_error());
+  if (!tu_is_root()) cr_skip_test("needs root to run a reader as another user (uid 65534)");
+  /* A segment that someone made readable (an older colo, chmod by hand). */
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  char path[600];
+  cr_assert_eq(chmod(tu_shm_path(ep, path, sizeof path), 0644), 0);
+  tu_proc_t reader;
+  nobody_run("read-lock", ep, "1", line, sizeof line, &reader);
+  cr_assert_str_eq(line, "ready");
+  colo_seg_info_t info;
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
+  cr_assert_eq(info.connector, COLO_PROC_NONE, "a read lock is not a connector");
+  colo_chan_t *c;
+  cr_assert_eq(colo_connect(&c, ep, NULL, 1000), COLO_EPERM, "%s", colo_errname(colo_connect(&c, ep, NULL, 0)));
+  cr_assert(strstr(colo_last_error(), "may only read"), "%s", colo_last_error());
+  colo_listener_close(l);
+  kill(reader.pid, SIGKILL);
+  tu_wait(&reader, 5000);
+  unlink(path);
+}
+
+Test(hostile, a_reader_does_not_keep_a_dead_connector_alive) {
+  if (!tu_is_root()) cr_skip_test("needs root to run a reader as another user (uid 65534)");
+  char ep[128], line[256], path[600];
+  tu_endpoint(ep, sizeof ep, "deadconn");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  tu_proc_t conn;
+  const char *args[] = {"connect-hold", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&conn, args), 0);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, tu_ms(5000)), 0);
+  cr_assert_eq(tu_read_line(&conn, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_eq(chmod(tu_shm_path(ep, path, sizeof path), 0644), 0);
+  tu_proc_t reader;
+  const char *rargs[] = {"as-nobody", "read-lock", ep, "1", NULL};
+  cr_assert_eq(tu_spawn_helper(&reader, rargs), 0);
+  usleep(100000); /* it lies in wait for the connector's byte */
+  uint64_t t0 = tu_now_ms();
+  kill(conn.pid, SIGKILL);
+  tu_wait(&conn, 5000);
+  cr_assert_eq(tu_read_line(&reader, line, sizeof line, tu_ms(5000)), 0);
+  if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
+  cr_assert_str_eq(line, "ready", "the reader took the dead connector's byte");
+  char buf[8];
+  size_t n;
+  cr_assert_eq(colo_recv(ch, buf, sizeof buf, &n, tu_ms(3000)), COLO_EPEERDEAD, "%s", colo_last_error());
+  cr_assert_lt(ms_since(t0), 1000u, "the death is seen despite the reader's lock");
+  colo_seg_info_t info;
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
+  cr_assert_eq(info.connector, COLO_PROC_DEAD);
+  colo_close(ch);
+  colo_listener_close(l);
+  kill(reader.pid, SIGKILL);
+  tu_wait(&reader, 5000);
+}
+
+Test(hostile, file_endpoints_follow_no_link_another_user_made) {
+  if (!tu_is_root()) cr_skip_test("needs root to give a link to another user (uid 65534)");
+  char dir[128], victim[160], link[160], ep[200];
+  snprintf(dir, sizeof dir, "/tmp/colo-test-links-%d", (int)getpid());
+  snprintf(victim, sizeof victim, "%s/victim", dir);
+  snprintf(link, sizeof link, "%s/evil", dir);
+  cr_assert_eq(mkdir(dir, 0777), 0);
+  cr_assert_eq(mkdir(victim, 0755), 0);
+  cr_assert_eq(symlink(victim, link), 0);
+  cr_assert_eq(lchown(link, 65534, 65534), 0);
+  snprintf(ep, sizeof ep, "file://%s/seg", link);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EPERM);
+  cr_assert(strstr(colo_last_error(), "symbolic link of uid 65534"), "%s", colo_last_error());
+  char seg[200];
+  snprintf(seg, sizeof seg, "%s/seg", victim);
+  cr_assert_neq(access(seg, F_OK), 0, "nothing landed where the link points");
+  colo_chan_t *c;
+  cr_assert_eq(colo_connect(&c, ep, NULL, 0), COLO_EPERM);
+  /* Root's own link is followed. */
+  cr_assert_eq(lchown(link, 0, 0), 0);
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  cr_assert_eq(access(seg, F_OK), 0, "the segment is where root's link points");
+  colo_listener_close(l);
+  unlink(link), rmdir(victim), rmdir(dir);
+}
+
+static int find_cb(const colo_seg_info_t *info, void *ctx) {
+  const char **want = ctx;
+  if (!strcmp(info->endpoint, want[0])) {
+    want[1] = "seen";
+    cr_assert_eq(info->status, COLO_EINVAL, "%s", info->status_detail);
+    cr_assert(strstr(info->status_detail, "not a name colo makes"), "%s", info->status_detail);
+    cr_assert_not(colo_seg_is_dead(info));
+  }
+  return 0;
+}
+
+Test(hostile, a_name_colo_cannot_make_is_shown_as_it_is_and_never_acted_on) {
+  /* 210 characters: over the 200 of a shm:// name, so it must never be cut
+   * to one (which would name this real segment of exactly 200). */
+  char name[256], ep[300], path[600], real[300];
+  int k = snprintf(name, sizeof name, "t.%d.long.", (int)getpid());
+  memset(name + k, 'a', 210 - (size_t)k);
+  name[210] = '\0';
+  snprintf(real, sizeof real, "shm://%.200s", name);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, real, NULL), 0, "%s", colo_last_error());
+  snprintf(path, sizeof path, "/dev/shm/colo.%s", name);
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  snprintf(ep, sizeof ep, "shm://%s", name);
+  const char *want[2] = {ep, NULL};
+  cr_assert_eq(colo_seg_list(find_cb, want), 0);
+  cr_assert_not_null(want[1], "listed as it is");
+  cr_assert_eq(colo_seg_remove(ep, 1), COLO_EINVAL, "refused, not cut short");
+  colo_seg_info_t info;
+  cr_assert_eq(colo_seg_inspect(real, &info), 0);
+  cr_assert_eq(info.listener, COLO_PROC_ALIVE, "the real segment was not touched");
+  colo_listener_close(l);
+  unlink(path);
 }

@@ -33,12 +33,21 @@ int colo__posix_poll_ms(uint64_t timeout_ns) {
   return ms > 3600000u ? 3600000 : (int)ms;
 }
 
-static int unix_addr(const char *path, struct sockaddr_un *sa) {
+/* The address of the socket file at path, reached through its directory
+ * opened by the safe walk (*dirfd, O_PATH; *leaf in path): the magic link
+ * /proc/self/fd/N/LEAF names that very directory, so no link on the way is
+ * followed again after the walk checked it. (Without /proc, or when that
+ * name is too long, the path itself, which the walk just checked.) */
+static int unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd, const char **leaf) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
   size_t len = strlen(path);
   if (len >= sizeof sa->sun_path) return colo__err(COLO_EINVAL, "%s: socket path too long", path);
-  memcpy(sa->sun_path, path, len + 1);
+  int rc = colo__posix_open_dir(path, 0, dirfd, leaf);
+  if (rc) return rc;
+  int n = snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", *dirfd, *leaf);
+  struct stat st;
+  if (n < 0 || (size_t)n >= sizeof sa->sun_path || stat("/proc/self/fd", &st) != 0) memcpy(sa->sun_path, path, len + 1);
   return 0;
 }
 
@@ -64,17 +73,26 @@ static void set_nodelay(int fd) {
 
 colo__os_conn_t *colo__posix_conn_new(int rfd, int wfd) {
   colo__os_conn_t *c = colo__calloc(1, sizeof *c);
-  if (!c) {
+  if (c) {
+    c->rfd = rfd;
+    c->wfd = wfd;
+    /* A child after fork() must not keep the parent's end open. */
+    c->held = colo__posix_held_add(NULL, 0, 0, &c->rfd, &c->wfd, NULL);
+  }
+  if (!c || !c->held) {
+    colo__free(c);
     close(rfd);
     if (wfd != rfd) close(wfd);
     return NULL;
   }
-  c->rfd = rfd;
-  c->wfd = wfd;
   return c;
 }
 
-static colo__os_conn_t *conn_new(int fd) { return colo__posix_conn_new(fd, fd); }
+static colo__os_conn_t *conn_new(int fd, int is_unix) {
+  colo__os_conn_t *c = colo__posix_conn_new(fd, fd);
+  if (c) c->is_unix = is_unix;
+  return c;
+}
 
 /* ---- listening ------------------------------------------------------------------ */
 
@@ -90,37 +108,39 @@ static int unix_alive(const struct sockaddr_un *sa) {
 
 static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t perm) {
   struct sockaddr_un sa;
-  int rc = unix_addr(ep->name, &sa);
+  const char *leaf;
+  int rc = unix_addr(ep->name, &sa, &l->dir_fd, &leaf);
   if (rc) return rc;
   l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (l->fd < 0) return colo__posix_err(errno, "cannot create a socket for", ep->name);
+  struct stat st;
   for (int attempt = 0;; attempt++) {
     if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) == 0) break;
     int e = errno;
-    struct stat st;
+    int there = fstatat(l->dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
     /* A socket file nobody listens on is a dead listener's: replace it once.
      * Never remove anything that is not a socket. */
-    if (e == EADDRINUSE && attempt == 0 && lstat(ep->name, &st) == 0 && S_ISSOCK(st.st_mode) && !unix_alive(&sa)) {
-      unlink(ep->name);
+    if (e == EADDRINUSE && attempt == 0 && there && S_ISSOCK(st.st_mode) && !unix_alive(&sa)) {
+      unlinkat(l->dir_fd, leaf, 0);
       continue;
     }
     if (e == EADDRINUSE)
-      return colo__err(COLO_EEXIST, "%s exists and %s", ep->name,
-                       lstat(ep->name, &st) == 0 && !S_ISSOCK(st.st_mode) ? "is not a socket"
-                                                                          : "a live process listens on it");
+      return there && !S_ISSOCK(st.st_mode)
+                 ? colo__err(COLO_EEXIST, "%s exists and is not a socket (%s)", ep->name, colo__posix_type_name(st.st_mode))
+                 : colo__err(COLO_EEXIST, "%s exists and a live process listens on it", ep->name);
     return colo__posix_err(e, "cannot bind", ep->name);
   }
-  struct stat st;
-  if (chmod(ep->name, perm) != 0 || stat(ep->name, &st) != 0) {
-    int e = errno;
-    unlink(ep->name);
+  if (fstatat(l->dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK(st.st_mode) ||
+      fchmodat(l->dir_fd, leaf, perm, 0) != 0) {
+    int e = errno ? errno : EINVAL;
+    unlinkat(l->dir_fd, leaf, 0);
     return colo__posix_err(e, "cannot set the mode of", ep->name);
   }
   l->dev = st.st_dev, l->ino = st.st_ino;
-  snprintf(l->path, sizeof l->path, "%.107s", ep->name);
+  snprintf(l->path, sizeof l->path, "%s", ep->name);
   if (listen(l->fd, 128) != 0) {
     int e = errno;
-    unlink(ep->name);
+    unlinkat(l->dir_fd, leaf, 0);
     l->path[0] = '\0';
     return colo__posix_err(e, "cannot listen on", ep->name);
   }
@@ -165,15 +185,20 @@ static int listen_tcp(colo__os_lsock_t *l, const colo__endpoint_t *ep, colo__end
 int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t perm, colo__endpoint_t *actual) {
   colo__os_lsock_t *l = colo__calloc(1, sizeof *l);
   if (!l) return colo__err(COLO_ENOMEM, "out of memory");
-  l->fd = l->keep_fd = -1;
+  l->fd = l->keep_fd = l->dir_fd = -1;
   l->kind = ep->kind;
   *actual = *ep;
   int rc = ep->kind == COLO__EP_UNIX   ? listen_unix(l, ep, perm)
            : ep->kind == COLO__EP_PIPE ? colo__posix_pipe_listen(l, ep, perm)
                                        : listen_tcp(l, ep, actual);
+  if (!rc && !(l->held = colo__posix_held_add(NULL, 0, 0, &l->fd, &l->keep_fd, &l->dir_fd))) {
+    colo__os_listen_close(l);
+    return colo__err(COLO_ENOMEM, "out of memory");
+  }
   if (rc) {
     if (l->fd >= 0) close(l->fd);
     if (l->keep_fd >= 0) close(l->keep_fd);
+    if (l->dir_fd >= 0) close(l->dir_fd);
     colo__free(l);
     return rc;
   }
@@ -182,13 +207,14 @@ int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t
 }
 
 int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout_ns) {
+  if (l->fd < 0) return colo__posix_forked_err(l->path[0] ? l->path : "the listener");
   if (l->kind == COLO__EP_PIPE) return colo__posix_pipe_accept(l, out, timeout_ns);
   uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : colo__os_now_ns() + timeout_ns;
   for (;;) {
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       if (l->kind == COLO__EP_TCP) set_nodelay(fd);
-      *out = conn_new(fd);
+      *out = conn_new(fd, l->kind != COLO__EP_TCP);
       return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
     }
     int e = errno;
@@ -204,10 +230,16 @@ int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout
 
 void colo__os_listen_close(colo__os_lsock_t *l) {
   if (!l) return;
+  colo__posix_held_remove(l->held);
   struct stat st;
-  if (l->path[0] && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) unlink(l->path);
-  close(l->fd);
+  /* (A child after fork() has no descriptor, and leaves its parent's file.) */
+  const char *leaf = l->path[0] ? strrchr(l->path, '/') + 1 : NULL;
+  if (l->fd >= 0 && leaf && l->dir_fd >= 0 && fstatat(l->dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      st.st_dev == l->dev && st.st_ino == l->ino)
+    unlinkat(l->dir_fd, leaf, 0);
+  if (l->fd >= 0) close(l->fd);
   if (l->keep_fd >= 0) close(l->keep_fd);
+  if (l->dir_fd >= 0) close(l->dir_fd);
   colo__free(l);
 }
 
@@ -217,7 +249,11 @@ void colo__os_listen_close(colo__os_lsock_t *l) {
 static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64_t deadline, const char *name) {
   if (connect(fd, sa, len) == 0) return 0;
   int e = errno;
-  if (e != EINPROGRESS && e != EAGAIN) return colo__posix_err(e, "cannot connect to", name);
+  /* An AF_UNIX connect never is in progress: EAGAIN is a full accept queue,
+   * a busy listener, not a connection on its way. */
+  if (e == EAGAIN && sa->sa_family == AF_UNIX)
+    return colo__err(COLO_EAGAIN, "%s: the listener's queue of connections is full (it is busy)", name);
+  if (e != EINPROGRESS) return colo__posix_err(e, "cannot connect to", name);
   for (;;) {
     uint64_t now = colo__os_now_ns();
     struct pollfd p = {fd, POLLOUT, 0};
@@ -231,22 +267,34 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64
   return err ? colo__posix_err(err, "cannot connect to", name) : 0;
 }
 
-int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns) {
-  if (ep->kind == COLO__EP_PIPE) return colo__posix_pipe_connect(out, ep, timeout_ns);
+int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns,
+                     const colo__os_peers_t *peers) {
+  if (ep->kind == COLO__EP_PIPE) return colo__posix_pipe_connect(out, ep, timeout_ns, peers);
   uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : colo__os_now_ns() + timeout_ns;
   if (ep->kind == COLO__EP_UNIX) {
     struct sockaddr_un sa;
-    int rc = unix_addr(ep->name, &sa);
-    if (rc) return rc;
+    int dirfd;
+    const char *leaf;
+    int rc = unix_addr(ep->name, &sa, &dirfd, &leaf);
+    if (rc) return rc == COLO_ENOENT ? colo__err(COLO_ENOENT, "%s: no such socket (yet)", ep->name) : rc;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return colo__posix_err(errno, "cannot create a socket for", ep->name);
-    rc = connect_wait(fd, (struct sockaddr *)&sa, sizeof sa, deadline, ep->name);
+    if (fd < 0) rc = colo__posix_err(errno, "cannot create a socket for", ep->name);
+    else rc = connect_wait(fd, (struct sockaddr *)&sa, sizeof sa, deadline, ep->name);
+    close(dirfd);
     if (rc) {
-      close(fd);
+      if (fd >= 0) close(fd);
       return rc;
     }
-    *out = conn_new(fd);
-    return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+    *out = conn_new(fd, 1);
+    if (!*out) return colo__err(COLO_ENOMEM, "out of memory");
+    /* Who listens there, before a byte goes to it. */
+    char what[COLO__PATH_MAX + 32];
+    snprintf(what, sizeof what, "the process listening on %s", ep->name);
+    if ((rc = colo__os_conn_check_peer(*out, peers, what)) != 0) {
+      colo__os_conn_close(*out);
+      *out = NULL;
+    }
+    return rc;
   }
   struct addrinfo *res;
   int rc = resolve(ep, 0, &res);
@@ -264,7 +312,7 @@ int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t
     if (rc == 0) {
       set_nodelay(fd);
       freeaddrinfo(res);
-      *out = conn_new(fd);
+      *out = conn_new(fd, 0);
       return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
     }
     close(fd);
@@ -276,6 +324,7 @@ int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t
 /* ---- data ------------------------------------------------------------------------- */
 
 int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
+  if (c->rfd < 0) return colo__posix_forked_err("the connection");
   for (;;) {
     ssize_t r = read(c->rfd, buf, n);
     if (r > 0) {
@@ -313,6 +362,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t n) {
 }
 
 int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *put) {
+  if (c->wfd < 0) return colo__posix_forked_err("the connection");
   for (;;) {
     ssize_t r = c->wfd == c->rfd ? send(c->wfd, buf, n, MSG_NOSIGNAL) : write_nosigpipe(c->wfd, buf, n);
     if (r >= 0) {
@@ -400,6 +450,7 @@ int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got,
 }
 
 int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns) {
+  if (c->rfd < 0 || c->wfd < 0) return want; /* (inherited across fork: the next call says so) */
   /* One descriptor for a socket; a read and a write end for a pipe pair. */
   struct pollfd p[2];
   int n = 0, in = -1, outi = -1;
@@ -422,10 +473,37 @@ int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns) {
 
 int colo__os_conn_fd(const colo__os_conn_t *c) { return c->rfd; }
 
+/* The user at the other end of a unix socket, or of a pipe pair. */
+static int peer_uid(colo__os_conn_t *c, uid_t *uid) {
+  if (c->has_pipe_peer) {
+    *uid = c->pipe_peer;
+    return 0;
+  }
+  if (!c->is_unix || c->rfd < 0) return -1;
+  struct ucred cr;
+  socklen_t len = sizeof cr;
+  if (getsockopt(c->rfd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) return -1;
+  *uid = cr.uid;
+  return 0;
+}
+
+int colo__os_conn_check_peer(colo__os_conn_t *c, const colo__os_peers_t *p, const char *relation) {
+  uid_t uid;
+  if (!c->is_unix && !c->has_pipe_peer) return 0; /* tcp: nothing to go by */
+  if (peer_uid(c, &uid) != 0) return colo__posix_err(errno, "cannot tell who is", relation);
+  return colo__posix_check_uid(p, uid, relation, c->has_pipe_peer ? "is of" : "runs as");
+}
+
+int colo__os_conn_peer_is_self_or_root(colo__os_conn_t *c) {
+  uid_t uid;
+  return c->is_unix && !c->has_pipe_peer && peer_uid(c, &uid) == 0 && (uid == geteuid() || uid == 0);
+}
+
 void colo__os_conn_close(colo__os_conn_t *c) {
   if (!c) return;
   colo__os_conn_settle(c);
-  close(c->rfd);
-  if (c->wfd != c->rfd) close(c->wfd);
+  colo__posix_held_remove(c->held);
+  if (c->rfd >= 0) close(c->rfd);
+  if (c->wfd >= 0 && c->wfd != c->rfd) close(c->wfd);
   colo__free(c);
 }
