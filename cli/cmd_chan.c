@@ -38,8 +38,12 @@ static const char recv_help[] =
     "      --spin-us US       hybrid: spin this long before sleeping (default 50)\n"
     "      --capacity SIZE    ring bytes per direction, a power of two from 4K\n"
     "                         to 1G (default 1M); the largest message is half\n"
-    "      --perm OCTAL       permission bits of the segment (default 0600)\n"
+    "      --perm OCTAL       permission bits of the segment or socket file\n"
+    "                         (default 0600; a segment: 0600, 0660, 0606 or 0666)\n"
     "      --checksum         check every message with XXH3\n"
+    "      --peer-user USER   accept a client of USER (a name or uid; * for anyone)\n"
+    "                         besides this user and root, where the transport\n"
+    "                         tells who connects (unix, pipe, colo)\n"
     "  -v, --verbose          report what happens on stderr\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -64,6 +68,8 @@ static const char send_help[] =
     "                         listener, no limit for room)\n"
     "      --mode MODE        how to wait: hybrid (default), spin or block\n"
     "      --spin-us US       hybrid: spin this long before sleeping (default 50)\n"
+    "      --peer-user USER   connect to an endpoint of USER (a name or uid; * for\n"
+    "                         anyone), not only to this user's or root's\n"
     "  -v, --verbose          report what happens on stderr\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -71,7 +77,7 @@ static const char send_help[] =
     "too long, the listener closed the channel or died, timed out), 2 usage\n"
     "error, 130 interrupted (SIGINT, SIGTERM, SIGHUP).\n";
 
-enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM };
+enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM, OPT_PEER_USER };
 
 /* Parses the options recv and send share; recv also takes the listener's.
  * Returns the index of ENDPOINT in argv, or -CLI_USAGE / -CLI_OK (help). */
@@ -82,6 +88,7 @@ static int parse_chan_opts(const char *cmd, int argc, char **argv, int listener,
       {"mode", required_argument, 0, OPT_MODE}, {"spin-us", required_argument, 0, OPT_SPIN},
       {"capacity", required_argument, 0, OPT_CAPACITY}, {"perm", required_argument, 0, OPT_PERM},
       {"checksum", no_argument, 0, OPT_CHECKSUM}, {"verbose", no_argument, 0, 'v'},
+      {"peer-user", required_argument, 0, OPT_PEER_USER},
       {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   colo_opts_init(&c->opts);
   c->timeout_ms = -1;
@@ -125,6 +132,7 @@ static int parse_chan_opts(const char *cmd, int argc, char **argv, int listener,
       break;
     }
     case OPT_CHECKSUM: c->opts.msg_checksum = 1; break;
+    case OPT_PEER_USER: c->opts.peer_user = optarg; break; /* checked by the library */
     case ':': return -cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
     default: return -cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
     }
@@ -194,6 +202,18 @@ int cmd_recv(int argc, char **argv) {
       }
       rc = cli_wait_sliced(op_recv, &s, c.timeout_ms);
     }
+    if (rc == COLO_ENOBUFS) {
+      /* A message larger than this side sends (a stream's peer chose its
+       * own maximum): room for it, and again. */
+      char *nb = realloc(s.buf, s.len);
+      if (!nb) {
+        fprintf(stderr, "colo recv: out of memory for a %zu-byte message\n", s.len);
+        status = CLI_FAIL;
+        break;
+      }
+      s.buf = nb, s.cap = s.len;
+      continue;
+    }
     if (rc == COLO_ECLOSED) {
       if (c.verbose) fprintf(stderr, "colo recv: the peer closed the channel after %llu messages\n", (unsigned long long)n);
       break;
@@ -239,6 +259,7 @@ typedef struct send_state {
   colo_chan_t *ch;
   const char *msg;
   size_t len;
+  int partial; /* part of the line went out in an earlier slice (COLO_EINPROGRESS) */
 } send_state_t;
 
 static int op_connect(void *p, int slice) {
@@ -246,9 +267,20 @@ static int op_connect(void *p, int slice) {
   return colo_connect(&s->ch, s->ep, s->opts, slice);
 }
 
+/* One slice of sending a line. A stream may take part of it before the
+ * slice ends (COLO_EINPROGRESS): the rest then goes out first, in the next
+ * slices, and the line counts as sent once it has. */
 static int op_send(void *p, int slice) {
   send_state_t *s = p;
-  return colo_send(s->ch, s->msg, s->len, slice);
+  int rc;
+  if (s->partial) {
+    if ((rc = colo_flush(s->ch, slice)) == 0) s->partial = 0;
+    return rc;
+  }
+  rc = colo_send(s->ch, s->msg, s->len, slice);
+  if (rc != COLO_EINPROGRESS) return rc;
+  s->partial = 1;
+  return slice ? COLO_ETIMEDOUT : COLO_EAGAIN;
 }
 
 static int op_flush(void *p, int slice) {
@@ -316,7 +348,10 @@ int cmd_send(int argc, char **argv) {
   if (cli_stop) {
     status = CLI_INTERRUPTED;
   } else if (len >= 0) {
-    if (rc == COLO_ETIMEDOUT) status = cli_fail_timeout("send", "no room for the next message", c.timeout_ms);
+    if (rc == COLO_ETIMEDOUT)
+      status = cli_fail_timeout("send", s.partial ? "the rest of a line that went out in part (the line is cut short)"
+                                                  : "no room for the next message (it was not sent)",
+                                c.timeout_ms);
     else status = cli_fail("send", rc);
     if (rc == COLO_ECLOSED) fprintf(stderr, "colo send: %llu messages were sent before that\n", (unsigned long long)n);
   } else if (len == LINE_TOO_LONG) {

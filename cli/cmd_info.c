@@ -25,6 +25,8 @@ static const char info_help[] =
     "Options:\n"
     "  -t, --timeout SECONDS  give up after SECONDS (default 5)\n"
     "      --json             one JSON object, for scripts\n"
+    "      --peer-user USER   an endpoint of USER (a name or uid; * for anyone) is\n"
+    "                         fine too, not only this user's or root's\n"
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 a listener answered, 1 none did (the message says why),\n"
@@ -69,9 +71,12 @@ static void print_table(const colo_info_t *in) {
 int cmd_info(int argc, char **argv) {
   static const struct option longopts[] = {{"timeout", required_argument, 0, 't'},
                                             {"json", no_argument, 0, 'j'},
+                                            {"peer-user", required_argument, 0, 'u'},
                                             {"help", no_argument, 0, 'h'},
                                             {0, 0, 0, 0}};
   int json = 0, timeout_ms = INFO_TIMEOUT_DEFAULT_MS, o;
+  colo_opts_t opts;
+  colo_opts_init(&opts);
   opterr = 0;
   while ((o = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
     if (o == 'h') {
@@ -79,6 +84,7 @@ int cmd_info(int argc, char **argv) {
       return CLI_OK;
     }
     if (o == 'j') json = 1;
+    else if (o == 'u') opts.peer_user = optarg;
     else if (o == 't') {
       if (cli_parse_seconds(optarg, &timeout_ms)) return cli_usage("info", "--timeout: not a number of seconds: '%s'", optarg);
     } else {
@@ -87,7 +93,7 @@ int cmd_info(int argc, char **argv) {
   }
   if (optind != argc - 1) return cli_usage("info", optind == argc ? "ENDPOINT is missing" : "one ENDPOINT only");
   static colo_info_t info; /* 8 KiB: not on the stack */
-  int rc = colo_info_endpoint(argv[optind], NULL, timeout_ms, &info);
+  int rc = colo_info_endpoint(argv[optind], &opts, timeout_ms, &info);
   if (rc) return cli_fail("info", rc);
   if (json) print_json(&info);
   else print_table(&info);

@@ -382,6 +382,12 @@ static void page_checks(probe_t *p, int mine_seen, int theirs_seen) {
              mine_seen || theirs_seen ? "the mapping is not coherent between the two" : "the path is not the same directory for both");
 }
 
+/* The page read as zeros once its file shrank (os_probe.c guards it). */
+static void page_lost(probe_t *p, const char *page) {
+  check(p, "shared file", 0, "%s shrank under this side's mapping (the other side, or another writer, truncated it): "
+        "what was read there is not to be believed", page);
+}
+
 static void ns_check(probe_t *p) {
   char same[128] = "", diff[128] = "";
   for (int i = 0; i < COLO__NS_COUNT; i++) {
@@ -482,7 +488,8 @@ static int run_serve(probe_t *p) {
       int theirs = seen && seen == field_u64(line, "nonce");
       if (pg && seen) atomic_store(&pg->serve.echo, seen);
       int mine = field_u64(line, "saw") == nonce;
-      if (pg) page_checks(p, mine, theirs);
+      if (pg && colo__os_pfile_lost(pf)) page_lost(p, e.page);
+      else if (pg) page_checks(p, mine, theirs);
       check(p, "lock", (int)field_u64(line, "lock") == 1,
             field_u64(line, "lock") == 1 ? "the joining side sees this side's lock on the file" : "the joining side does not see this side's lock");
     }
@@ -529,9 +536,11 @@ static int run_serve(probe_t *p) {
     if (seen) p->peer = 1;
   }
   for (int m = 0; m < M_COUNT; m++) colo_listener_close(l[m]);
-  /* A joining side that died attached leaves the ring segments: ours to remove. */
-  colo_seg_remove(p->media[M_FILE].ep, 1);
-  colo_seg_remove(p->media[M_SHM].ep, 1);
+  /* A joining side that died attached leaves the ring segments: ours to
+   * remove when they are dead colo segments (whatever else is there, such
+   * as another container's FIFO, is left alone and never opened). */
+  colo_seg_remove(p->media[M_FILE].ep, 0);
+  colo_seg_remove(p->media[M_SHM].ep, 0);
   colo__os_pfile_close(pf);
   colo__os_remove(e.page);
   colo__os_remove(e.tmp);
@@ -618,7 +627,8 @@ static int run_join(probe_t *p) {
       /* The serving side echoes our nonce into its half once it saw it. */
       uint64_t w0 = colo__os_now_ns();
       while (atomic_load(&pg->serve.echo) != my_nonce && colo__os_now_ns() - w0 < 1000000000u) colo__os_sleep_ns(1000000u);
-      page_checks(p, atomic_load(&pg->serve.echo) == my_nonce, saw == serve_nonce);
+      if (colo__os_pfile_lost(pf)) page_lost(p, e.page);
+      else page_checks(p, atomic_load(&pg->serve.echo) == my_nonce, saw == serve_nonce);
     } else if (rc == 0) {
       check(p, "shared file", 0, "the serving side's %s is not here: the path is not the same directory for both", e.page);
     }

@@ -33,6 +33,18 @@
  *    thread.
  * Process safety: exactly two processes (or two handles) share a channel, the
  * listener's side and the connector's side.
+ *
+ * fork(): a channel or listener belongs to the process that opened it. In a
+ * child made by fork() (without exec), the library's descriptors are closed
+ * at once (an atfork handler) and its shared mappings turn into private
+ * memory, so the child keeps none of its parent's presence locks, sockets or
+ * FIFOs alive (a parent that dies is seen dead by its peers, even while the
+ * child lives) and cannot write into the parent's channels. Every call on an
+ * inherited channel or listener returns COLO_ESTATE; colo_close() and
+ * colo_listener_close() only free the child's copy and leave the parent's
+ * endpoint alone. A child that calls clone() directly, skipping the atfork
+ * handlers, is not covered: it shares its parent's presence until it execs or
+ * exits. Descriptors are close-on-exec.
  */
 #ifndef COLO_H
 #define COLO_H
@@ -89,7 +101,8 @@ extern "C" {
   XX(EIO, -17, "an operating system call failed")                                            \
   XX(ENOTSUP, -18, "the operation is not supported")                                         \
   XX(ESTATE, -19, "the call is out of sequence")                                             \
-  XX(EPROTO, -20, "the peer broke the stream protocol")
+  XX(EPROTO, -20, "the peer broke the stream protocol")                                      \
+  XX(EINPROGRESS, -21, "the message is partly sent; the rest goes out first with the next call")
 
 typedef enum colo_errno {
   COLO_OK = 0,
@@ -237,20 +250,32 @@ COLO_API int colo_connect(colo_chan_t **out, const char *endpoint, const colo_op
 COLO_API void colo_close(colo_chan_t *ch);
 
 /**
- * Copies one message of len bytes (0 allowed) into the channel.
- * @return 0; COLO_EMSGSIZE, COLO_EAGAIN, COLO_ETIMEDOUT, COLO_ECLOSED, COLO_EPEERDEAD,
- *         COLO_ECORRUPT (the peer broke the ring; the channel is unusable).
+ * Sends one message of len bytes (0 allowed), waiting at most timeout_ms for
+ * room. What the result says about the message, on every transport:
+ *  - 0: all of it is in the ring, or (sockets, FIFOs) in the kernel: it is
+ *    delivered even if this process dies right after, unless the receiver
+ *    dies first;
+ *  - COLO_EAGAIN (timeout 0) or COLO_ETIMEDOUT: none of it was sent, and the
+ *    channel keeps nothing of it: sending it again is safe;
+ *  - COLO_EINPROGRESS (sockets and FIFOs only): part of it went out before
+ *    the time ran out. The rest is held by the channel and goes out first
+ *    with the next send, colo_flush() or colo_close(); do not send it again.
+ *    It is delivered unless this process dies or the peer goes before the
+ *    rest is out. At most one message is ever held so.
+ * @return those, COLO_EMSGSIZE, COLO_ECLOSED, COLO_EPEERDEAD, COLO_ECORRUPT
+ *         (the peer broke the ring, or the segment's file was truncated: the
+ *         channel is unusable), COLO_ESTATE (the channel was inherited across
+ *         fork(): see colo_close()).
  */
 COLO_API int colo_send(colo_chan_t *ch, const void *buf, size_t len, int timeout_ms);
 
 /**
- * Waits until every message sent so far has been handed to the transport.
- * Shared memory never holds a message back (always 0). On a socket transport,
- * colo_send() and colo_commit() hand the frame to the kernel within the send's
- * timeout; when the timeout ends part-way through a frame, the rest is held in
- * the channel and goes out with later calls, colo_flush() or colo_close()
- * (which waits for it at most one second).
- * @return 0; COLO_EAGAIN, COLO_ETIMEDOUT, COLO_ECLOSED, COLO_EPEERDEAD.
+ * Waits until the rest of a message that went out only in part
+ * (COLO_EINPROGRESS from colo_send() or colo_commit()) is in the kernel too.
+ * Shared memory never holds a message back (always 0). colo_close() waits
+ * for it at most one second.
+ * @return 0 (nothing is held); COLO_EAGAIN (timeout 0) or COLO_ETIMEDOUT (it
+ *         is still held); COLO_ECLOSED, COLO_EPEERDEAD.
  */
 COLO_API int colo_flush(colo_chan_t *ch, int timeout_ms);
 
@@ -267,14 +292,18 @@ COLO_API int colo_recv(colo_chan_t *ch, void *buf, size_t cap, size_t *len, int 
 /**
  * Zero-copy send, step 1: reserves room for a message of up to len bytes and
  * sets *buf to where it is written in place. A second reserve before the commit
- * replaces the first. Returns the same codes as colo_send().
+ * replaces the first. On a ring this waits (timeout_ms) for room; a socket
+ * channel makes room at once and its colo_commit() waits instead.
+ * Returns the codes of colo_send() but COLO_EINPROGRESS.
  */
 COLO_API int colo_reserve(colo_chan_t *ch, size_t len, void **buf, int timeout_ms);
 
 /**
- * Zero-copy send, step 2: publishes the reserved message with its final size
- * (at most the reserved size).
- * @return 0; COLO_ESTATE (nothing reserved), COLO_EINVAL (len too large).
+ * Zero-copy send, step 2: sends the reserved message with its final size
+ * (at most the reserved size), within the reserve's timeout; its result
+ * means what colo_send()'s does.
+ * @return those of colo_send(); COLO_ESTATE (nothing reserved), COLO_EINVAL
+ *         (len too large).
  */
 COLO_API int colo_commit(colo_chan_t *ch, size_t len);
 

@@ -7,8 +7,10 @@
 
 #include "../shims/shim.h"
 #include "chan.h"
+#include "conn.h"
 #include "layout.h"
 #include "ring.h"
+#include "segment.h"
 
 void colo_opts_init(colo_opts_t *o) {
   if (!o) return;
@@ -232,7 +234,11 @@ static int probe_direct(const colo__endpoint_t *ep, const char *endpoint, const 
   snprintf(info->endpoint, sizeof info->endpoint, "%s", endpoint);
   if (is_shared_memory(ep->kind)) {
     colo_seg_info_t si;
-    int rc = colo_seg_inspect(endpoint, &si);
+    colo__os_seg_t *os = NULL;
+    int rc = colo__seg_inspect(ep, &si, &os);
+    /* Whose it is, as a connect would ask first. */
+    if (!rc && os) rc = colo__os_seg_check_owner(os, &d->peers);
+    colo__os_seg_close(os);
     if (rc) return rc;
     if (si.status) return colo__err(si.status, "%s: %s", endpoint, si.status_detail);
     if (si.listener != COLO_PROC_ALIVE) return colo__err(COLO_EPEERDEAD, "%s: its listener is gone", endpoint);

@@ -78,24 +78,12 @@ int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_list
 int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
 /* The two sides of a colo:// handshake on a connection (endpoint:
  * "colo:///PATH"): own conn (on success the channel does, else closed).
- * serve sets *probe for a client that only probes. */
-int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out,
-                    int *probe);
+ * serve (the listener's side, one client to the end) leaves *out NULL for a
+ * client that only probes. */
+int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out);
 int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, const colo__dial_t *d,
                      colo_chan_t **out);
 
-/* A socket listener's accept step: one connection within the caller's
- * timeout (COLO_ETIMEDOUT says so). */
-typedef struct colo__os_lsock colo__os_lsock_t;
-int colo__accept_conn(colo__os_lsock_t *sock, const char *endpoint, int timeout_ms, uint64_t deadline,
-                      colo__os_conn_t **out);
-/* After a client was dropped: 0 to accept the next one, or COLO_EAGAIN
- * (timeout 0) or COLO_ETIMEDOUT. */
-int colo__accept_again(const char *endpoint, int timeout_ms, uint64_t deadline);
-
-/* Reaches a listening socket (ep: unix, pipe or tcp) as d says, retrying
- * while nobody listens there yet. */
-int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out);
 
 /* A ring channel over a segment (shm_chan.c), for the colo:// transport:
  * transport is "memfd" or "shm". Owns seg on success. */

@@ -14,11 +14,11 @@ static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8);
 void colo__hello_write(uint8_t h[COLO__HELLO_SIZE], uint32_t max_frame) {
   memcpy(h, MAGIC, 8);
   h[8] = 1, h[9] = 0;   /* major 1 */
-  h[10] = 0, h[11] = 0; /* minor 0 */
+  h[10] = (uint8_t)COLO__HELLO_MINOR, h[11] = 0;
   colo__put_u32(h + 12, max_frame);
 }
 
-int colo__hello_parse(const uint8_t h[COLO__HELLO_SIZE], uint32_t *peer_max) {
+int colo__hello_parse(const uint8_t h[COLO__HELLO_SIZE], uint32_t *peer_max, unsigned *minor) {
   if (memcmp(h, MAGIC, 8) != 0) return colo__err(COLO_EPROTO, "the peer does not speak colo (bad handshake magic)");
   if (get_u16(h + 8) != 1)
     return colo__err(COLO_EVERSION, "the peer speaks stream protocol %u.%u; this library speaks 1.x", get_u16(h + 8),
@@ -28,6 +28,7 @@ int colo__hello_parse(const uint8_t h[COLO__HELLO_SIZE], uint32_t *peer_max) {
     return colo__err(COLO_EPROTO, "the peer announced a %u-byte maximum message (the limit is %u)", max,
                      COLO__MAX_FRAME_LIMIT);
   *peer_max = max;
+  *minor = get_u16(h + 10);
   return 0;
 }
 

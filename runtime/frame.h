@@ -13,13 +13,16 @@
 #define COLO__FRAME_HDR 4u
 #define COLO__FRAME_CONTROL 0x80000000u
 #define COLO__CTRL_BYE 1u
+#define COLO__CTRL_ACK 2u  /* 1.1: the connector's last handshake step, after the listener's HELLO */
+#define COLO__HELLO_MINOR 1u /* this library speaks 1.1 */
 #define COLO__MAX_FRAME_LIMIT (1u << 29) /* no peer may announce more */
 
-/* Writes a HELLO announcing max_frame. */
+/* Writes a HELLO (version 1.1) announcing max_frame. */
 void colo__hello_write(uint8_t h[COLO__HELLO_SIZE], uint32_t max_frame);
-/* Checks a HELLO: 0 with *peer_max set; COLO_EPROTO (not colo, or an absurd
- * maximum) or COLO_EVERSION (another major), with the detail recorded. */
-int colo__hello_parse(const uint8_t h[COLO__HELLO_SIZE], uint32_t *peer_max);
+/* Checks a HELLO: 0 with *peer_max and *minor set; COLO_EPROTO (not colo,
+ * or an absurd maximum) or COLO_EVERSION (another major), with the detail
+ * recorded. */
+int colo__hello_parse(const uint8_t h[COLO__HELLO_SIZE], uint32_t *peer_max, unsigned *minor);
 
 typedef enum colo__frame_kind {
   COLO__FRAME_NEED = 0, /* more bytes needed; *len is the payload length once the header is in */

@@ -25,20 +25,21 @@
 
 #include "../shims/shim.h"
 #include "chan.h"
+#include "conn.h"
 #include "frame.h"
 #include "ring.h"
 #include "segment.h"
 
-#define HANDSHAKE_NS (2000ull * 1000000u) /* listener: bound on one client's handshake */
 
 static const char *const rung_name[] = {"", "memfd", "shm", "unix"};
 
 typedef struct rdv_listener {
   colo_listener_t base;
-  colo__os_lsock_t *sock;
+  colo__conn_listener_t cl;
 } rdv_listener_t;
 
 static const colo__listener_vt_t rdv_listener_vt;
+static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out);
 
 /* One side of a handshake in progress. */
 typedef struct link {
@@ -198,7 +199,7 @@ int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_list
   colo__endpoint_format(ep, l->base.endpoint, sizeof l->base.endpoint);
   colo__endpoint_t sock = *ep, actual;
   sock.kind = COLO__EP_UNIX;
-  int rc = colo__os_listen(&l->sock, &sock, o->perm, &actual);
+  int rc = colo__conn_listen(&l->cl, &sock, o->perm, rdv_hs_step, &actual);
   if (rc) {
     colo__free(l);
     return rc;
@@ -228,7 +229,7 @@ static int offer_ring(const char *endpoint, const colo_opts_t *o, colo__rdv_rec_
     oo.reclaim_stale = 0;
     /* Owner only, whatever the rendezvous socket's mode: the name lives
      * until both sides mapped it, and no third user may map it meanwhile.
-     * (offer_ring is called only for a client of this very user.) */
+     * (It is offered only to a client of this very user, or root.) */
     oo.perm = 0600;
     rc = colo__seg_create(&ep, &oo, &seg);
   }
@@ -247,108 +248,187 @@ static int offer_ring(const char *endpoint, const colo_opts_t *o, colo__rdv_rec_
   return 0;
 }
 
-int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out,
-                    int *probe) {
-  const char *path = endpoint + 7;
-  link_t lk = {conn, colo__os_now_ns() + HANDSHAKE_NS, endpoint, "client", NULL, 0, NULL};
-  colo_info_t *route = NULL;
-  colo__rdv_rec_t req, r;
-  int rc = link_recv(&lk, &req);
-  if (!rc && req.type != COLO__RDV_REQ)
-    rc = colo__err(COLO_EPROTO, "%s: the client did not start with a request", endpoint);
-  if (rc) goto fail;
-  *probe = (req.flags & COLO__RDV_F_PROBE) != 0;
-  for (unsigned rung = 1; rung <= COLO__RUNG_COUNT; rung++) {
-    if (!(req.flags & COLO__RDV_F_RUNG(rung))) {
-      colo__route_skip(&route, rung_name[rung], "the connecting side does not try it");
+/*
+ * The listener's side of the rendezvous, a step at a time (conn.h): it
+ * reads the REQ, then for each rung sends an OFFER (or a SKIP) and reads the
+ * client's answer, and ends with DONE. Handshakes of many clients proceed
+ * side by side, so a silent one holds up nobody.
+ */
+typedef struct rdv_hs {
+  colo__rdv_rec_t req, offer;
+  unsigned rung;
+  colo__seg_t *seg;
+  colo_chan_t *ch;    /* the ring rung being proven */
+  colo_info_t *route; /* every reason a rung was skipped */
+  int end;            /* after the record being sent: the error to drop with */
+} rdv_hs_t;
+
+enum { P_START, P_REQ_BODY, P_REQ, P_ANS_BODY, P_ANS, P_SENT_SKIP, P_SENT_DONE, P_SENT_END };
+
+static void rdv_hs_free(void *p) {
+  rdv_hs_t *r = p;
+  colo_close(r->ch);
+  colo__free(r->route);
+  colo__free(r);
+}
+
+/* Asks for the next record: its header, then (P_*_BODY) its body. */
+static int want_record(colo__hs_t *h, int body_phase) {
+  h->in_have = 0;
+  h->in_want = COLO__RDV_HDR;
+  h->phase = body_phase;
+  return COLO__HS_MORE;
+}
+
+/* The header is in: asks for the body. */
+static int want_body(colo__hs_t *h, int next_phase) {
+  size_t n;
+  int rc = colo__rdv_header(h->in, &n);
+  if (rc) return rc;
+  h->in_want = COLO__RDV_HDR + n;
+  h->phase = next_phase;
+  return COLO__HS_MORE;
+}
+
+static int send_rec(colo__hs_t *h, unsigned type, unsigned rung, const char *text, int next_phase) {
+  colo__rdv_rec_t r;
+  memset(&r, 0, sizeof r);
+  r.type = type, r.rung = rung;
+  if (text) snprintf(r.text, sizeof r.text, "%s", text);
+  h->out_len = colo__rdv_write(h->out, &r);
+  h->phase = next_phase;
+  return COLO__HS_MORE;
+}
+
+/* Offers the next rung the client tries, or sends why it cannot (then the
+ * one after: P_SENT_SKIP), or that none is left. */
+static int next_rung(colo__hs_t *h, rdv_hs_t *r) {
+  const char *endpoint = h->l->endpoint;
+  const colo_opts_t *o = &h->l->opts;
+  while (++r->rung <= COLO__RUNG_COUNT) {
+    unsigned rung = r->rung;
+    if (!(r->req.flags & COLO__RDV_F_RUNG(rung))) {
+      colo__route_skip(&r->route, rung_name[rung], "the connecting side does not try it");
       continue;
     }
-    colo__rdv_rec_t offer;
-    memset(&offer, 0, sizeof offer);
-    offer.type = COLO__RDV_OFFER;
-    offer.rung = rung;
-    offer.max_rx = colo__ring_max_msg(o->ring_capacity);
-    colo__os_random(offer.nonce, sizeof offer.nonce);
-    colo__seg_t *seg = NULL;
-    colo_chan_t *ch = NULL;
-    rc = 0;
-    if (rung == COLO__RUNG_SHM && !colo__os_conn_peer_is_self_or_root(conn))
+    memset(&r->offer, 0, sizeof r->offer);
+    r->offer.type = COLO__RDV_OFFER;
+    r->offer.rung = rung;
+    r->offer.max_rx = colo__ring_max_msg(o->ring_capacity);
+    colo__os_random(r->offer.nonce, sizeof r->offer.nonce);
+    int rc = 0;
+    if (rung == COLO__RUNG_SHM && !colo__os_conn_peer_is_self_or_root(h->conn))
       rc = colo__err(COLO_EPERM, "%s: the client runs as another user, who could open a named segment only if every "
                      "user could (a memfd or the socket carries it instead)", endpoint);
     else if (rung != COLO__RUNG_SOCKET)
-      rc = offer_ring(endpoint, o, &offer, &seg, &ch);
+      rc = offer_ring(endpoint, o, &r->offer, &r->seg, &r->ch);
     if (rc) {
       char why[COLO__RDV_TEXT_MAX + 1];
       snprintf(why, sizeof why, "%s", colo__err_detail(endpoint));
-      colo__route_skip(&route, rung_name[rung], why);
-      if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
-      continue;
+      colo__route_skip(&r->route, rung_name[rung], why);
+      return send_rec(h, COLO__RDV_SKIP, rung, why, P_SENT_SKIP);
     }
-    rc = exchange(&lk, &offer, rung == COLO__RUNG_MEMFD ? seg->os : NULL, COLO__RDV_ECHOED, &r, &route, ch);
-    if (rc == 1) continue;
-    if (rc) goto fail;
-    int proven = ch ? ring_take_nonce(ch, offer.nonce) : memcmp(r.nonce, offer.nonce, COLO__RDV_NONCE) == 0;
-    if (!proven) {
-      const char *why = ch ? "the proof failed: the nonce did not come back through the ring"
-                           : "the proof failed: the nonce did not come back through the socket";
-      colo__route_skip(&route, rung_name[rung], why);
-      colo_close(ch);
-      if ((rc = send_simple(&lk, COLO__RDV_SKIP, rung, why)) != 0) goto fail;
-      continue;
-    }
-    if ((rc = send_simple(&lk, COLO__RDV_DONE, rung, NULL)) != 0) {
-      colo_close(ch);
-      goto fail;
-    }
-    if (rung == COLO__RUNG_SOCKET) {
-      if ((rc = colo__stream_adopt(conn, COLO__EP_UNIX, endpoint, o, req.max_rx, &ch)) != 0) goto fail;
-    } else {
-      if (rung == COLO__RUNG_SHM) colo__os_seg_unlink(seg->os); /* both sides hold it now */
-      colo__shm_chan_lifeline(ch, conn);
-      snprintf(ch->endpoint, sizeof ch->endpoint, "%s", endpoint);
-    }
-    set_how(ch, &route, rung, path, offer.text);
-    colo__free(route);
-    *out = ch;
-    return 0;
+    h->out_len = colo__rdv_write(h->out, &r->offer);
+    h->out_seg = rung == COLO__RUNG_MEMFD ? r->seg->os : NULL;
+    return want_record(h, P_ANS_BODY);
   }
-  send_simple(&lk, COLO__RDV_SKIP, 0, "no rung is left");
-  rc = colo__err(COLO_ENOTSUP, "%s: no transport passed its proof with this client", endpoint);
-fail:
-  link_drop_seg(&lk);
-  colo__free(route);
-  colo__os_conn_close(conn);
+  r->end = colo__err(COLO_ENOTSUP, "%s: no transport passed its proof with this client", endpoint);
+  return send_rec(h, COLO__RDV_SKIP, 0, "no rung is left", P_SENT_END);
+}
+
+/* DONE went out: the channel on the rung, with how it was chosen. */
+static int finish(colo__hs_t *h, rdv_hs_t *r, colo_chan_t **out) {
+  const char *endpoint = h->l->endpoint;
+  colo_chan_t *ch = r->ch;
+  r->ch = NULL;
+  int rc;
+  if (r->rung == COLO__RUNG_SOCKET) {
+    if ((rc = colo__stream_adopt(h->conn, COLO__EP_UNIX, endpoint, &h->l->opts, r->req.max_rx, &ch)) != 0) return rc;
+  } else {
+    if (r->rung == COLO__RUNG_SHM) colo__os_seg_unlink(r->seg->os); /* both sides hold it now */
+    colo__shm_chan_lifeline(ch, h->conn);
+    snprintf(ch->endpoint, sizeof ch->endpoint, "%s", endpoint);
+  }
+  h->conn = NULL; /* the channel's now */
+  set_how(ch, &r->route, r->rung, endpoint + 7, r->offer.text);
+  /* A probe (colo_info_endpoint) is answered and closed: it never reaches
+   * the application. */
+  if (r->req.flags & COLO__RDV_F_PROBE) colo_close(ch);
+  else *out = ch;
+  return 0;
+}
+
+static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out) {
+  const char *endpoint = h->l->endpoint;
+  rdv_hs_t *r = h->state;
+  colo__rdv_rec_t rec;
+  int rc;
+  switch (h->phase) {
+  case P_START:
+    if (!(r = h->state = colo__calloc(1, sizeof *r))) return colo__err(COLO_ENOMEM, "out of memory");
+    h->state_free = rdv_hs_free;
+    return want_record(h, P_REQ_BODY);
+  case P_REQ_BODY: return want_body(h, P_REQ);
+  case P_REQ:
+    if ((rc = colo__rdv_parse(h->in, h->in_have, &r->req)) != 0) return rc;
+    if (r->req.type != COLO__RDV_REQ)
+      return colo__err(COLO_EPROTO, "%s: the client did not start with a request", endpoint);
+    return next_rung(h, r);
+  case P_ANS_BODY: return want_body(h, P_ANS);
+  case P_ANS:
+    if ((rc = colo__rdv_parse(h->in, h->in_have, &rec)) != 0) return rc;
+    if (!((rec.type == COLO__RDV_SKIP || rec.type == COLO__RDV_ECHOED) && rec.rung == r->rung))
+      return colo__err(COLO_EPROTO, "%s: the client answered the offer of rung %u with record %u for rung %u", endpoint,
+                       r->rung, rec.type, rec.rung);
+    if (rec.type == COLO__RDV_SKIP) {
+      colo__route_skip(&r->route, rung_name[r->rung], rec.text);
+      colo_close(r->ch);
+      r->ch = NULL;
+      return next_rung(h, r);
+    }
+    if (!(r->ch ? ring_take_nonce(r->ch, r->offer.nonce) : memcmp(rec.nonce, r->offer.nonce, COLO__RDV_NONCE) == 0)) {
+      const char *why = r->ch ? "the proof failed: the nonce did not come back through the ring"
+                              : "the proof failed: the nonce did not come back through the socket";
+      colo__route_skip(&r->route, rung_name[r->rung], why);
+      colo_close(r->ch);
+      r->ch = NULL;
+      return send_rec(h, COLO__RDV_SKIP, r->rung, why, P_SENT_SKIP);
+    }
+    return send_rec(h, COLO__RDV_DONE, r->rung, NULL, P_SENT_DONE);
+  case P_SENT_SKIP: return next_rung(h, r);
+  case P_SENT_DONE: return finish(h, r, out);
+  case P_SENT_END: return r->end;
+  }
+  return colo__err(COLO_EIO, "rendezvous handshake: phase %d", h->phase);
+}
+
+int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out) {
+  rdv_listener_t *l = colo__calloc(1, sizeof *l);
+  colo__hs_t *h = colo__calloc(1, sizeof *h);
+  if (!l || !h) {
+    colo__free(l), colo__free(h);
+    colo__os_conn_close(conn);
+    return colo__err(COLO_ENOMEM, "out of memory");
+  }
+  l->base.opts = *o;
+  snprintf(l->base.endpoint, sizeof l->base.endpoint, "%s", endpoint);
+  h->conn = conn;
+  h->l = &l->base;
+  h->step = rdv_hs_step;
+  h->deadline = colo__os_now_ns() + COLO__HANDSHAKE_NS;
+  *out = NULL;
+  int rc = colo__hs_run(h, out);
+  colo__free(l);
   return rc;
 }
 
 static int rdv_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
-  rdv_listener_t *l = (rdv_listener_t *)base;
-  uint64_t deadline = colo__deadline(timeout_ms);
-  for (;;) {
-    colo__os_conn_t *conn;
-    int rc = colo__accept_conn(l->sock, base->endpoint, timeout_ms, deadline, &conn);
-    if (rc) return rc;
-    /* A client that fails its handshake is dropped, as is one of a user
-     * this listener does not accept; a probe (colo_info_endpoint) is
-     * answered and closed: none reaches the application. */
-    int probe = 0;
-    colo_chan_t *ch;
-    if (colo__os_conn_check_peer(conn, &base->peers, "the client") != 0) {
-      colo__os_conn_close(conn);
-    } else if (colo__rdv_serve(conn, base->endpoint, &base->opts, &ch, &probe) == 0) {
-      if (!probe) {
-        *out = ch;
-        return 0;
-      }
-      colo_close(ch);
-    }
-    if ((rc = colo__accept_again(base->endpoint, timeout_ms, deadline)) != 0) return rc;
-  }
+  return colo__conn_accept(&((rdv_listener_t *)base)->cl, base, timeout_ms, out);
 }
 
 static void rdv_listener_close(colo_listener_t *base) {
   rdv_listener_t *l = (rdv_listener_t *)base;
-  colo__os_listen_close(l->sock);
+  colo__conn_close(&l->cl);
   colo__free(l);
 }
 

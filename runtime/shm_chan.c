@@ -127,6 +127,10 @@ static int shm_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
   uint64_t deadline = colo__deadline(timeout_ms);
   /* pairs with: the CAS in colo__seg_claim */
   while (colo__load_acquire(&ctl->claim) == 0) {
+    /* A file truncated under us reads as zeros: it would never be claimed. */
+    if (colo__load_relaxed(colo__os_seg_lost(seg->os)))
+      return colo__err(COLO_ECORRUPT, "%s: the segment's file shrank under the mapping while waiting for a peer",
+                       seg->endpoint);
     if (timeout_ms == 0) return COLO_EAGAIN;
     uint64_t now = colo__os_now_ns();
     if (now >= deadline)

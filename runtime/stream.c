@@ -3,37 +3,41 @@
  * handshake (docs/protocol.md) over a byte stream from the shim.
  *
  * Buffers. Each channel has a receive buffer that holds at least one frame of
- * the largest size this side accepts, and a send buffer that holds at least
- * one frame of the largest size the peer accepts. colo_reserve() hands out
- * room in the send buffer; colo_commit() frames the message and writes what
- * the socket takes at once; bytes the socket did not take stay pending and
- * go out on every later call (a reserve waits, within its timeout, for room),
- * and at colo_close(), which lingers at most COLO__LINGER_NS for them.
+ * the largest size this side accepts (its own limit, allocated before the
+ * handshake), and a send buffer that grows only as the frames this side's
+ * application sends need it: the size a peer announces allocates nothing.
+ *
+ * Sending. colo_reserve() hands out room in the send buffer; colo_commit()
+ * frames the message and hands it to the kernel within the reserve's
+ * timeout. Its result says exactly where the message is: 0, all of it is in
+ * the kernel (delivered unless the receiver dies); COLO_ETIMEDOUT or
+ * COLO_EAGAIN, none of it went out and the channel dropped it (sending it
+ * again is safe); COLO_EINPROGRESS, part of it went out, and the rest is held
+ * and goes out first with the next call (colo_flush() waits for it). So at
+ * most the rest of one frame is ever held in the channel.
  *
  * Every frame header from the peer is checked before it is used: a length
  * above what this side accepts, an unknown control code or a stream that ends
- * inside a frame is a protocol error (COLO_EPROTO) that ends the channel; no
- * allocation ever depends on a peer's value.
+ * inside a frame is a protocol error (COLO_EPROTO) that ends the channel.
  *
  * The peer's end: a clean close sends a BYE control frame before the stream
  * ends (COLO_ECLOSED); a stream that ends without one means the peer died
- * (COLO_EPEERDEAD). Either is reported after every frame before it.
+ * (COLO_EPEERDEAD). Either is reported after every frame before it, and a
+ * sender whose writes fail reads what is left to tell which.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "../shims/shim.h"
 #include "chan.h"
+#include "conn.h"
 #include "frame.h"
 #include "ring.h"
 
-#define HELLO_SIZE COLO__HELLO_SIZE
-#define FRAME_HDR COLO__FRAME_HDR
-#define FRAME_CONTROL COLO__FRAME_CONTROL
-#define CTRL_BYE COLO__CTRL_BYE
-#define SLACK (64u * 1024u)                          /* room for several small frames per read */
-#define COLO__HANDSHAKE_NS (2000ull * 1000000u)      /* a client's hello must arrive within */
-#define COLO__LINGER_NS (1000ull * 1000000u)         /* close waits this long for pending bytes */
+#define SLACK (64u * 1024u)                  /* room for several small frames per read */
+#define TX_INITIAL (64u * 1024u)             /* the send buffer's first size */
+#define TX_KEEP (1024u * 1024u)              /* an empty send buffer above this shrinks back */
+#define COLO__LINGER_NS (1000ull * 1000000u) /* close waits this long for pending bytes */
 
 typedef struct stream_chan {
   colo_chan_t base;
@@ -47,8 +51,10 @@ typedef struct stream_chan {
   size_t tx_cap, tx_start, tx_end;
   int reserved;                      /* room for a frame at tx_end is handed out */
   size_t reserve_len;
-  uint64_t reserve_deadline;         /* the reserve's deadline also bounds its commit */
-  _Atomic int ended;                 /* the stream from the peer ended (after bye or not) */
+  int reserve_timeout_ms;            /* the reserve's timeout also bounds its commit */
+  uint64_t reserve_deadline;
+  _Atomic int ended;                 /* the stream from the peer ended (EOF or reset) */
+  _Atomic int tx_dead;               /* the peer takes no more bytes (EPIPE, reset) */
   _Atomic int gone;                  /* sticky end of the channel: ECLOSED, EPEERDEAD, EPROTO */
   /* One thread may send while another receives (colo.h). Each half's state
    * is under its lock, held only across non-blocking steps, never while
@@ -59,20 +65,18 @@ typedef struct stream_chan {
 
 typedef struct stream_listener {
   colo_listener_t base;
-  colo__os_lsock_t *sock;
+  colo__conn_listener_t cl;
   colo__ep_kind_t kind;
 } stream_listener_t;
 
 static const colo__chan_vt_t unix_vt, tcp_vt, pipe_vt;
 static const colo__listener_vt_t stream_listener_vt;
 
-
 static void lock(atomic_flag *f) {
   while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) colo__cpu_relax();
 }
 static int trylock(atomic_flag *f) { return !atomic_flag_test_and_set_explicit(f, memory_order_acquire); }
 static void unlock(atomic_flag *f) { atomic_flag_clear_explicit(f, memory_order_release); }
-
 
 /* ---- construction ----------------------------------------------------------------- */
 
@@ -87,7 +91,7 @@ static stream_chan_t *chan_new(colo__os_conn_t *conn, colo__ep_kind_t kind, cons
   atomic_flag_clear(&ch->rx_lock);
   /* The ring's rule, so that ring_capacity means the same on every transport. */
   ch->max_rx = colo__ring_max_msg(o->ring_capacity);
-  ch->rx_cap = FRAME_HDR + ch->max_rx + SLACK;
+  ch->rx_cap = COLO__FRAME_HDR + ch->max_rx + SLACK;
   ch->rx = colo__malloc(ch->rx_cap);
   if (!ch->rx) {
     colo__free(ch);
@@ -103,12 +107,23 @@ static void chan_free(stream_chan_t *ch) {
   colo__free(ch);
 }
 
-/* The peer's hello fixes what this side may send. */
-static int set_peer_limit(stream_chan_t *ch, uint32_t peer_max) {
-  ch->base.max_msg = peer_max;
-  ch->tx_cap = FRAME_HDR + peer_max + SLACK;
-  ch->tx = colo__malloc(ch->tx_cap);
-  return ch->tx ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+/* With tx_lock held: room for `more` bytes after the pending ones, which
+ * move to the front. 0 or COLO_ENOMEM. */
+static int tx_room(stream_chan_t *ch, size_t more) {
+  size_t pending = ch->tx_end - ch->tx_start;
+  if (ch->tx_start) {
+    memmove(ch->tx, ch->tx + ch->tx_start, pending);
+    ch->tx_start = 0, ch->tx_end = pending;
+  }
+  if (ch->tx_cap - pending >= more) return 0;
+  size_t cap = ch->tx_cap ? ch->tx_cap : TX_INITIAL;
+  while (cap - pending < more) cap *= 2;
+  uint8_t *n = colo__malloc(cap);
+  if (!n) return colo__err(COLO_ENOMEM, "%s: out of memory for a %zu-byte send buffer", ch->base.endpoint, cap);
+  if (pending) memcpy(n, ch->tx, pending);
+  colo__free(ch->tx);
+  ch->tx = n, ch->tx_cap = cap;
+  return 0;
 }
 
 /* ---- the byte pump ------------------------------------------------------------------ */
@@ -124,16 +139,22 @@ static int end_of_stream(stream_chan_t *ch, int rc) {
   return rc;
 }
 
-/* Writes pending bytes until done or the socket is full. 0, or the end. */
+/* Writes pending bytes until done or the socket is full. 0, COLO_EPEERDEAD
+ * (the peer takes nothing more), or another error. */
 static int pump_tx(stream_chan_t *ch) {
   while (ch->tx_start < ch->tx_end) {
     size_t put;
     int rc = colo__os_conn_write(ch->conn, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start, &put);
     if (rc == COLO_EAGAIN) return 0;
-    if (rc) return rc == COLO_EPEERDEAD ? end_of_stream(ch, rc) : rc;
+    if (rc == COLO_EPEERDEAD) ch->tx_dead = 1;
+    if (rc) return rc;
     ch->tx_start += put;
   }
-  if (!ch->reserved) ch->tx_start = ch->tx_end = 0;
+  if (!ch->reserved && ch->tx_cap > TX_KEEP) { /* after one big message, not for ever */
+    colo__free(ch->tx);
+    ch->tx = NULL;
+    ch->tx_cap = ch->tx_start = ch->tx_end = 0;
+  }
   return 0;
 }
 
@@ -176,13 +197,14 @@ static int assist_rx(stream_chan_t *ch) {
 }
 
 /* With tx_lock held: hands pending bytes to the socket until none are left
- * or the deadline passes (bytes left then go out with later calls). Waits
- * without the lock. 0, or COLO_EPEERDEAD. */
+ * or the deadline passes. Waits without the lock. 0 (what is left is still
+ * pending), COLO_EPEERDEAD (the peer is gone), or another error. */
 static int flush_until(stream_chan_t *ch, uint64_t deadline) {
   for (;;) {
     int rc = pump_tx(ch);
     if (rc) return rc;
     if (ch->tx_start == ch->tx_end) return 0;
+    if (ch->ended) return COLO_EPEERDEAD;
     uint64_t left = colo__remaining_ns(deadline);
     if (left == 0) return 0;
     int rx_room = assist_rx(ch);
@@ -193,19 +215,17 @@ static int flush_until(stream_chan_t *ch, uint64_t deadline) {
   }
 }
 
-/* One wait of a blocking call, with the half's lock `held` taken: COLO_EAGAIN
- * (no wait allowed), COLO_ETIMEDOUT (naming `what`), or 0 after waiting for
- * the socket (want) with the lock let go meanwhile. */
-static int wait_step(stream_chan_t *ch, atomic_flag *held, int want, int timeout_ms, uint64_t deadline,
-                     const char *what) {
+/* One wait of a blocking receive, with rx_lock held: COLO_EAGAIN (no wait
+ * allowed), COLO_ETIMEDOUT, or 0 after waiting for the socket (want) with
+ * the lock let go meanwhile. */
+static int wait_step(stream_chan_t *ch, int want, int timeout_ms, uint64_t deadline) {
   if (timeout_ms == 0) return COLO_EAGAIN;
   uint64_t left = colo__remaining_ns(deadline);
   if (left == 0)
-    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->base.endpoint, timeout_ms,
-                     what);
-  unlock(held);
+    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for a message", ch->base.endpoint, timeout_ms);
+  unlock(&ch->rx_lock);
   colo__os_conn_poll(ch->conn, want, left);
-  lock(held);
+  lock(&ch->rx_lock);
   return 0;
 }
 
@@ -234,13 +254,13 @@ static int next_frame(stream_chan_t *ch, size_t *len) {
   switch (colo__frame_parse(ch->rx + ch->rx_start, have, ch->max_rx, &n, &why)) {
   case COLO__FRAME_DATA: *len = n; return 1;
   case COLO__FRAME_BYE:
-    ch->rx_start += FRAME_HDR;
+    ch->rx_start += COLO__FRAME_HDR;
     ch->gone = COLO_ECLOSED;
     return gone_err(ch);
   case COLO__FRAME_BAD: return protocol_error(ch, why, n);
   case COLO__FRAME_NEED:
     /* Make sure the whole frame will fit from rx_start. */
-    if (have >= FRAME_HDR && ch->rx_cap - ch->rx_start < FRAME_HDR + (size_t)n) {
+    if (have >= COLO__FRAME_HDR && ch->rx_cap - ch->rx_start < COLO__FRAME_HDR + (size_t)n) {
       memmove(ch->rx, ch->rx + ch->rx_start, have);
       ch->rx_start = 0;
       ch->rx_end = have;
@@ -254,7 +274,7 @@ static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int tim
   stream_chan_t *ch = (stream_chan_t *)base;
   lock(&ch->rx_lock);
   if (ch->peeked) {
-    *buf = ch->rx + ch->rx_start + FRAME_HDR;
+    *buf = ch->rx + ch->rx_start + COLO__FRAME_HDR;
     *len = ch->peek_len;
     unlock(&ch->rx_lock);
     return 0;
@@ -270,7 +290,7 @@ static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int tim
     if (rc == 1) {
       ch->peeked = 1;
       ch->peek_len = *len;
-      *buf = ch->rx + ch->rx_start + FRAME_HDR;
+      *buf = ch->rx + ch->rx_start + COLO__FRAME_HDR;
       rc = 0;
       break;
     }
@@ -292,8 +312,7 @@ static int stream_peek(colo_chan_t *base, const void **buf, size_t *len, int tim
     if (rc == COLO_EPEERDEAD) continue; /* deliver what came before the end */
     if (rc) break;
     if (ch->rx_end != before) continue;
-    rc = wait_step(ch, &ch->rx_lock, COLO__POLL_IN | (tx_pending ? COLO__POLL_OUT : 0), timeout_ms, deadline,
-                   "a message");
+    rc = wait_step(ch, COLO__POLL_IN | (tx_pending ? COLO__POLL_OUT : 0), timeout_ms, deadline);
     if (rc) break;
   }
   unlock(&ch->rx_lock);
@@ -307,7 +326,7 @@ static int stream_release(colo_chan_t *base) {
   if (!ch->peeked) {
     rc = colo__err(COLO_ESTATE, "release without a peeked message");
   } else {
-    ch->rx_start += FRAME_HDR + ch->peek_len;
+    ch->rx_start += COLO__FRAME_HDR + ch->peek_len;
     ch->peeked = 0;
     if (ch->rx_start == ch->rx_end) ch->rx_start = ch->rx_end = 0;
   }
@@ -318,12 +337,17 @@ static int stream_release(colo_chan_t *base) {
 /* ---- frames out ----------------------------------------------------------------------- */
 
 /* Why nothing can be sent any more: the peer closed (a BYE is among the
- * frames still buffered for the receiver) or it died. The frames stay for
- * colo_recv(). */
+ * frames still to be received) or it died. The peer's BYE may still be in
+ * the socket behind frames not yet read: what fits the receive buffer is
+ * read first. The frames stay for colo_recv(). */
 static int tx_end_err(stream_chan_t *ch) {
   if (ch->gone) return gone_err(ch);
   int bye = 0;
   lock(&ch->rx_lock); /* held by the receiver only for moments */
+  for (int i = 0; i < 64 && !ch->ended && ch->rx_end < ch->rx_cap; i++) {
+    size_t before = ch->rx_end;
+    if (pump_rx(ch) != 0 || ch->rx_end == before) break;
+  }
   for (size_t at = ch->rx_start;;) {
     uint32_t n;
     const char *why;
@@ -332,7 +356,7 @@ static int tx_end_err(stream_chan_t *ch) {
       bye = k == COLO__FRAME_BYE;
       break;
     }
-    at += FRAME_HDR + n;
+    at += COLO__FRAME_HDR + n;
   }
   unlock(&ch->rx_lock);
   if (bye || ch->gone == COLO_ECLOSED) return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
@@ -346,40 +370,22 @@ static int stream_reserve(colo_chan_t *base, size_t len, void **buf, int timeout
   if (len > ch->base.max_msg)
     return colo__err(COLO_EMSGSIZE, "%s: message of %zu bytes, the maximum is %zu", ch->base.endpoint, len,
                      ch->base.max_msg);
-  uint64_t deadline = colo__deadline(timeout_ms);
-  size_t need = FRAME_HDR + len;
   lock(&ch->tx_lock);
   ch->reserved = 0;
-  int rc;
-  for (;;) {
-    rc = pump_tx(ch);
-    if (rc == COLO_EPEERDEAD || ch->ended) {
-      rc = tx_end_err(ch);
-      break;
-    }
-    if (rc) break;
-    if (ch->tx_cap - ch->tx_end < need && ch->tx_start > 0) {
-      memmove(ch->tx, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start);
-      ch->tx_end -= ch->tx_start;
-      ch->tx_start = 0;
-    }
-    if (ch->tx_cap - ch->tx_end >= need) {
-      ch->reserved = 1;
-      ch->reserve_len = len;
-      ch->reserve_deadline = deadline;
-      *buf = ch->tx + ch->tx_end + FRAME_HDR;
-      break;
-    }
-    /* Full: wait for the socket, and keep reading while there is room, so
-     * that the peer's end is seen. */
-    int rx_room = assist_rx(ch);
-    if (ch->ended) {
-      rc = tx_end_err(ch);
-      break;
-    }
-    rc = wait_step(ch, &ch->tx_lock, COLO__POLL_OUT | (rx_room ? COLO__POLL_IN : 0), timeout_ms, deadline,
-                   "room to send");
-    if (rc) break;
+  /* Move what is pending on first: a peer that is gone is seen here. */
+  int rc = pump_tx(ch);
+  if (rc == COLO_EPEERDEAD || ch->tx_dead || ch->ended) {
+    unlock(&ch->tx_lock);
+    return tx_end_err(ch);
+  }
+  /* At most the rest of one frame is pending: room is made, never waited for. */
+  if (!rc) rc = tx_room(ch, COLO__FRAME_HDR + len);
+  if (!rc) {
+    ch->reserved = 1;
+    ch->reserve_len = len;
+    ch->reserve_timeout_ms = timeout_ms;
+    ch->reserve_deadline = colo__deadline(timeout_ms);
+    *buf = ch->tx + ch->tx_end + COLO__FRAME_HDR;
   }
   unlock(&ch->tx_lock);
   return rc;
@@ -394,12 +400,27 @@ static int stream_commit(colo_chan_t *base, size_t len) {
   } else if (len > ch->reserve_len) {
     rc = colo__err(COLO_EINVAL, "commit of %zu bytes exceeds the %zu reserved", len, ch->reserve_len);
   } else {
-    colo__put_u32(ch->tx + ch->tx_end, (uint32_t)len);
-    ch->tx_end += FRAME_HDR + len;
+    size_t start = ch->tx_end, end = start + COLO__FRAME_HDR + len;
+    colo__put_u32(ch->tx + start, (uint32_t)len);
+    ch->tx_end = end;
     ch->reserved = 0;
-    /* The frame goes to the kernel now, within the reserve's timeout: a
-     * process that dies after colo_send() returned has its message delivered. */
+    /* The frame goes to the kernel now, within the reserve's timeout. */
     rc = flush_until(ch, ch->reserve_deadline);
+    if (rc == 0 && ch->tx_start < end) {
+      int t = ch->reserve_timeout_ms;
+      if (ch->tx_start <= start) {
+        /* Not a byte of it went out (the one before it was still going):
+         * it was never sent, and the channel holds nothing of it. */
+        ch->tx_end = start;
+        rc = t == 0 ? COLO_EAGAIN
+                    : colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms: the message was not sent (the other side "
+                                "is not reading)", ch->base.endpoint, t);
+      } else {
+        rc = colo__err(COLO_EINPROGRESS, "%s: %zu of the message's %zu bytes went out before the timeout; the rest "
+                       "goes out first with the next call (colo_flush waits for it)", ch->base.endpoint,
+                       ch->tx_start - start, end - start);
+      }
+    }
   }
   unlock(&ch->tx_lock);
   return rc == COLO_EPEERDEAD ? tx_end_err(ch) : rc;
@@ -423,17 +444,12 @@ static int stream_fd(colo_chan_t *base) { return colo__os_conn_fd(((stream_chan_
 
 static void stream_close(colo_chan_t *base) {
   stream_chan_t *ch = (stream_chan_t *)base;
-  if (!ch->ended && ch->tx) {
+  if (!ch->ended && !ch->tx_dead) {
     /* Say goodbye after what is pending, and give it a bounded time to go. */
     ch->reserved = 0;
-    if (ch->tx_cap - ch->tx_end < FRAME_HDR && ch->tx_start > 0) {
-      memmove(ch->tx, ch->tx + ch->tx_start, ch->tx_end - ch->tx_start);
-      ch->tx_end -= ch->tx_start;
-      ch->tx_start = 0;
-    }
-    if (ch->tx_cap - ch->tx_end >= FRAME_HDR) {
-      colo__put_u32(ch->tx + ch->tx_end, FRAME_CONTROL | CTRL_BYE);
-      ch->tx_end += FRAME_HDR;
+    if (tx_room(ch, COLO__FRAME_HDR) == 0) {
+      colo__put_u32(ch->tx + ch->tx_end, COLO__FRAME_CONTROL | COLO__CTRL_BYE);
+      ch->tx_end += COLO__FRAME_HDR;
     }
     uint64_t deadline = colo__os_now_ns() + COLO__LINGER_NS;
     while (ch->tx_start < ch->tx_end && !ch->ended && pump_tx(ch) == 0 && ch->tx_start < ch->tx_end) {
@@ -452,7 +468,7 @@ static const colo__chan_vt_t tcp_vt = {"tcp",     stream_reserve, stream_commit,
 static const colo__chan_vt_t pipe_vt = {"pipe",    stream_reserve, stream_commit, stream_peek, stream_release,
                                         NULL,      stream_flush,   stream_fd,     stream_close};
 
-/* ---- handshake ------------------------------------------------------------------------ */
+/* ---- the connector's handshake ------------------------------------------------------------ */
 
 static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t deadline) {
   while (n) {
@@ -470,17 +486,11 @@ static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t dead
   return 0;
 }
 
-static int send_hello(stream_chan_t *ch, uint64_t deadline) {
-  uint8_t h[HELLO_SIZE];
-  colo__hello_write(h, ch->max_rx);
-  return send_all(ch, h, sizeof h, deadline);
-}
-
-/* Reads and checks the peer's hello from the start of the stream. */
-static int recv_hello(stream_chan_t *ch, uint64_t deadline) {
-  while (ch->rx_end < HELLO_SIZE) {
+/* Reads and checks the listener's hello from the start of the stream. */
+static int recv_hello(stream_chan_t *ch, uint64_t deadline, uint32_t *peer_max, unsigned *minor) {
+  while (ch->rx_end < COLO__HELLO_SIZE) {
     size_t got;
-    int rc = colo__os_conn_read(ch->conn, ch->rx + ch->rx_end, HELLO_SIZE - ch->rx_end, &got);
+    int rc = colo__os_conn_read(ch->conn, ch->rx + ch->rx_end, COLO__HELLO_SIZE - ch->rx_end, &got);
     if (rc == COLO_EAGAIN) {
       uint64_t left = colo__remaining_ns(deadline);
       if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: no colo handshake from the peer in time", ch->base.endpoint);
@@ -488,19 +498,47 @@ static int recv_hello(stream_chan_t *ch, uint64_t deadline) {
       continue;
     }
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD)
-      return colo__err(COLO_EPROTO, "%s: the peer closed the connection during the handshake (not a colo peer?)",
-                       ch->base.endpoint);
+      return colo__err(COLO_EPROTO, "%s: the listener closed the connection during the handshake (not a colo peer, "
+                       "or one that does not accept this user)", ch->base.endpoint);
     if (rc) return rc;
     ch->rx_end += got;
   }
-  uint32_t peer_max;
-  int rc = colo__hello_parse(ch->rx, &peer_max);
+  int rc = colo__hello_parse(ch->rx, peer_max, minor);
   if (rc) return colo__with_endpoint(rc, ch->base.endpoint);
   ch->rx_start = ch->rx_end = 0;
-  return set_peer_limit(ch, peer_max);
+  return 0;
 }
 
 /* ---- listener ------------------------------------------------------------------------ */
+
+/* The listener's side of the stream handshake (conn.h): the client's HELLO,
+ * ours, then (version 1.1 clients) the client's ACK, which proves it is still
+ * there: a connection its client gave up on is never handed out. */
+static int stream_hs_step(colo__hs_t *h, colo_chan_t **out) {
+  stream_listener_t *l = (stream_listener_t *)h->l;
+  unsigned minor;
+  int rc;
+  switch (h->phase++) {
+  case 0:
+    h->in_want = COLO__HELLO_SIZE;
+    return COLO__HS_MORE;
+  case 1:
+    if ((rc = colo__hello_parse(h->in, &h->peer_max, &minor)) != 0) return rc;
+    h->flag = minor >= 1; /* it will ACK */
+    colo__hello_write(h->out, colo__ring_max_msg(l->base.opts.ring_capacity));
+    h->out_len = COLO__HELLO_SIZE;
+    h->in_have = 0;
+    h->in_want = h->flag ? COLO__FRAME_HDR : 0;
+    return COLO__HS_MORE;
+  case 2:
+    if (h->flag && colo__get_u32(h->in) != (COLO__FRAME_CONTROL | COLO__CTRL_ACK))
+      return colo__err(COLO_EPROTO, "the client did not confirm the handshake");
+    rc = colo__stream_adopt(h->conn, l->kind, l->base.endpoint, &l->base.opts, h->peer_max, out);
+    if (!rc) h->conn = NULL;
+    return rc;
+  }
+  return colo__err(COLO_EIO, "stream handshake: phase %d", h->phase);
+}
 
 int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
   stream_listener_t *l = colo__calloc(1, sizeof *l);
@@ -509,7 +547,7 @@ int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_l
   l->base.opts = *o;
   l->kind = ep->kind;
   colo__endpoint_t actual;
-  int rc = colo__os_listen(&l->sock, ep, o->perm, &actual);
+  int rc = colo__conn_listen(&l->cl, ep, o->perm, stream_hs_step, &actual);
   if (rc) {
     colo__free(l);
     return rc;
@@ -519,55 +557,13 @@ int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_l
   return 0;
 }
 
-int colo__accept_conn(colo__os_lsock_t *sock, const char *endpoint, int timeout_ms, uint64_t deadline,
-                      colo__os_conn_t **out) {
-  int rc = colo__os_accept(sock, out, timeout_ms == 0 ? 0 : colo__remaining_ns(deadline));
-  if (rc == COLO_ETIMEDOUT)
-    return colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", endpoint, timeout_ms);
-  return rc;
-}
-
-int colo__accept_again(const char *endpoint, int timeout_ms, uint64_t deadline) {
-  if (timeout_ms == 0) return COLO_EAGAIN;
-  if (colo__remaining_ns(deadline) == 0)
-    return colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms", endpoint, timeout_ms);
-  return 0;
-}
-
 static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
-  stream_listener_t *l = (stream_listener_t *)base;
-  uint64_t deadline = colo__deadline(timeout_ms);
-  for (;;) {
-    colo__os_conn_t *conn;
-    int rc = colo__accept_conn(l->sock, base->endpoint, timeout_ms, deadline, &conn);
-    if (rc) return rc;
-    if (colo__os_conn_check_peer(conn, &base->peers, "the client") != 0) {
-      colo__os_conn_close(conn); /* a user this listener does not accept: dropped */
-      if ((rc = colo__accept_again(base->endpoint, timeout_ms, deadline)) != 0) return rc;
-      continue;
-    }
-    stream_chan_t *ch = chan_new(conn, l->kind, base->endpoint, &base->opts);
-    if (!ch) {
-      colo__os_conn_close(conn);
-      return colo__err(COLO_ENOMEM, "out of memory");
-    }
-    /* A client gets a bounded time for its hello, whatever our timeout: one
-     * silent or foreign client must not hold up the others. */
-    uint64_t hs = colo__os_now_ns() + COLO__HANDSHAKE_NS;
-    rc = recv_hello(ch, hs);
-    if (!rc) rc = send_hello(ch, hs);
-    if (!rc) {
-      *out = &ch->base;
-      return 0;
-    }
-    chan_free(ch); /* dropped; wait for the next client */
-    if ((rc = colo__accept_again(base->endpoint, timeout_ms, deadline)) != 0) return rc;
-  }
+  return colo__conn_accept(&((stream_listener_t *)base)->cl, base, timeout_ms, out);
 }
 
 static void stream_listener_close(colo_listener_t *base) {
   stream_listener_t *l = (stream_listener_t *)base;
-  colo__os_listen_close(l->sock);
+  colo__conn_close(&l->cl);
   colo__free(l);
 }
 
@@ -579,34 +575,12 @@ int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *
                        uint32_t peer_max, colo_chan_t **out) {
   stream_chan_t *ch = chan_new(conn, kind, endpoint, o);
   if (!ch) return colo__err(COLO_ENOMEM, "out of memory");
-  int rc = set_peer_limit(ch, peer_max);
-  if (rc) {
-    ch->conn = NULL; /* the caller keeps it */
-    chan_free(ch);
-    return rc;
-  }
+  ch->base.max_msg = peer_max; /* the send buffer grows to what is sent, not to this */
   *out = &ch->base;
   return 0;
 }
 
 /* ---- connect ------------------------------------------------------------------------- */
-
-int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out) {
-  uint64_t backoff = 1000000u;
-  int rc;
-  /* Retry while nobody listens yet, or the listener is too busy to queue us. */
-  while ((rc = colo__os_connect(out, ep, d->timeout_ms == 0 ? 0 : colo__remaining_ns(d->deadline), &d->peers)) != 0) {
-    if (rc != COLO_ENOENT && rc != COLO_EAGAIN) return rc;
-    if (d->timeout_ms == 0 || d->once) return rc;
-    if (colo__remaining_ns(d->deadline) == 0)
-      return rc == COLO_EAGAIN
-                 ? colo__err(COLO_ETIMEDOUT, "%s: the listener stayed too busy to take a connection for %d ms", endpoint,
-                             d->timeout_ms)
-                 : colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, d->timeout_ms);
-    colo__connect_backoff(&backoff, d->deadline);
-  }
-  return 0;
-}
 
 int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
   char endpoint[COLO__PATH_MAX + 16];
@@ -621,13 +595,24 @@ int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const
     return colo__err(COLO_ENOMEM, "out of memory");
   }
   /* The listener answers once its application accepts; a connect with no
-   * deadline still waits for that. */
-  rc = send_hello(ch, deadline);
-  if (!rc) rc = recv_hello(ch, deadline);
+   * deadline still waits for that. Our ACK is the last step: once it is
+   * sent the connection is ours, and the listener hands it out only then. */
+  uint8_t h[COLO__HELLO_SIZE];
+  colo__hello_write(h, ch->max_rx);
+  uint32_t peer_max = 0;
+  unsigned minor = 0;
+  rc = send_all(ch, h, sizeof h, deadline);
+  if (!rc) rc = recv_hello(ch, deadline, &peer_max, &minor);
+  if (!rc && minor >= 1) {
+    uint8_t ack[COLO__FRAME_HDR];
+    colo__put_u32(ack, COLO__FRAME_CONTROL | COLO__CTRL_ACK);
+    rc = send_all(ch, ack, sizeof ack, deadline);
+  }
   if (rc) {
     chan_free(ch);
     return rc;
   }
+  ch->base.max_msg = peer_max;
   colo__os_conn_settle(conn);
   *out = &ch->base;
   return 0;

@@ -32,18 +32,24 @@ int colo__os_fsinfo(const char *path, colo__os_fsinfo_t *fi);
 typedef struct colo__os_pfile colo__os_pfile_t;
 /* Creates path exclusively (0644, so a peer under another uid can read it). */
 int colo__os_pfile_create(const char *path, colo__os_pfile_t **out);
-/* Opens an existing one, read and write; COLO_ENOENT while it is not there. */
+/* Opens an existing one, read and write; COLO_ENOENT while it is not there.
+ * Like a segment: no link is followed, a FIFO or device is refused unopened. */
 int colo__os_pfile_open(const char *path, colo__os_pfile_t **out);
 /* Sets the size and reserves the blocks (no SIGBUS later): COLO_ENOSPC... */
 int colo__os_pfile_reserve(colo__os_pfile_t *f, uint64_t size);
-/* Maps size bytes MAP_SHARED, read and write; unmapped by close. */
+/* Maps size bytes MAP_SHARED, read and write; unmapped by close. COLO_ECORRUPT
+ * when the file is shorter (a page is never mapped past its end); a later
+ * truncation does not fault the process: see colo__os_pfile_lost. */
 int colo__os_pfile_map(colo__os_pfile_t *f, uint64_t size, void **base);
+/* 1 when the mapped file shrank under the mapping (it reads as zeros now). */
+int colo__os_pfile_lost(const colo__os_pfile_t *f);
 /* 1 when bytes written through the mapping read back through read(2). */
 int colo__os_pfile_coherent(colo__os_pfile_t *f, const void *base, size_t n);
 /* An open-file-description write lock on [off, off+len): 0; COLO_EBUSY when
  * another holds one; COLO_ENOTSUP when the filesystem has no such locks. */
 int colo__os_pfile_lock(colo__os_pfile_t *f, uint64_t off, uint64_t len);
-/* 1 when another open file description holds a lock there, 0 when none does. */
+/* 1 when another open file description holds a write lock there (what only
+ * a writer of the file can take), 0 when none does. */
 int colo__os_pfile_locked(colo__os_pfile_t *f, uint64_t off, uint64_t len);
 void colo__os_pfile_id(const colo__os_pfile_t *f, uint64_t *dev, uint64_t *ino);
 void colo__os_pfile_close(colo__os_pfile_t *f);

@@ -276,6 +276,16 @@ int colo__os_conn_peer_is_self_or_root(colo__os_conn_t *c);
 /* After the stream handshake: lets go of what only connecting needed (a
  * pipe client's placeholder ends and names). No effect on sockets. */
 void colo__os_conn_settle(colo__os_conn_t *c);
+/* Several streams and listening sockets at once. */
+typedef struct colo__os_pollitem {
+  colo__os_conn_t *conn;   /* a stream (want: COLO__POLL_IN and/or OUT), or */
+  colo__os_lsock_t *lsock; /* a listener (COLO__POLL_IN: a connection to accept) */
+  int want, ready;
+} colo__os_pollitem_t;
+/* Waits at most timeout_ns until one item is ready as it asks; sets every
+ * item's ready mask. Returns how many are ready (0: time ran out, or a
+ * signal came). */
+int colo__os_poll_many(colo__os_pollitem_t *items, size_t n, uint64_t timeout_ns);
 /* The descriptor an event loop can poll for COLO__POLL_IN. */
 int colo__os_conn_fd(const colo__os_conn_t *c);
 /* Closes the stream; NULL is allowed. */

@@ -33,6 +33,12 @@
  *   read-lock EP BYTE               open the segment file read-only, take an open-file-
  *                                   description read lock on presence byte BYTE as soon as it
  *                                   is free, print "ready" or the error; sleep until killed
+ *   send-until-short EP             connect; send numbered 4 KiB messages with a 200 ms timeout
+ *                                   until one does not return 0; print "sent N CODE" (N: how
+ *                                   many returned 0, CODE: what the next one returned);
+ *                                   SIGKILL self, before anything held could go out
+ *   connect-junk-die EP             connect (colo://, a ring rung); write 16 KiB of junk on
+ *                                   the rendezvous connection; print "ready"; SIGKILL self
  *   try-open PATH                   open PATH for reading, then for writing, without blocking;
  *                                   print "R W" where each is OK or the errno's name
  *   as-nobody ROLE EP ...           any role above, run as uid/gid 65534 (prints "SKIP
@@ -245,6 +251,37 @@ static const char *try_open(const char *path, int flags) {
   return errno == EACCES ? "EACCES" : errno == ENXIO ? "ENXIO" : errno == ENOENT ? "ENOENT" : strerror(errno);
 }
 
+static int send_until_short(const char *ep) {
+  colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+  static uint8_t m[4096];
+  uint64_t i = 0;
+  int rc;
+  for (;; i++) {
+    memset(m, (int)(i & 0xff), sizeof m);
+    memcpy(m, &i, sizeof i);
+    if ((rc = colo_send(ch, m, sizeof m, 200)) != 0) break;
+  }
+  printf("sent %llu %s\n", (unsigned long long)i, colo_errname(rc));
+  fflush(stdout);
+  raise(SIGKILL);
+  return 1;
+}
+
+/* The rendezvous connection of a ring channel: this process's one socket. */
+static int junk_on_lifeline(const char *ep) {
+  connect_or_exit(ep, COLO_WAIT_HYBRID);
+  for (int fd = 3; fd < 1024; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    static char junk[16384];
+    memset(junk, 'j', sizeof junk);
+    if (write(fd, junk, sizeof junk) < 0) return die("write junk", COLO_EIO);
+    ready();
+    raise(SIGKILL);
+  }
+  return die("no socket", COLO_EIO);
+}
+
 static int listen_echo(const char *ep, const char *peer) {
   colo_opts_t o;
   colo_opts_init(&o);
@@ -363,6 +400,8 @@ int main(int argc, char **argv) {
   if (!strcmp(role, "listen-echo")) return listen_echo(ep, argc > 3 ? argv[3] : NULL);
   if (!strcmp(role, "connect-echo")) return connect_echo(ep, argc > 3 ? argv[3] : NULL);
   if (!strcmp(role, "connect-truncate")) return connect_truncate(ep);
+  if (!strcmp(role, "send-until-short")) return send_until_short(ep);
+  if (!strcmp(role, "connect-junk-die")) return junk_on_lifeline(ep);
   if (!strcmp(role, "try-open")) {
     printf("%s %s\n", try_open(ep, O_RDONLY), try_open(ep, O_WRONLY));
     return 0;

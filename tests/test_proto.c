@@ -357,3 +357,38 @@ Test(proto, a_third_user_cannot_open_a_pipe_connections_fifos) {
   colo_listener_close(l);
   rmdir(dir);
 }
+
+/* ---- what a peer announces allocates nothing (issue 12) ------------------------------ */
+
+static size_t vm_size_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  size_t kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmSize: %zu kB", &kb) == 1) break;
+  if (f) fclose(f);
+  return kb;
+}
+
+Test(proto, a_peers_announced_maximum_allocates_nothing) {
+  char path[128], ep[160];
+  sock_path(path, sizeof path);
+  snprintf(ep, sizeof ep, "unix://%s", path);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  size_t before = vm_size_kb();
+  /* A client that announces the largest maximum the protocol allows. */
+  int fd = raw_connect(path);
+  uint8_t h[16];
+  hello(h, 1, 1u << 29);
+  write_all(fd, h, sizeof h);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, tu_ms(2000)), 0, "%s", colo_last_error());
+  cr_assert_eq(colo_max_message(ch), 1u << 29, "it may be sent that much");
+  cr_assert_eq(colo_send(ch, "small", 5, tu_ms(1000)), 0);
+  size_t after = vm_size_kb();
+  cr_assert_lt(after - before, 64u * 1024, "no 512 MiB send buffer: %zu kB more", after - before);
+  colo_close(ch);
+  close(fd);
+  colo_listener_close(l);
+}

@@ -480,3 +480,29 @@ Test(hostile, a_client_of_another_user_skips_the_named_rung_with_the_reason) {
   colo_close(ch);
   colo_listener_close(l);
 }
+
+Test(hostile, junk_on_the_lifeline_ends_the_channel_at_once) {
+  char ep[128], line[64];
+  rdv_endpoint(ep, sizeof ep, "junk");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  tu_proc_t h;
+  const char *args[] = {"connect-junk-die", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, tu_ms(5000)), 0, "%s", colo_last_error());
+  cr_assert_str_eq(colo_transport(ch), "memfd");
+  cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
+  cr_assert_str_eq(line, "ready");
+  tu_wait(&h, tu_ms(5000));
+  uint64_t t0 = tu_now_ms();
+  char c;
+  size_t n;
+  int rc = colo_recv(ch, &c, 1, &n, tu_ms(10000));
+  cr_assert_eq(rc, COLO_EPROTO, "%s: %s", colo_errname(rc), colo_last_error());
+  cr_assert(strstr(colo_last_error(), "rendezvous connection"), "%s", colo_last_error());
+  cr_assert_lt(tu_now_ms() - t0, 1000u, "16 KiB of junk do not hide the end");
+  cr_assert_eq(colo_send(ch, "x", 1, 0), COLO_EPROTO, "sticky");
+  colo_close(ch);
+  colo_listener_close(l);
+}

@@ -40,18 +40,20 @@ int colo__posix_link_trusted(uid_t owner) { return owner == 0 || owner == geteui
 
 int colo__posix_open_dir(const char *path, int mkdirs, int *dirfd, const char **leaf) {
   *dirfd = -1;
+  /* (The library's endpoints are absolute; the command's own paths may be
+   * relative to the working directory.) */
   const char *slash = strrchr(path, '/');
-  if (path[0] != '/' || !slash || !slash[1]) return colo__err(COLO_EINVAL, "%s: not an absolute path to a file", path);
-  *leaf = slash + 1;
+  if ((slash && !slash[1]) || !path[0]) return colo__err(COLO_EINVAL, "%s: not a path to a file", path);
+  *leaf = slash ? slash + 1 : path;
   if (strlen(*leaf) > NAME_MAX) return colo__err(COLO_EINVAL, "%s: the name %s is longer than %d bytes", path, *leaf, NAME_MAX);
   /* What is left to walk, rewritten when a link is followed. */
   char work[2 * PATH_MAX];
-  size_t dlen = (size_t)(slash - path);
+  size_t dlen = slash ? (size_t)(slash - path) : 0;
   if (dlen >= sizeof work) return colo__err(COLO_EINVAL, "%s: path too long", path);
   memcpy(work, path, dlen);
   work[dlen] = '\0';
-  int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return colo__posix_err(errno, "cannot open", "/");
+  int fd = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return colo__posix_err(errno, "cannot open", path[0] == '/' ? "/" : "the working directory");
   int hops = 0;
   char *p = work;
   for (;;) {
@@ -156,5 +158,29 @@ int colo__posix_make_parents(const char *path) {
   const char *leaf;
   int rc = colo__posix_open_dir(path, 1, &dirfd, &leaf);
   if (!rc) close(dirfd);
+  return rc;
+}
+
+int colo__posix_unlink(const char *path) {
+  int dirfd;
+  const char *leaf;
+  int rc = colo__posix_open_dir(path, 0, &dirfd, &leaf);
+  if (rc) return rc == COLO_ENOENT ? 0 : rc;
+  rc = unlinkat(dirfd, leaf, 0) == 0 || errno == ENOENT ? 0 : colo__posix_err(errno, "cannot remove", path);
+  close(dirfd);
+  return rc;
+}
+
+int colo__posix_rename_in_dir(const char *from, const char *to) {
+  int dirfd;
+  const char *leaf;
+  const char *tleaf = strrchr(to, '/') ? strrchr(to, '/') + 1 : to;
+  int rc = colo__posix_open_dir(from, 0, &dirfd, &leaf);
+  if (rc) return rc;
+  if ((size_t)(leaf - from) != (size_t)(tleaf - to) || strncmp(from, to, (size_t)(leaf - from)) != 0)
+    rc = colo__err(COLO_EINVAL, "rename %s to %s: not within one directory", from, to);
+  else if (renameat(dirfd, leaf, dirfd, tleaf) != 0)
+    rc = colo__posix_err(errno, "cannot rename", from);
+  close(dirfd);
   return rc;
 }

@@ -86,35 +86,46 @@ int colo__os_fsinfo(const char *path, colo__os_fsinfo_t *fi) {
 
 /* ---- a scratch file --------------------------------------------------------------------- */
 
+/* The probe's files live in a directory another container shares, maybe a
+ * hostile one: they get the care a segment gets (os_path.c, os_held.c): no
+ * link followed, nothing but a regular file opened, and never blocking; a
+ * page is mapped only when the file holds it, and guarded against a later
+ * truncation (pfile_lost says so). */
 struct colo__os_pfile {
   int fd;
   void *base;
   size_t mapped;
+  colo__posix_held_t *held;
 };
 
-static int pfile_new(int fd, colo__os_pfile_t **out) {
+static int pfile_open_flags(const char *path, int flags, colo__os_pfile_t **out) {
+  *out = NULL;
+  int dirfd, fd;
+  const char *leaf;
+  struct stat st;
+  int rc = colo__posix_open_dir(path, 0, &dirfd, &leaf);
+  if (rc) return rc;
+  rc = colo__posix_open_leaf(dirfd, leaf, path, flags, 0644, &fd, &st);
+  close(dirfd);
+  if (rc) return rc;
   colo__os_pfile_t *f = calloc(1, sizeof *f);
-  if (!f) {
+  if (f) f->fd = fd, f->held = colo__posix_held_add(NULL, 0, 0, &f->fd, NULL, NULL);
+  if (!f || !f->held) {
+    free(f);
     close(fd);
     return colo__err(COLO_ENOMEM, "out of memory");
   }
-  f->fd = fd;
   *out = f;
   return 0;
 }
 
 int colo__os_pfile_create(const char *path, colo__os_pfile_t **out) {
-  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return colo__posix_err(errno, "create", path);
-  fchmod(fd, 0644);
-  return pfile_new(fd, out);
+  int rc = pfile_open_flags(path, O_RDWR | O_CREAT | O_EXCL, out);
+  if (!rc) fchmod((*out)->fd, 0644);
+  return rc;
 }
 
-int colo__os_pfile_open(const char *path, colo__os_pfile_t **out) {
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return colo__posix_err(errno, "open", path);
-  return pfile_new(fd, out);
-}
+int colo__os_pfile_open(const char *path, colo__os_pfile_t **out) { return pfile_open_flags(path, O_RDWR, out); }
 
 int colo__os_pfile_reserve(colo__os_pfile_t *f, uint64_t size) {
   if (ftruncate(f->fd, (off_t)size) != 0) return colo__posix_err(errno, "ftruncate", NULL);
@@ -124,12 +135,27 @@ int colo__os_pfile_reserve(colo__os_pfile_t *f, uint64_t size) {
 }
 
 int colo__os_pfile_map(colo__os_pfile_t *f, uint64_t size, void **base) {
+  struct stat st;
+  if (fstat(f->fd, &st) != 0) return colo__posix_err(errno, "fstat", NULL);
+  if ((uint64_t)st.st_size < size)
+    return colo__err(COLO_ECORRUPT, "the file holds %lld bytes, not the %llu of a page", (long long)st.st_size,
+                     (unsigned long long)size);
   void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
   if (p == MAP_FAILED) return colo__posix_err(errno, "mmap MAP_SHARED", NULL);
+  /* Truncated later by the other side: zero pages, and pfile_lost says so. */
+  colo__posix_held_remove(f->held);
+  f->held = colo__posix_held_add(p, (size_t)size, 1, &f->fd, NULL, NULL);
+  if (!f->held) {
+    munmap(p, (size_t)size);
+    return colo__err(COLO_ENOMEM, "out of memory");
+  }
+  colo__os_sigbus_install();
   f->base = p, f->mapped = (size_t)size;
   *base = p;
   return 0;
 }
+
+int colo__os_pfile_lost(const colo__os_pfile_t *f) { return f && colo__load_acquire(colo__posix_held_lost(f->held)) != 0; }
 
 int colo__os_pfile_coherent(colo__os_pfile_t *f, const void *base, size_t n) {
   char buf[512];
@@ -147,7 +173,9 @@ int colo__os_pfile_lock(colo__os_pfile_t *f, uint64_t off, uint64_t len) {
 }
 
 int colo__os_pfile_locked(colo__os_pfile_t *f, uint64_t off, uint64_t len) {
-  struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)off, .l_len = (off_t)len};
+  /* A query for a read lock sees only write locks: what a mere reader of
+   * the file can take does not count. */
+  struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = (off_t)off, .l_len = (off_t)len};
   if (fcntl(f->fd, F_OFD_GETLK, &l) != 0) return colo__posix_err(errno, "F_OFD_GETLK", NULL);
   return l.l_type != F_UNLCK;
 }
@@ -160,20 +188,17 @@ void colo__os_pfile_id(const colo__os_pfile_t *f, uint64_t *dev, uint64_t *ino) 
 
 void colo__os_pfile_close(colo__os_pfile_t *f) {
   if (!f) return;
+  colo__posix_held_remove(f->held);
   if (f->base) munmap(f->base, f->mapped);
-  close(f->fd);
+  if (f->fd >= 0) close(f->fd);
   free(f);
 }
 
 int colo__os_remove(const char *path) {
-  if (unlink(path) != 0 && errno != ENOENT) return colo__posix_err(errno, "remove", path);
-  return 0;
+  return colo__posix_unlink(path);
 }
 
-int colo__os_rename(const char *from, const char *to) {
-  if (rename(from, to) != 0) return colo__posix_err(errno, "rename", to);
-  return 0;
-}
+int colo__os_rename(const char *from, const char *to) { return colo__posix_rename_in_dir(from, to); }
 
 /* ---- who we are ------------------------------------------------------------------------------- */
 

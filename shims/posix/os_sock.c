@@ -471,6 +471,51 @@ int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns) {
   return mask & want ? mask & want : want;
 }
 
+int colo__os_poll_many(colo__os_pollitem_t *items, size_t n, uint64_t timeout_ns) {
+  /* Up to two descriptors an item: a pipe pair's read and write ends. */
+  struct pollfd stack[64], *p = n <= 32 ? stack : colo__malloc(2 * n * sizeof *p);
+  if (!p) {
+    colo__os_sleep_ns(timeout_ns < 1000000u ? timeout_ns : 1000000u);
+    return 0;
+  }
+  nfds_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    colo__os_pollitem_t *it = &items[i];
+    it->ready = 0;
+    if (it->lsock) {
+      p[k++] = (struct pollfd){it->lsock->fd, POLLIN, 0};
+    } else if (it->conn->rfd == it->conn->wfd) {
+      p[k++] = (struct pollfd){it->conn->rfd,
+                               (short)((it->want & COLO__POLL_IN ? POLLIN : 0) | (it->want & COLO__POLL_OUT ? POLLOUT : 0)), 0};
+    } else {
+      p[k++] = (struct pollfd){it->want & COLO__POLL_IN ? it->conn->rfd : -1, POLLIN, 0};
+      p[k++] = (struct pollfd){it->want & COLO__POLL_OUT ? it->conn->wfd : -1, POLLOUT, 0};
+    }
+  }
+  int r = poll(p, k, colo__posix_poll_ms(timeout_ns)), count = 0;
+  k = 0;
+  for (size_t i = 0; r > 0 && i < n; i++) {
+    colo__os_pollitem_t *it = &items[i];
+    /* An error or hang-up counts as ready: the next call says what it is. */
+    const short any = POLLIN | POLLOUT | POLLHUP | POLLERR | POLLNVAL;
+    if (it->lsock) {
+      if (p[k++].revents & any) it->ready = COLO__POLL_IN;
+    } else if (it->conn->rfd == it->conn->wfd) {
+      if (p[k].revents & (POLLIN | POLLHUP | POLLERR)) it->ready |= COLO__POLL_IN;
+      if (p[k].revents & (POLLOUT | POLLHUP | POLLERR)) it->ready |= COLO__POLL_OUT;
+      if (p[k++].revents & POLLNVAL) it->ready = it->want;
+      it->ready &= it->want;
+    } else {
+      if (p[k++].revents & any) it->ready |= COLO__POLL_IN;
+      if (p[k++].revents & any) it->ready |= COLO__POLL_OUT;
+      it->ready &= it->want;
+    }
+    count += it->ready != 0;
+  }
+  if (p != stack) colo__free(p);
+  return count;
+}
+
 int colo__os_conn_fd(const colo__os_conn_t *c) { return c->rfd; }
 
 /* The user at the other end of a unix socket, or of a pipe pair. */

@@ -68,9 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   colo_opts_init(&o);
   o.ring_capacity = 4096;
   colo_chan_t *ch = NULL;
-  int rc, probe = 0;
+  int rc;
   if (listener) {
-    rc = colo__rdv_serve(conn, "colo:///fuzz", &o, &ch, &probe);
+    rc = colo__rdv_serve(conn, "colo:///fuzz", &o, &ch);
   } else {
     colo__dial_t d = {1000, colo__os_now_ns() + 1000000000ull, 0, 0, {0}};
     rc = colo__rdv_client(conn, "colo:///fuzz", &o, &d, &ch);

@@ -32,7 +32,8 @@ static void check(int cond) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size >= COLO__HELLO_SIZE) {
     uint32_t max = 0;
-    int rc = colo__hello_parse(data, &max);
+    unsigned minor;
+    int rc = colo__hello_parse(data, &max, &minor);
     check(rc == 0 || rc == COLO_EPROTO || rc == COLO_EVERSION);
     if (rc == 0) check(max <= COLO__MAX_FRAME_LIMIT);
     data += COLO__HELLO_SIZE, size -= COLO__HELLO_SIZE;

@@ -1,0 +1,218 @@
+/*
+ * conn.c - socket listeners with handshakes side by side, and dialing
+ * (see conn.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+
+int colo__conn_listen(colo__conn_listener_t *cl, const colo__endpoint_t *ep, uint32_t perm, colo__hs_step_t step,
+                      colo__endpoint_t *actual) {
+  memset(cl, 0, sizeof *cl);
+  cl->step = step;
+  return colo__os_listen(&cl->sock, ep, perm, actual);
+}
+
+static void hs_free(colo__hs_t *h) {
+  if (h->state_free) h->state_free(h->state);
+  colo__os_conn_close(h->conn);
+  colo__free(h);
+}
+
+/* Does the I/O h waits for, without blocking: 1 when all of it is done,
+ * 0 when the socket must become ready first, or the error that ends it. */
+static int hs_io(colo__hs_t *h) {
+  while (h->out_off < h->out_len) {
+    size_t put;
+    int rc = h->out_seg && h->out_off == 0
+                 ? colo__os_conn_write_seg(h->conn, h->out, h->out_len, &put, h->out_seg)
+                 : colo__os_conn_write(h->conn, h->out + h->out_off, h->out_len - h->out_off, &put);
+    if (rc == COLO_EAGAIN) return 0;
+    if (rc) return rc;
+    h->out_off += put;
+  }
+  h->out_seg = NULL;
+  /* Exactly what was asked: never a byte of what follows the handshake. */
+  while (h->in_have < h->in_want) {
+    size_t got;
+    int rc = colo__os_conn_read(h->conn, h->in + h->in_have, h->in_want - h->in_have, &got);
+    if (rc == COLO_EAGAIN) return 0;
+    if (rc) return rc == COLO_ECLOSED ? colo__err(COLO_EPEERDEAD, "the client hung up during the handshake") : rc;
+    h->in_have += got;
+  }
+  return 1;
+}
+
+/* Moves h on as far as it goes now: 0 when it waits for its socket, 1 when
+ * done (*out: the channel, or NULL), or the error that drops it. */
+static int hs_advance(colo__hs_t *h, colo_chan_t **out) {
+  for (;;) {
+    int rc = hs_io(h);
+    if (rc <= 0) return rc;
+    h->out_len = h->out_off = 0;
+    *out = NULL;
+    rc = h->step(h, out);
+    if (rc != COLO__HS_MORE) return rc == 0 ? 1 : rc;
+    if (h->out_len == 0 && h->in_have >= h->in_want)
+      return colo__err(COLO_EIO, "handshake: the protocol asked for nothing"); /* a bug, not a hang */
+  }
+}
+
+static int hs_want(const colo__hs_t *h) {
+  return h->out_off < h->out_len ? COLO__POLL_OUT : COLO__POLL_IN;
+}
+
+static void unlink_hs(colo__conn_listener_t *cl, colo__hs_t *h, colo__hs_t *prev) {
+  if (prev) prev->next = h->next;
+  else cl->pending = h->next;
+  if (cl->last == h) cl->last = prev;
+  cl->npending--;
+}
+
+/* A new connection: checked, queued, and moved on at once. 1 with *out
+ * when its handshake is already done (a probe never is: *out NULL is
+ * dropped here). */
+static int hs_begin(colo__conn_listener_t *cl, colo_listener_t *l, colo__os_conn_t *conn, colo_chan_t **out) {
+  /* A user this listener does not accept gets nothing, not even a HELLO. */
+  if (colo__os_conn_check_peer(conn, &l->peers, "the client") != 0) {
+    colo__os_conn_close(conn);
+    return 0;
+  }
+  colo__hs_t *h = colo__calloc(1, sizeof *h);
+  if (!h) {
+    colo__os_conn_close(conn);
+    return colo__err(COLO_ENOMEM, "out of memory");
+  }
+  h->conn = conn;
+  h->l = l;
+  h->step = cl->step;
+  h->deadline = colo__os_now_ns() + COLO__HANDSHAKE_NS;
+  if (cl->npending == COLO__HS_MAX) { /* the oldest makes room: every newcomer gets its chance */
+    colo__hs_t *old = cl->pending;
+    unlink_hs(cl, old, NULL);
+    hs_free(old);
+  }
+  int rc = hs_advance(h, out);
+  if (rc == 0) {
+    h->next = NULL;
+    if (cl->last) cl->last->next = h;
+    else cl->pending = h;
+    cl->last = h;
+    cl->npending++;
+    return 0;
+  }
+  hs_free(h);
+  return rc == 1 && *out ? 1 : 0;
+}
+
+int colo__conn_accept(colo__conn_listener_t *cl, colo_listener_t *l, int timeout_ms, colo_chan_t **out) {
+  uint64_t deadline = colo__deadline(timeout_ms);
+  colo__os_pollitem_t *items = NULL;
+  unsigned cap = 0;
+  int rc;
+  for (;;) {
+    /* Every connection waiting in the kernel's queue. */
+    for (;;) {
+      colo__os_conn_t *conn;
+      rc = colo__os_accept(cl->sock, &conn, 0);
+      if (rc == COLO_EAGAIN) break;
+      if (rc) goto done;
+      if ((rc = hs_begin(cl, l, conn, out)) != 0) {
+        if (rc == 1) rc = 0;
+        goto done;
+      }
+    }
+    /* Every handshake in progress, oldest first; the first done wins. */
+    uint64_t now = colo__os_now_ns(), next = deadline;
+    for (colo__hs_t *h = cl->pending, *prev = NULL, *nx; h; h = nx) {
+      nx = h->next;
+      int r = now >= h->deadline ? colo__err(COLO_ETIMEDOUT, "the client's handshake took too long") : hs_advance(h, out);
+      if (r == 0) {
+        if (h->deadline < next) next = h->deadline;
+        prev = h;
+        continue;
+      }
+      unlink_hs(cl, h, prev);
+      colo_chan_t *ch = r == 1 ? *out : NULL;
+      hs_free(h);
+      if (ch) {
+        rc = 0;
+        goto done;
+      }
+    }
+    if (timeout_ms == 0) {
+      rc = COLO_EAGAIN;
+      goto done;
+    }
+    now = colo__os_now_ns();
+    if (now >= deadline) {
+      rc = cl->npending
+               ? colo__err(COLO_ETIMEDOUT, "%s: no peer completed the handshake within %d ms (%u still at it)",
+                           l->endpoint, timeout_ms, cl->npending)
+               : colo__err(COLO_ETIMEDOUT, "%s: no peer connected within %d ms", l->endpoint, timeout_ms);
+      goto done;
+    }
+    /* Sleep until a socket is ready, a handshake's time is up, or ours. */
+    if (cap < cl->npending + 1) {
+      colo__free(items);
+      cap = cl->npending + 16;
+      if (!(items = colo__malloc(cap * sizeof *items))) {
+        rc = colo__err(COLO_ENOMEM, "out of memory");
+        goto done;
+      }
+    }
+    size_t n = 0;
+    items[n++] = (colo__os_pollitem_t){NULL, cl->sock, COLO__POLL_IN, 0};
+    for (colo__hs_t *h = cl->pending; h; h = h->next) items[n++] = (colo__os_pollitem_t){h->conn, NULL, hs_want(h), 0};
+    colo__os_poll_many(items, n, next == UINT64_MAX ? UINT64_MAX : next > now ? next - now : 0);
+  }
+done:
+  colo__free(items);
+  if (rc) *out = NULL;
+  return rc;
+}
+
+void colo__conn_close(colo__conn_listener_t *cl) {
+  for (colo__hs_t *h = cl->pending, *nx; h; h = nx) {
+    nx = h->next;
+    hs_free(h);
+  }
+  cl->pending = cl->last = NULL;
+  cl->npending = 0;
+  colo__os_listen_close(cl->sock);
+  cl->sock = NULL;
+}
+
+int colo__hs_run(colo__hs_t *h, colo_chan_t **out) {
+  for (;;) {
+    int rc = hs_advance(h, out);
+    if (rc) {
+      hs_free(h);
+      return rc == 1 ? 0 : rc;
+    }
+    uint64_t left = colo__remaining_ns(h->deadline);
+    if (left == 0) {
+      hs_free(h);
+      return colo__err(COLO_ETIMEDOUT, "the client's handshake took too long");
+    }
+    colo__os_conn_poll(h->conn, hs_want(h), left);
+  }
+}
+
+int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out) {
+  uint64_t backoff = 1000000u;
+  int rc;
+  /* Retry while nobody listens yet, or the listener is too busy to queue us. */
+  while ((rc = colo__os_connect(out, ep, d->timeout_ms == 0 ? 0 : colo__remaining_ns(d->deadline), &d->peers)) != 0) {
+    if (rc != COLO_ENOENT && rc != COLO_EAGAIN) return rc;
+    if (d->timeout_ms == 0 || d->once) return rc;
+    if (colo__remaining_ns(d->deadline) == 0)
+      return rc == COLO_EAGAIN
+                 ? colo__err(COLO_ETIMEDOUT, "%s: the listener stayed too busy to take a connection for %d ms", endpoint,
+                             d->timeout_ms)
+                 : colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, d->timeout_ms);
+    colo__connect_backoff(&backoff, d->deadline);
+  }
+  return 0;
+}
