@@ -181,7 +181,9 @@ int cmd_recv(int argc, char **argv) {
     goto out_listener;
   }
   if (c.verbose) cli_report_channel("recv", "peer connected", s.ch);
-  s.cap = colo_max_message(s.ch);
+  /* What this side accepts, from its own options: colo_max_message() is what
+   * it may send, which a stream's peer chose. */
+  s.cap = c.opts.ring_capacity / 2 - 8;
   s.buf = malloc(s.cap ? s.cap : 1);
   if (!s.buf) {
     fprintf(stderr, "colo recv: out of memory\n");

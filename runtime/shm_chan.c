@@ -240,12 +240,15 @@ static int peer_gone(shm_chan_t *ch, int half) {
     /* The peer let go of its slot or its lifeline. A clean close sets closed[] first. */
     if (g != COLO_EPROTO) g = colo__load_acquire(&ctl->closed[peer]) ? COLO_ECLOSED : COLO_EPEERDEAD;
   }
+  /* What was read above may have come off pages the file lost just then:
+   * the loss is what ends the channel. */
+  if ((lost = colo__load_relaxed(ch->lost)) != 0) g = lost == COLO__OS_LOST_FORKED ? COLO_ESTATE : COLO_ECORRUPT;
   atomic_store_explicit(&ch->gone, g, memory_order_relaxed);
   return g;
 }
 
 static int gone_err(const shm_chan_t *ch, int g) {
-  const char *ep = ch->seg->endpoint;
+  const char *ep = ch->base.endpoint;
   switch (g) {
   case COLO_ECLOSED: return colo__err(g, "%s: the other side closed it", ep);
   case COLO_EPROTO:
@@ -291,7 +294,7 @@ static int wait_step(shm_chan_t *ch, colo__ring_t *r, int wait_id, int half, wai
                                                    : now;
   }
   if (now >= w->deadline)
-    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->seg->endpoint,
+    return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for %s", ch->base.endpoint,
                      w->timeout_ms, half == HALF_RX ? "a message" : "space in the ring");
   if (now < w->spin_until) {
     w->spinning = 1;
@@ -321,7 +324,7 @@ static int shm_reserve(colo_chan_t *base, size_t len, void **buf, int timeout_ms
   waiter_t w = {.timeout_ms = timeout_ms};
   for (;;) {
     int rc = colo__ring_reserve(&ch->tx, len, buf);
-    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->seg->endpoint));
+    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->base.endpoint));
     rc = wait_step(ch, &ch->tx, colo__wait_id(ch->side, 1), HALF_TX, &w);
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD || rc == COLO_EPROTO || rc == COLO_ECORRUPT || rc == COLO_ESTATE)
       return gone_err(ch, rc);
@@ -345,7 +348,7 @@ static int rx_next(shm_chan_t *ch, const void **p, size_t *n, int timeout_ms) {
   int gone = 0;
   for (;;) {
     int rc = colo__ring_peek(&ch->rx, p, n);
-    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->seg->endpoint));
+    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->base.endpoint));
     if (gone) return gone_err(ch, gone);
     rc = wait_step(ch, &ch->rx, colo__wait_id(1 - ch->side, 0), HALF_RX, &w);
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) {
@@ -361,7 +364,7 @@ static int rx_verify(shm_chan_t *ch, const void *p, size_t n) {
   int rc = colo__ring_verify(&ch->rx, p, n);
   if (rc) {
     ch->rx.broken = 1;
-    return colo__with_endpoint(rc, ch->seg->endpoint);
+    return colo__with_endpoint(rc, ch->base.endpoint);
   }
   return 0;
 }
@@ -389,7 +392,7 @@ static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int t
   *len = n;
   if (n > cap)
     return colo__err(COLO_ENOBUFS, "%s: a %zu-byte message does not fit the %zu-byte buffer",
-                     ch->seg->endpoint, n, cap);
+                     ch->base.endpoint, n, cap);
   if (n) memcpy(buf, p, n);
   /* Verify the private copy: what we return is what was checked (and was
    * not read off pages the file lost). */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -781,4 +783,44 @@ Test(cli, probe_trusts_no_file_in_the_directory_it_probes) {
   cr_assert_eq(rc, 0, "exit %d: %s%s", rc, out, err);
   cr_assert(strstr(out, "serve=2 term=130"), "%s%s", out, err);
   cr_assert_lt(tu_now_ms() - t0, 15000u);
+}
+
+static long vm_size_kb_of(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  long kb = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmSize: %ld kB", &kb) == 1) break;
+  if (f) fclose(f);
+  return kb;
+}
+
+Test(cli, recv_sizes_its_buffer_by_its_own_limit_not_the_peers) {
+  char path[128], script[300];
+  snprintf(path, sizeof path, "/tmp/colo-cli-%d.big.sock", (int)getpid());
+  snprintf(script, sizeof script, "exec \"$COLO\" recv unix://%s --timeout 5 >/dev/null 2>&1", path);
+  tu_proc_t p;
+  cr_assert_eq(tu_spawn_sh(&p, script), 0);
+  int fd = -1;
+  for (int i = 0; i < 200 && fd < 0; i++) {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", path);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) close(fd), fd = -1, usleep(10000);
+  }
+  cr_assert_geq(fd, 0, "recv listens");
+  long before = vm_size_kb_of(p.pid);
+  /* A client that says it takes 512 MiB messages: what it may be sent. */
+  uint8_t h[16] = "colo-str";
+  uint16_t major = 1;
+  uint32_t max = 1u << 29;
+  memcpy(h + 8, &major, 2), memcpy(h + 12, &max, 4);
+  cr_assert_eq(write(fd, h, sizeof h), 16);
+  cr_assert_eq(read(fd, h, sizeof h), 16, "recv answered");
+  usleep(200000);
+  long after = vm_size_kb_of(p.pid);
+  close(fd);
+  tu_wait(&p, tu_ms(10000));
+  cr_assert_lt(after - before, 64 * 1024, "recv did not allocate by the peer's word: %ld kB more", after - before);
 }

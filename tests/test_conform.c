@@ -107,6 +107,18 @@ static void pair_close(pair_t *p) {
   colo_listener_close(p->l);
 }
 
+/* Listens on a fresh endpoint of t and accepts the test helper, run in
+ * role (with the endpoint and arg) as the connecting process. */
+static colo_chan_t *accept_helper(transport_t t, pair_t *p, const char *tag, const colo_opts_t *o, const char *role,
+                                  const char *arg, tu_proc_t *h) {
+  listen_on(t, p, tag, o);
+  const char *args[] = {role, p->ep, arg, NULL};
+  cr_assert_eq(tu_spawn_helper(h, args), 0);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(p->l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  return ch;
+}
+
 /* ---- the tests, once ------------------------------------------------------------- */
 
 static void order_and_boundaries(transport_t t) {
@@ -271,12 +283,8 @@ static void clean_close(transport_t t) {
 
 static void peer_killed_after_sending(transport_t t) {
   pair_t p;
-  listen_on(t, &p, "die", NULL);
   tu_proc_t h;
-  const char *args[] = {"send-then-die", p.ep, "5000", NULL};
-  cr_assert_eq(tu_spawn_helper(&h, args), 0);
-  colo_chan_t *ch;
-  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  colo_chan_t *ch = accept_helper(t, &p, "die", NULL, "send-then-die", "5000", &h);
   /* Read as they come (a socket buffers less than a ring): the helper kills
    * itself right after its last send returned. */
   uint64_t last = 0, v, expect = 0;
@@ -297,12 +305,8 @@ static void peer_killed_after_sending(transport_t t) {
 
 static void blocked_receiver_sees_a_kill(transport_t t) {
   pair_t p;
-  listen_on(t, &p, "blocked", NULL);
   tu_proc_t h;
-  const char *args[] = {"connect-hold", p.ep, NULL};
-  cr_assert_eq(tu_spawn_helper(&h, args), 0);
-  colo_chan_t *ch;
-  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  colo_chan_t *ch = accept_helper(t, &p, "blocked", NULL, "connect-hold", NULL, &h);
   char line[32];
   cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(10000)), 0);
   tu_blocked_t b;
@@ -476,17 +480,7 @@ CONFORM(two_threads_on_one_channel)
 static int open_backing(transport_t t, const char *ep) {
   char path[600];
   if (t != T_MEMFD) return open(tu_shm_path(ep, path, sizeof path), O_RDWR);
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  int fd = -1;
-  while (d && fd < 0 && (e = readdir(d))) {
-    char link[320], target[256];
-    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n > 0 && (target[n] = '\0', !strncmp(target, "/memfd:colo", 11))) fd = open(link, O_RDWR);
-  }
-  if (d) closedir(d);
-  return fd;
+  return tu_reopen_fd_to("/memfd:colo");
 }
 
 static void truncated_segment_fails_the_channel(transport_t t) {
@@ -641,12 +635,8 @@ static void listener_refuses_clients_of_another_user_unless_named(transport_t t)
 
 static void a_forked_child_does_not_keep_a_dead_parent_alive(transport_t t) {
   pair_t p;
-  listen_on(t, &p, "forkdie", NULL);
   tu_proc_t h;
-  const char *args[] = {"connect-fork-die", p.ep, NULL};
-  cr_assert_eq(tu_spawn_helper(&h, args), 0);
-  colo_chan_t *ch;
-  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  colo_chan_t *ch = accept_helper(t, &p, "forkdie", NULL, "connect-fork-die", NULL, &h);
   char line[64];
   cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(10000)), 0);
   int child = 0;
@@ -705,12 +695,8 @@ RING_CONFORM(truncated_segment_fails_the_channel)
 static void a_send_that_returned_0_is_delivered_and_one_that_timed_out_is_not(transport_t t) {
   colo_opts_t o = small_opts();
   pair_t p;
-  listen_on(t, &p, "short", &o);
   tu_proc_t h;
-  const char *args[] = {"send-until-short", p.ep, NULL};
-  cr_assert_eq(tu_spawn_helper(&h, args), 0);
-  colo_chan_t *ch;
-  cr_assert_eq(colo_accept(p.l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
+  colo_chan_t *ch = accept_helper(t, &p, "short", &o, "send-until-short", NULL, &h);
   /* Nothing is read until the sender gave up on a message and was killed. */
   char line[128], code[64];
   cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(30000)), 0);

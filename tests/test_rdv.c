@@ -405,16 +405,7 @@ Test(hostile, bad_records_from_a_listener_are_protocol_errors) {
 
 /* The descriptor of the rung-2 segment this process maps (its name is gone). */
 static int rung2_fd(struct stat *st) {
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  int fd = -1;
-  while (d && fd < 0 && (e = readdir(d))) {
-    char link[320], target[512];
-    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n > 0 && (target[n] = '\0', strstr(target, "/dev/shm/colo.rdv."))) fd = open(link, O_RDWR);
-  }
-  if (d) closedir(d);
+  int fd = tu_reopen_fd_to("/dev/shm/colo.rdv.");
   if (fd >= 0) fstat(fd, st);
   return fd;
 }

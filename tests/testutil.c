@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -157,6 +158,20 @@ int tu_sh(const char *script, char *out, size_t outcap, char *err, size_t errcap
   slurp(efd, err, errcap);
   close(ofd), close(efd);
   return rc;
+}
+
+int tu_reopen_fd_to(const char *what) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int fd = -1;
+  while (d && fd < 0 && (e = readdir(d))) {
+    char link[320], target[512];
+    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n > 0 && (target[n] = '\0', strstr(target, what))) fd = open(link, O_RDWR);
+  }
+  if (d) closedir(d);
+  return fd;
 }
 
 int tu_leave_dead_listener(const char *ep) {

@@ -47,6 +47,11 @@ int tu_wait(tu_proc_t *p, int timeout_ms);
  * stderr (NUL-terminated, truncated to cap). Returns what tu_wait returns. */
 int tu_sh(const char *script, char *out, size_t outcap, char *err, size_t errcap, int timeout_ms);
 
+/* Opens again, read-write, what a descriptor of this process refers to
+ * when its /proc/self/fd link holds `what` (a memfd, an unlinked segment): a
+ * test can then do to the object what another writer could. -1 if none. */
+int tu_reopen_fd_to(const char *what);
+
 /* Leaves a segment behind at ep the way a crash does: the helper listens and
  * SIGKILLs itself. 0 on success. */
 int tu_leave_dead_listener(const char *ep);

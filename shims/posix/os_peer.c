@@ -60,7 +60,7 @@ int colo__posix_check_uid(const colo__os_peers_t *p, uid_t uid, const char *what
   colo__posix_user_desc(uid, who, sizeof who);
   colo__posix_user_desc(me, self, sizeof self);
   return colo__err(COLO_EPERM, "%s %s %s; refused: this process accepts its own user (%s)%s%s and root, as any local "
-                   "user can make an endpoint (peer_user names another user to accept, * anyone)",
+                   "user can make an endpoint (opts.peer_user, colo --peer-user, names a user to accept; * anyone)",
                    what, relation, who, self, p->has_extra ? ", " : "", p->has_extra ? p->spec : "");
 }
 
