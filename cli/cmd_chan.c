@@ -331,7 +331,7 @@ int cmd_send(int argc, char **argv) {
   cli_catch_stop();
   int connect_ms = c.timeout_ms >= 0 ? c.timeout_ms : CONNECT_TIMEOUT_DEFAULT_MS;
   int rc = cli_wait_sliced(op_connect, &s, connect_ms);
-  if (rc == COLO_ETIMEDOUT) return cli_fail_timeout("send", "no listener appeared", connect_ms);
+  /* (The library says which: no listener, one too busy, one that never answered.) */
   if (rc) return cli_fail("send", rc);
   if (c.verbose) cli_report_channel("send", "connected", s.ch);
   size_t max = colo_max_message(s.ch);

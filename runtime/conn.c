@@ -112,8 +112,10 @@ int colo__conn_accept(colo__conn_listener_t *cl, colo_listener_t *l, int timeout
   unsigned cap = 0;
   int rc;
   for (;;) {
-    /* Every connection waiting in the kernel's queue. */
-    for (;;) {
+    /* The connections waiting in the kernel's queue: a queue that refills as
+     * fast as it is emptied (a flood) must not keep us past our deadline. */
+    for (int taken = 0; taken < COLO__HS_MAX; taken++) {
+      if (taken && timeout_ms != 0 && colo__os_now_ns() >= deadline) break;
       colo__os_conn_t *conn;
       rc = colo__os_accept(cl->sock, &conn, 0);
       if (rc == COLO_EAGAIN) break;

@@ -36,7 +36,12 @@ static const char *const rung_name[] = {"", "memfd", "shm", "unix"};
 typedef struct rdv_listener {
   colo_listener_t base;
   colo__conn_listener_t cl;
+  unsigned offers; /* handshakes holding a ring they offered (memory reserved for it) */
 } rdv_listener_t;
+
+/* Handshakes in progress that may hold an offered ring at once: a flood of
+ * clients that stop after their request reserves no more than this many. */
+#define RDV_OFFERS_MAX 32
 
 static const colo__listener_vt_t rdv_listener_vt;
 static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out);
@@ -258,16 +263,28 @@ typedef struct rdv_hs {
   colo__rdv_rec_t req, offer;
   unsigned rung;
   colo__seg_t *seg;
-  colo_chan_t *ch;    /* the ring rung being proven */
+  colo_chan_t *ch;    /* the ring rung being proven (counted in the listener's offers) */
+  rdv_listener_t *l;
   colo_info_t *route; /* every reason a rung was skipped */
   int end;            /* after the record being sent: the error to drop with */
 } rdv_hs_t;
 
 enum { P_START, P_REQ_BODY, P_REQ, P_ANS_BODY, P_ANS, P_SENT_SKIP, P_SENT_DONE, P_SENT_END };
 
+/* Lets go of the ring on offer: closed, or (keep) handed to the caller. */
+static colo_chan_t *offer_end(rdv_hs_t *r, int keep) {
+  colo_chan_t *ch = r->ch;
+  if (!ch) return NULL;
+  r->ch = NULL;
+  r->l->offers--;
+  if (keep) return ch;
+  colo_close(ch);
+  return NULL;
+}
+
 static void rdv_hs_free(void *p) {
   rdv_hs_t *r = p;
-  colo_close(r->ch);
+  offer_end(r, 0);
   colo__free(r->route);
   colo__free(r);
 }
@@ -320,8 +337,11 @@ static int next_rung(colo__hs_t *h, rdv_hs_t *r) {
     if (rung == COLO__RUNG_SHM && !colo__os_conn_peer_is_self_or_root(h->conn))
       rc = colo__err(COLO_EPERM, "%s: the client runs as another user, who could open a named segment only if every "
                      "user could (a memfd or the socket carries it instead)", endpoint);
-    else if (rung != COLO__RUNG_SOCKET)
-      rc = offer_ring(endpoint, o, &r->offer, &r->seg, &r->ch);
+    else if (rung != COLO__RUNG_SOCKET && r->l->offers >= RDV_OFFERS_MAX)
+      rc = colo__err(COLO_EBUSY, "%s: %u other handshakes hold the shared memory they were offered (a flood of "
+                     "clients that stop halfway?): this one gets the socket", endpoint, r->l->offers);
+    else if (rung != COLO__RUNG_SOCKET && (rc = offer_ring(endpoint, o, &r->offer, &r->seg, &r->ch)) == 0)
+      r->l->offers++;
     if (rc) {
       char why[COLO__RDV_TEXT_MAX + 1];
       snprintf(why, sizeof why, "%s", colo__err_detail(endpoint));
@@ -339,8 +359,7 @@ static int next_rung(colo__hs_t *h, rdv_hs_t *r) {
 /* DONE went out: the channel on the rung, with how it was chosen. */
 static int finish(colo__hs_t *h, rdv_hs_t *r, colo_chan_t **out) {
   const char *endpoint = h->l->endpoint;
-  colo_chan_t *ch = r->ch;
-  r->ch = NULL;
+  colo_chan_t *ch = offer_end(r, 1);
   int rc;
   if (r->rung == COLO__RUNG_SOCKET) {
     if ((rc = colo__stream_adopt(h->conn, COLO__EP_UNIX, endpoint, &h->l->opts, r->req.max_rx, &ch)) != 0) return rc;
@@ -366,6 +385,7 @@ static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out) {
   switch (h->phase) {
   case P_START:
     if (!(r = h->state = colo__calloc(1, sizeof *r))) return colo__err(COLO_ENOMEM, "out of memory");
+    r->l = (rdv_listener_t *)h->l;
     h->state_free = rdv_hs_free;
     return want_record(h, P_REQ_BODY);
   case P_REQ_BODY: return want_body(h, P_REQ);
@@ -382,16 +402,14 @@ static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out) {
                        r->rung, rec.type, rec.rung);
     if (rec.type == COLO__RDV_SKIP) {
       colo__route_skip(&r->route, rung_name[r->rung], rec.text);
-      colo_close(r->ch);
-      r->ch = NULL;
+      offer_end(r, 0);
       return next_rung(h, r);
     }
     if (!(r->ch ? ring_take_nonce(r->ch, r->offer.nonce) : memcmp(rec.nonce, r->offer.nonce, COLO__RDV_NONCE) == 0)) {
       const char *why = r->ch ? "the proof failed: the nonce did not come back through the ring"
                               : "the proof failed: the nonce did not come back through the socket";
       colo__route_skip(&r->route, rung_name[r->rung], why);
-      colo_close(r->ch);
-      r->ch = NULL;
+      offer_end(r, 0);
       return send_rec(h, COLO__RDV_SKIP, r->rung, why, P_SENT_SKIP);
     }
     return send_rec(h, COLO__RDV_DONE, r->rung, NULL, P_SENT_DONE);

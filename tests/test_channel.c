@@ -533,3 +533,13 @@ Test(sigbus, an_application_that_owns_sigbus_repairs_through_colo_sigbus_repair)
   cr_assert_eq(colo_sigbus_repair((void *)&n), 0, "an address outside colo's mappings is not colo's");
   pair_close(&p);
 }
+
+Test(sigbus, a_sent_sigbus_that_was_ignored_stays_ignored) {
+  signal(SIGBUS, SIG_IGN);
+  pair_t p;
+  pair_open(&p, "ign", NULL); /* colo's handler goes in front of SIG_IGN */
+  raise(SIGBUS);
+  kill(getpid(), SIGBUS);
+  cr_assert_eq(colo_send(p.cli, "x", 1, 0), 0, "still here, and the channel too");
+  pair_close(&p);
+}

@@ -878,3 +878,73 @@ CONFORM(a_sender_learns_the_receiver_closed_rather_than_died)
 CONFORM(silent_clients_hold_up_nobody)
 CONFORM(a_client_that_gave_up_is_never_handed_out)
 CONFORM(a_busy_listener_is_waited_for_not_reported_dead)
+
+/* A link named like the socket: never followed (another user could point
+ * root's client at any socket root or the client listens on). */
+static void a_link_at_the_socket_name_is_not_followed(transport_t t) {
+  if (t != T_UNIX && t != T_MEMFD) return; /* (a socket file: the others have their own tests) */
+  pair_t p;
+  listen_on(t, &p, "link", NULL);
+  char link[300];
+  snprintf(link, sizeof link, "%s.link", p.ep + 7);
+  cr_assert_eq(symlink(p.ep + 7, link), 0);
+  char ep[320];
+  snprintf(ep, sizeof ep, "%.7s%s", p.ep, link);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_connect(&ch, ep, NULL, tu_ms(1000)), COLO_EINVAL, "%s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), "symbolic link"), "%s", colo_last_error());
+  unlink(link);
+  colo_listener_close(p.l);
+}
+
+typedef struct flood {
+  transport_t t;
+  const char *ep;
+  _Atomic int stop;
+} flood_t;
+
+/* Connects and hangs up at once, as fast as it can (without blocking on a
+ * full queue of connections: then it tries again). */
+static void *flood_main(void *arg) {
+  flood_t *f = arg;
+  struct sockaddr_un su = {.sun_family = AF_UNIX};
+  struct sockaddr_in si = {.sin_family = AF_INET};
+  if (f->t == T_TCP) {
+    si.sin_port = htons((uint16_t)atoi(strrchr(f->ep, ':') + 1));
+    si.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else {
+    snprintf(su.sun_path, sizeof su.sun_path, "%.100s", f->ep + 7);
+  }
+  while (!f->stop) {
+    int fd = socket(f->t == T_TCP ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (f->t == T_TCP) connect(fd, (struct sockaddr *)&si, sizeof si);
+    else connect(fd, (struct sockaddr *)&su, sizeof su);
+    close(fd);
+  }
+  return NULL;
+}
+
+static void a_flood_of_connections_does_not_hold_accept_past_its_deadline(transport_t t) {
+  if (!is_multi(t) || t == T_PIPE) return; /* (a pipe's flood is of requests: at most 256 are read a call) */
+  colo_opts_t o = small_opts();
+  pair_t p;
+  listen_on(t, &p, "flood", &o);
+  flood_t f = {t, p.ep, 0};
+  enum { FLOODERS = 4 };
+  pthread_t th[FLOODERS];
+  for (int i = 0; i < FLOODERS; i++) pthread_create(&th[i], NULL, flood_main, &f);
+  usleep(100000);
+  for (int i = 0; i < 3; i++) {
+    colo_chan_t *ch;
+    uint64_t t0 = tu_now_ms();
+    cr_assert_eq(colo_accept(p.l, &ch, 300), COLO_ETIMEDOUT);
+    uint64_t took = tu_now_ms() - t0;
+    cr_assert_lt(took, 450u, "accept(300 ms) took %llu ms", (unsigned long long)took);
+  }
+  f.stop = 1;
+  for (int i = 0; i < FLOODERS; i++) pthread_join(th[i], NULL);
+  colo_listener_close(p.l);
+}
+
+CONFORM(a_link_at_the_socket_name_is_not_followed)
+CONFORM(a_flood_of_connections_does_not_hold_accept_past_its_deadline)

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -391,4 +392,39 @@ Test(proto, a_peers_announced_maximum_allocates_nothing) {
   colo_close(ch);
   close(fd);
   colo_listener_close(l);
+}
+
+/* Two listeners starting on one path at once: one of them, never both. */
+Test(proto, two_listeners_starting_at_once_never_both_win) {
+  const char *kinds[] = {"unix", "pipe", "colo"};
+  for (int k = 0; k < 3; k++) {
+    char ep[160];
+    snprintf(ep, sizeof ep, "%s:///tmp/colo-proto-%d.dual.%s", kinds[k], (int)getpid(), kinds[k]);
+    int both = 0;
+    for (int round = 0; round < 150; round++) {
+      int go[2], res[2];
+      cr_assert_eq(pipe(go), 0);
+      cr_assert_eq(pipe(res), 0);
+      for (int c = 0; c < 2; c++)
+        if (fork() == 0) {
+          char x;
+          if (read(go[0], &x, 1) != 1) _exit(1);
+          colo_listener_t *l;
+          int rc = colo_listen(&l, ep, NULL);
+          char r = rc == 0 ? 'Y' : 'n';
+          if (write(res[1], &r, 1) != 1) _exit(1);
+          usleep(5000);
+          if (!rc) colo_listener_close(l);
+          _exit(0);
+        }
+      write_all(go[1], "xx", 2);
+      char a = 0, b = 0;
+      cr_assert_eq(read(res[0], &a, 1), 1);
+      cr_assert_eq(read(res[0], &b, 1), 1);
+      both += a == 'Y' && b == 'Y';
+      wait(NULL), wait(NULL);
+      close(go[0]), close(go[1]), close(res[0]), close(res[1]);
+    }
+    cr_assert_eq(both, 0, "%s: both listeners won in %d of 150 rounds", kinds[k], both);
+  }
 }

@@ -69,6 +69,8 @@ static void before_fork(void) { pthread_mutex_lock(&mu); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&mu); }
 
 static void after_fork_child(void) {
+  /* Only the forking thread lives on here: no handler is inside the walk. */
+  atomic_store(&inflight, 0);
   FOR_EACH_SLOT(h) {
     if (atomic_load_explicit(&h->state, memory_order_relaxed) != SLOT_LIVE) continue;
     void *base = (void *)atomic_load_explicit(&h->base, memory_order_relaxed);
@@ -169,12 +171,17 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
     previous.sa_sigaction(sig, si, ctx);
   } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
     previous.sa_handler(sig);
-  } else {
-    /* The default action (a core dump), also for an ignored SIGBUS, which
-     * would otherwise fault again for ever: a fault repeats once we return;
-     * a signal that was sent is sent again. */
+  } else if (!si || si->si_code <= 0) {
+    /* A SIGBUS that was sent (kill, raise): what the disposition before ours
+     * said: ignored, or the default action. */
+    if (previous.sa_handler == SIG_IGN) return;
     signal(SIGBUS, SIG_DFL);
-    if (!si || si->si_code <= 0) raise(SIGBUS);
+    raise(SIGBUS);
+  } else {
+    /* A fault that is not ours: the default action (a core dump), as the
+     * kernel forces it even on an ignored SIGBUS; the access faults again
+     * once we return. */
+    signal(SIGBUS, SIG_DFL);
   }
 }
 

@@ -79,10 +79,14 @@ int colo__posix_pipe_listen(colo__os_lsock_t *l, const colo__endpoint_t *ep, uin
     if (mkfifoat(l->dir_fd, leaf, 0600) == 0) break;
     int e = errno;
     if (e == EEXIST && fstatat(l->dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode)) {
-      /* A request FIFO nobody reads is a dead listener's: replace it once. */
-      int fd;
-      int oe = open_fifo(l->dir_fd, leaf, O_WRONLY, &fd, &st);
-      if (oe == 0) close(fd);
+      /* A request FIFO nobody reads is a dead listener's: replace it once.
+       * Nobody reads a live one either between its mkfifo and its open (for
+       * microseconds): it must stay unread for a while. */
+      int fd, oe = ENXIO;
+      for (int i = 0; i < 5 && oe == ENXIO; i++) {
+        if (i) colo__os_sleep_ns(10000000u);
+        if ((oe = open_fifo(l->dir_fd, leaf, O_WRONLY, &fd, &st)) == 0) close(fd);
+      }
       if (oe == ENXIO && attempt == 0) {
         unlinkat(l->dir_fd, leaf, 0);
         continue;
@@ -139,7 +143,8 @@ int colo__posix_pipe_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t
   const char *leaf = leaf_of(l->path);
   for (;;) {
     char nonce[17], c2s[NAME_MAX + 1], s2c[NAME_MAX + 1];
-    while (read_request(l, nonce)) {
+    /* At most so many requests a call: a flood of them must not keep it. */
+    for (int taken = 0; taken < 256 && read_request(l, nonce); taken++) {
       if (fifo_names(leaf, nonce, c2s, s2c, sizeof c2s) != 0) continue;
       int w, r;
       struct stat sw, sr;

@@ -96,7 +96,31 @@ static colo__os_conn_t *conn_new(int fd, int is_unix) {
 
 /* ---- listening ------------------------------------------------------------------ */
 
-/* 1 when a process accepts connections on the socket file at path. */
+/* The socket file leaf in dirfd itself, never a link: an O_PATH descriptor
+ * of it (*pfd) and the address /proc/self/fd/N that names exactly that
+ * inode, so that nothing swapped in at the name afterwards is reached. */
+static int sock_file(int dirfd, const char *leaf, const char *path, int *pfd, struct stat *st, struct sockaddr_un *sa) {
+  *pfd = openat(dirfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (*pfd < 0) return colo__posix_err(errno, "cannot open", path);
+  int rc = fstat(*pfd, st) != 0 ? colo__posix_err(errno, "cannot stat", path)
+           : S_ISLNK(st->st_mode) ? colo__err(COLO_EINVAL, "%s is a symbolic link (colo never follows one)", path)
+           : !S_ISSOCK(st->st_mode) ? colo__err(COLO_EINVAL, "%s is not a socket (%s)", path, colo__posix_type_name(st->st_mode))
+                                    : 0;
+  if (!rc && sa) {
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d", *pfd);
+    struct stat pst;
+    if (stat(sa->sun_path, &pst) != 0 || pst.st_ino != st->st_ino) rc = colo__err(COLO_ENOTSUP, "%s: /proc is needed to reach a socket file without following links", path);
+  }
+  if (rc) {
+    close(*pfd);
+    *pfd = -1;
+  }
+  return rc;
+}
+
+/* 1 when a process accepts connections on the socket file (its address). */
 static int unix_alive(const struct sockaddr_un *sa) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 1; /* cannot tell: assume alive, replace nothing */
@@ -104,6 +128,25 @@ static int unix_alive(const struct sockaddr_un *sa) {
   int e = errno;
   close(fd);
   return rc == 0 || (e != ECONNREFUSED && e != ENOENT);
+}
+
+/* 1 when the socket file at leaf is a dead listener's: it refuses
+ * connections, and keeps refusing for a while, since a live listener
+ * between its bind and its listen refuses too (for microseconds). */
+static int unix_dead(int dirfd, const char *leaf, const char *path, uid_t *owner) {
+  int pfd;
+  struct stat st;
+  struct sockaddr_un sa;
+  *owner = (uid_t)-1;
+  if (sock_file(dirfd, leaf, path, &pfd, &st, &sa) != 0) return 0;
+  *owner = st.st_uid;
+  int dead = 1;
+  for (int i = 0; i < 5 && dead; i++) {
+    if (unix_alive(&sa)) dead = 0;
+    else if (i < 4) colo__os_sleep_ns(10000000u);
+  }
+  close(pfd);
+  return dead;
 }
 
 static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t perm) {
@@ -118,32 +161,45 @@ static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t
     if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) == 0) break;
     int e = errno;
     int there = fstatat(l->dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    uid_t owner = (uid_t)-1;
     /* A socket file nobody listens on is a dead listener's: replace it once.
      * Never remove anything that is not a socket. */
-    if (e == EADDRINUSE && attempt == 0 && there && S_ISSOCK(st.st_mode) && !unix_alive(&sa)) {
+    if (e == EADDRINUSE && attempt == 0 && there && S_ISSOCK(st.st_mode) && unix_dead(l->dir_fd, leaf, ep->name, &owner)) {
       unlinkat(l->dir_fd, leaf, 0);
       continue;
     }
-    if (e == EADDRINUSE)
-      return there && !S_ISSOCK(st.st_mode)
-                 ? colo__err(COLO_EEXIST, "%s exists and is not a socket (%s)", ep->name, colo__posix_type_name(st.st_mode))
-                 : colo__err(COLO_EEXIST, "%s exists and a live process listens on it", ep->name);
+    if (e == EADDRINUSE && there && !S_ISSOCK(st.st_mode))
+      return colo__err(COLO_EEXIST, "%s exists and is not a socket (%s)", ep->name, colo__posix_type_name(st.st_mode));
+    if (e == EADDRINUSE) {
+      char who[96] = "?";
+      colo__posix_user_desc(there ? st.st_uid : owner, who, sizeof who);
+      return colo__err(COLO_EEXIST, "%s exists and a live process listens on it (the file is of %s)", ep->name, who);
+    }
     return colo__posix_err(e, "cannot bind", ep->name);
   }
-  if (fstatat(l->dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK(st.st_mode) ||
-      fchmodat(l->dir_fd, leaf, perm, 0) != 0) {
-    int e = errno ? errno : EINVAL;
-    unlinkat(l->dir_fd, leaf, 0);
-    return colo__posix_err(e, "cannot set the mode of", ep->name);
-  }
-  l->dev = st.st_dev, l->ino = st.st_ino;
-  snprintf(l->path, sizeof l->path, "%s", ep->name);
   if (listen(l->fd, 128) != 0) {
     int e = errno;
     unlinkat(l->dir_fd, leaf, 0);
-    l->path[0] = '\0';
     return colo__posix_err(e, "cannot listen on", ep->name);
   }
+  /* The mode, set on the very inode (through an O_PATH descriptor of it,
+   * never by a name another user could point elsewhere meanwhile). */
+  int pfd;
+  char self[64];
+  if ((rc = sock_file(l->dir_fd, leaf, ep->name, &pfd, &st, NULL)) != 0) {
+    unlinkat(l->dir_fd, leaf, 0);
+    return rc;
+  }
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+  if (chmod(self, perm) != 0) {
+    int e = errno;
+    close(pfd);
+    unlinkat(l->dir_fd, leaf, 0);
+    return colo__posix_err(e, "cannot set the mode of", ep->name);
+  }
+  close(pfd);
+  l->dev = st.st_dev, l->ino = st.st_ino;
+  snprintf(l->path, sizeof l->path, "%s", ep->name);
   return 0;
 }
 
@@ -276,11 +332,17 @@ int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t
     int dirfd;
     const char *leaf;
     int rc = unix_addr(ep->name, &sa, &dirfd, &leaf);
-    if (rc) return rc == COLO_ENOENT ? colo__err(COLO_ENOENT, "%s: no such socket (yet)", ep->name) : rc;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (rc) return rc;
+    /* The socket file itself: a link at its name is refused, not followed. */
+    int pfd = -1, fd = -1;
+    struct stat st;
+    rc = sock_file(dirfd, leaf, ep->name, &pfd, &st, &sa);
+    close(dirfd);
+    if (rc) return rc; /* (COLO_ENOENT: not there yet, retried) */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) rc = colo__posix_err(errno, "cannot create a socket for", ep->name);
     else rc = connect_wait(fd, (struct sockaddr *)&sa, sizeof sa, deadline, ep->name);
-    close(dirfd);
+    close(pfd);
     if (rc) {
       if (fd >= 0) close(fd);
       return rc;
