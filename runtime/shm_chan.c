@@ -324,7 +324,8 @@ static int shm_reserve(colo_chan_t *base, size_t len, void **buf, int timeout_ms
   waiter_t w = {.timeout_ms = timeout_ms};
   for (;;) {
     int rc = colo__ring_reserve(&ch->tx, len, buf);
-    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->base.endpoint));
+    /* (A success is checked by the commit, after the message is written.) */
+    if (rc != COLO_EAGAIN) return rc ? check_lost(ch, colo__with_endpoint(rc, ch->base.endpoint)) : 0;
     rc = wait_step(ch, &ch->tx, colo__wait_id(ch->side, 1), HALF_TX, &w);
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD || rc == COLO_EPROTO || rc == COLO_ECORRUPT || rc == COLO_ESTATE)
       return gone_err(ch, rc);
@@ -348,7 +349,8 @@ static int rx_next(shm_chan_t *ch, const void **p, size_t *n, int timeout_ms) {
   int gone = 0;
   for (;;) {
     int rc = colo__ring_peek(&ch->rx, p, n);
-    if (rc != COLO_EAGAIN) return check_lost(ch, colo__with_endpoint(rc, ch->base.endpoint));
+    /* (A success is checked by the caller: after recv's copy, at peek's end.) */
+    if (rc != COLO_EAGAIN) return rc ? check_lost(ch, colo__with_endpoint(rc, ch->base.endpoint)) : 0;
     if (gone) return gone_err(ch, gone);
     rc = wait_step(ch, &ch->rx, colo__wait_id(1 - ch->side, 0), HALF_RX, &w);
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) {
@@ -372,16 +374,18 @@ static int rx_verify(shm_chan_t *ch, const void *p, size_t n) {
 static int shm_peek(colo_chan_t *base, const void **buf, size_t *len, int timeout_ms) {
   shm_chan_t *ch = (shm_chan_t *)base;
   int rc = rx_next(ch, buf, len, timeout_ms);
-  return rc ? rc : rx_verify(ch, *buf, *len);
+  return rc ? rc : check_lost(ch, rx_verify(ch, *buf, *len));
 }
 
-static int shm_release(colo_chan_t *base) {
-  shm_chan_t *ch = (shm_chan_t *)base;
+/* Gives the pending message's space back (publishes head). */
+static int rx_release(shm_chan_t *ch) {
   int wake;
   int rc = colo__ring_release(&ch->rx, &wake);
   if (wake) colo__os_wake(ch->seg->os, colo__wait_id(1 - ch->side, 1), colo__lo32(&ch->rx.ctrl->head));
-  return check_lost(ch, rc);
+  return rc;
 }
+
+static int shm_release(colo_chan_t *base) { return check_lost((shm_chan_t *)base, rx_release((shm_chan_t *)base)); }
 
 static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int timeout_ms) {
   shm_chan_t *ch = (shm_chan_t *)base;
@@ -397,7 +401,8 @@ static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int t
   /* Verify the private copy: what we return is what was checked (and was
    * not read off pages the file lost). */
   if ((rc = check_lost(ch, rx_verify(ch, buf, n))) != 0) return rc;
-  return shm_release(base);
+  /* The copy was checked: a loss from here on is the next call's to say. */
+  return rx_release(ch);
 }
 
 static const colo__chan_vt_t shm_vt = {"shm", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,

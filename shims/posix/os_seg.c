@@ -92,10 +92,6 @@ static int lock_op(int fd, int cmd, short type, int slot, struct flock *out) {
   return r;
 }
 
-static int forked(const colo__os_seg_t *s) {
-  return colo__load_relaxed(colo__posix_held_lost(s->held)) == COLO__OS_LOST_FORKED;
-}
-
 int colo__os_seg_probe(colo__os_seg_t *s, int slot) {
   if (s->fd < 0) return colo__posix_forked_err(s->path);
   /* Only a write lock answers a query for a read lock: a process that may
@@ -312,7 +308,7 @@ void *colo__os_seg_base(const colo__os_seg_t *s) { return s->base; }
 uint64_t colo__os_seg_size(const colo__os_seg_t *s) { return s->size; }
 
 int colo__os_seg_unlink(colo__os_seg_t *s) {
-  if (!s->kind || s->fd < 0 || forked(s)) return 0;
+  if (!s->kind || s->fd < 0) return 0; /* (-1: a child after fork: the name is its parent's) */
   int dirfd;
   const char *leaf;
   struct stat st;
