@@ -93,6 +93,7 @@ int cmd_info(int argc, char **argv) {
   }
   if (optind != argc - 1) return cli_usage("info", optind == argc ? "ENDPOINT is missing" : "one ENDPOINT only");
   static colo_info_t info; /* 8 KiB: not on the stack */
+  info.struct_size = sizeof info;
   int rc = colo_info_endpoint(argv[optind], &opts, timeout_ms, &info);
   if (rc) return cli_fail("info", rc);
   if (json) print_json(&info);

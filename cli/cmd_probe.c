@@ -226,7 +226,7 @@ static void local_checks(probe_t *p) {
    * nothing from it (colo_info_endpoint); closing it removes the socket. */
   snprintf(f, sizeof f, "unix://%s/.colo-probe-%u.sock", p->path, (unsigned)p->me.pid);
   colo_listener_t *l = NULL;
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   rc = colo_listen(&l, f, NULL);
   if (rc == 0) rc = colo_info_endpoint(f, NULL, PROBE_STEP_MS, &in);
   check(p, "unix socket", rc == 0, rc == 0 ? "a Unix socket binds and connects here" : "%s", colo_last_error());
@@ -340,7 +340,7 @@ static int sample(colo_chan_t *ch, int timer, medium_t *m) {
 /* What colo:// chose for the control channel, and why; with checks, the
  * socket and descriptor-passing checks it proves. */
 static void describe_colo(probe_t *p, colo_chan_t *ch, int checks) {
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   if (colo_info(ch, &in) != 0) return;
   int n = snprintf(p->rung, sizeof p->rung, "%s", in.how);
   const char *memfd_why = "";

@@ -154,7 +154,7 @@ int cmd_ls(int argc, char **argv) {
     if (rc) status = cli_fail("ls", rc);
   }
   for (int a = optind; a < argc; a++) {
-    colo_seg_info_t info;
+    colo_seg_info_t info = {.struct_size = sizeof info};
     char *ep = to_endpoint("ls", argv[a]);
     if (!ep) {
       status = CLI_FAIL;

@@ -153,6 +153,7 @@ void cli_report_info(const char *cmd, const char *what, const colo_info_t *info)
 
 void cli_report_channel(const char *cmd, const char *what, const colo_chan_t *ch) {
   static colo_info_t info; /* 8 KiB: not on the stack */
+  info.struct_size = sizeof info;
   if (colo_info(ch, &info) == 0) cli_report_info(cmd, what, &info);
 }
 

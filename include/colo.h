@@ -22,7 +22,8 @@
  *    One thread may use the sending half while another uses the receiving
  *    half, on every transport; each half must not be used by two threads at
  *    once (a reservation or a peeked message belongs to its half);
- *  - colo_max_message, colo_endpoint, colo_transport and colo_fd may be
+ *  - colo_max_message, colo_endpoint, colo_transport, colo_info and
+ *    colo_os_handle (colo_fd) may be
  *    called from any thread at any time before colo_close;
  *  - colo_close must not run concurrently with any other call on the channel;
  *  - a listener: colo_accept from one thread at a time; colo_listener_close
@@ -57,9 +58,9 @@ extern "C" {
 #endif
 
 #define COLO_VERSION_MAJOR 0
-#define COLO_VERSION_MINOR 1
+#define COLO_VERSION_MINOR 2
 #define COLO_VERSION_PATCH 0
-#define COLO_VERSION_STRING "0.1.0"
+#define COLO_VERSION_STRING "0.2.0"
 
 /** The shared-segment format this library writes and reads (docs/layout.md). */
 #define COLO_FORMAT_MAJOR 1
@@ -134,11 +135,18 @@ typedef struct colo_opts {
                                    ring_capacity / 2 - 8 bytes. */
   colo_wait_mode_t wait_mode; /**< default COLO_WAIT_HYBRID */
   uint32_t spin_us;           /**< hybrid mode: spin this long before sleeping; default 50 */
-  uint32_t perm;              /**< listener: permission bits of the segment or socket file;
-                                   default 0600. A segment (shm://, file://) takes read and
-                                   write together for each class, or neither: 0600, 0660,
-                                   0606 or 0666 (someone who may only read a segment could
-                                   fake presence on it) */
+  uint32_t perm;              /**< listener: who may use the endpoint, as read (4) and write
+                                   (2) bits for its owner, group and others, written as
+                                   the octal digits of a POSIX mode (0600: the owner only;
+                                   the default). POSIX applies them as the mode of the
+                                   segment, socket or FIFO file; Windows maps them onto the
+                                   object's security descriptor (owner: the creating user;
+                                   group and others: authenticated users). Execute bits
+                                   (0111) mean nothing to colo and are passed on as they are
+                                   on POSIX. A segment (shm://, file://) takes read and write
+                                   together for each class, or neither: 0600, 0660, 0606 or
+                                   0666 (someone who may only read a segment could fake
+                                   presence on it) */
   int msg_checksum;           /**< listener: XXH3 check of every message; default 0 */
   int reclaim_stale;          /**< listener: replace a leftover segment whose processes
                                    are all dead; default 1 */
@@ -165,6 +173,16 @@ typedef struct colo_opts {
 
 typedef struct colo_listener colo_listener_t;
 typedef struct colo_chan colo_chan_t;
+
+/**
+ * The operating system's handle an event loop waits on (colo_os_handle()):
+ * a file descriptor on POSIX, a HANDLE on Windows (libuv's uv_os_fd_t).
+ */
+#ifdef _WIN32
+typedef void *colo_os_handle_t;
+#else
+typedef int colo_os_handle_t;
+#endif
 
 /** Fills *opts with the defaults. */
 COLO_API void colo_opts_init(colo_opts_t *opts);
@@ -339,8 +357,14 @@ typedef struct colo_info_skip {
   char why[320];  /**< one sentence */
 } colo_info_skip_t;
 
-/** What carries a channel, and why. */
+/**
+ * What carries a channel, and why. Filled into the caller's memory, so it
+ * can grow in later versions: set struct_size to sizeof(colo_info_t) before
+ * the call (colo_info_t info = {sizeof info};). The library fills at most
+ * struct_size bytes and sets struct_size to what it filled.
+ */
 typedef struct colo_info {
+  uint32_t struct_size;  /**< set by the caller, see above */
   char transport[16];    /**< as colo_transport() */
   char endpoint[4112];   /**< the endpoint in use (of a list: the one that answered) */
   char how[256];         /**< one sentence: what carries the messages */
@@ -354,7 +378,8 @@ typedef struct colo_info {
 /**
  * Fills *out with the channel's transport and the reasons every faster rung
  * or earlier alternative was skipped. Same thread rules as colo_transport().
- * @return 0; COLO_EINVAL.
+ * @return 0; COLO_EINVAL (also when out->struct_size is not set: smaller than
+ *         the colo_info_t of version 0.2).
  */
 COLO_API int colo_info(const colo_chan_t *ch, colo_info_t *out);
 
@@ -370,16 +395,25 @@ COLO_API int colo_info(const colo_chan_t *ch, colo_info_t *out);
 COLO_API int colo_info_endpoint(const char *endpoint, const colo_opts_t *opts, int timeout_ms, colo_info_t *out);
 
 /**
- * A file descriptor for event loops (poll, epoll, libuv): it becomes readable
- * when data from the peer arrives, or when the peer closes or dies.
- * Edge semantics: after it polls readable, call colo_recv() or colo_peek()
- * with COLO_NOWAIT until COLO_EAGAIN before polling again; messages already
- * read into the channel's buffer do not make it readable again. Do not read
- * from it, write to it or close it; it is valid until colo_close().
- * @return the descriptor (>= 0); COLO_ENOTSUP for ring transports (shm, file,
- *         memfd), which have none in this version.
+ * The handle an event loop waits on (poll, epoll, libuv's uv_poll_t): it
+ * becomes readable when data from the peer arrives, or when the peer closes
+ * or dies. Edge semantics: after it polls readable, call colo_recv() or
+ * colo_peek() with COLO_NOWAIT until COLO_EAGAIN before polling again;
+ * messages already read into the channel's buffer do not make it readable
+ * again. Do not read from it, write to it or close it; it is valid until
+ * colo_close().
+ * @return 0 with *out set; COLO_ENOTSUP for ring transports (shm, file,
+ *         memfd), which have none in this version; COLO_EINVAL.
+ */
+COLO_API int colo_os_handle(colo_chan_t *ch, colo_os_handle_t *out);
+
+#ifndef _WIN32
+/**
+ * The POSIX spelling of colo_os_handle(): the descriptor (>= 0), or
+ * COLO_ENOTSUP / COLO_EINVAL as colo_os_handle() returns them.
  */
 COLO_API int colo_fd(colo_chan_t *ch);
+#endif
 
 /** The endpoint string the channel was opened with. */
 COLO_API const char *colo_endpoint(const colo_chan_t *ch);
@@ -423,8 +457,16 @@ typedef enum colo_proc_state {
   COLO_PROC_UNKNOWN = 3  /**< could not tell (for example no permission) */
 } colo_proc_state_t;
 
-/** What colo_seg_inspect() learns of a segment without attaching to it. */
+/**
+ * What colo_seg_inspect() learns of a segment without attaching to it. It can
+ * grow in later versions: the caller of colo_seg_inspect() sets struct_size
+ * to sizeof(colo_seg_info_t) first (colo_seg_info_t si = {sizeof si};); the
+ * library fills at most that much and sets struct_size to what it filled. The
+ * info colo_seg_list() hands its callback is the library's own, struct_size
+ * set.
+ */
 typedef struct colo_seg_info {
+  uint32_t struct_size;     /**< see above */
   char endpoint[4112];      /**< "shm://NAME" or "file:///PATH" (as it is: a name listed in
                                  /dev/shm may hold any bytes) */
   char owner[64];           /**< user name, or the numeric uid */
@@ -441,11 +483,13 @@ typedef struct colo_seg_info {
 } colo_seg_info_t;
 
 /** Inspects the segment behind an endpoint. @return 0 (see info->status), or
- *  COLO_ENOENT, COLO_EINVAL, COLO_EIO for a segment that cannot be looked at. */
+ *  COLO_ENOENT, COLO_EINVAL (also: info->struct_size not set), COLO_EIO for a
+ *  segment that cannot be looked at. */
 COLO_API int colo_seg_inspect(const char *endpoint, colo_seg_info_t *info);
 
 /** Calls cb for every colo segment in the shared-memory namespace (/dev/shm).
- *  Stops early when cb returns non-zero. @return what cb returned when it
+ *  Stops early when cb returns non-zero. Where the system's names cannot be
+ *  listed (Windows sections), COLO_ENOTSUP with the reason. @return what cb returned when it
  *  stopped the walk, 0 after the last segment, or a COLO_E* code when the
  *  namespace cannot be listed. */
 COLO_API int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), void *ctx);
@@ -454,6 +498,7 @@ COLO_API int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), vo
  *  creator writes it before it sizes the object) or it is an empty shm://
  *  object (a creator died before writing it), no live process holds it, and
  *  it is not being created right now (a segment not yet ready gets 5 seconds).
+ *  An info whose struct_size is not set is never dead.
  *  A file that is not a colo segment is never dead. colo_seg_remove() without
  *  force, colo gc and a listener's reclaim_stale all follow this one rule. */
 COLO_API int colo_seg_is_dead(const colo_seg_info_t *info);

@@ -7,16 +7,35 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chan.h"
 #include "segment.h"
+
+/* The endpoint of a segment: shm:// or file://. */
+static int parse_seg_endpoint(const char *endpoint, colo__endpoint_t *ep) {
+  int rc = colo__endpoint_parse(endpoint, ep);
+  if (!rc && !colo__transport_of(ep->kind)->segment)
+    rc = colo__err(COLO_EINVAL, "%s: only shm:// and file:// endpoints have segments", endpoint);
+  return rc;
+}
 
 int colo_seg_inspect(const char *endpoint, colo_seg_info_t *info) {
   if (!info) return colo__err(COLO_EINVAL, "colo_seg_inspect: info is NULL");
+  if (info->struct_size < sizeof *info)
+    return colo__err(COLO_EINVAL, "colo_seg_inspect: info->struct_size is %u; set it to sizeof(colo_seg_info_t) first",
+                     (unsigned)info->struct_size);
+  uint32_t size = info->struct_size;
   colo__endpoint_t ep;
-  int rc = colo__endpoint_parse(endpoint, &ep);
-  if (!rc && ep.kind != COLO__EP_SHM && ep.kind != COLO__EP_FILE)
-    rc = colo__err(COLO_EINVAL, "%s: only shm:// and file:// endpoints have segments", endpoint);
+  int rc = parse_seg_endpoint(endpoint, &ep);
   if (rc) return rc;
-  rc = colo__seg_inspect(&ep, info, NULL);
+  colo_seg_info_t *full = colo__calloc(1, sizeof *full);
+  if (!full) return colo__err_nomem();
+  rc = colo__seg_inspect(&ep, full, NULL);
+  if (!rc) {
+    size_t n = size < sizeof *full ? size : sizeof *full;
+    memcpy(info, full, n);
+    info->struct_size = (uint32_t)n;
+  }
+  colo__free(full);
   return colo__with_endpoint(rc, endpoint);
 }
 
@@ -39,6 +58,7 @@ static int list_one(const char *name, void *p) {
   /* A name colo cannot make (another user's file with our prefix): shown as
    * it is, opened by nobody, never removed but by hand. */
   memset(info, 0, sizeof *info);
+  info->struct_size = sizeof *info;
   snprintf(info->endpoint, sizeof info->endpoint, "shm://%s", name);
   colo__os_stat_t st;
   memset(&st, 0, sizeof st);
@@ -54,8 +74,11 @@ static int list_one(const char *name, void *p) {
 
 int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), void *ctx) {
   if (!cb) return colo__err(COLO_EINVAL, "colo_seg_list: cb is NULL");
+  if (!colo__os_caps.listable_names)
+    return colo__err(COLO_ENOTSUP, "this system's shared-memory names cannot be listed (they vanish with their last "
+                     "handle, so nothing is ever left to collect); name the segment: colo info shm://NAME");
   list_ctx_t *lc = colo__malloc(sizeof *lc);
-  if (!lc) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!lc) return colo__err_nomem();
   lc->cb = cb, lc->ctx = ctx;
   int rc = colo__os_seg_list(list_one, lc);
   colo__free(lc);
@@ -64,12 +87,10 @@ int colo_seg_list(int (*cb)(const colo_seg_info_t *info, void *ctx), void *ctx) 
 
 int colo_seg_remove(const char *endpoint, int force) {
   colo__endpoint_t ep;
-  int rc = colo__endpoint_parse(endpoint, &ep);
-  if (!rc && ep.kind != COLO__EP_SHM && ep.kind != COLO__EP_FILE)
-    rc = colo__err(COLO_EINVAL, "%s: only shm:// and file:// endpoints have segments", endpoint);
+  int rc = parse_seg_endpoint(endpoint, &ep);
   if (rc) return rc;
   colo_seg_info_t *info = colo__calloc(1, sizeof *info);
-  if (!info) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!info) return colo__err_nomem();
   colo__os_seg_t *os = NULL;
   rc = colo__seg_inspect(&ep, info, &os);
   if (!rc && !force) rc = colo__seg_verdict_err(info, colo__seg_verdict(info), " (--force removes the name anyway)");

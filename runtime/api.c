@@ -1,16 +1,14 @@
 /*
- * api.c - the public channel API: argument checks, options, and dispatch to
- * the transport behind each endpoint (chan.h).
+ * api.c - the public channel API: argument checks, options, the endpoint
+ * list and its retries, and dispatch through the transport table (chan.h).
+ * It names no transport.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "../shims/shim.h"
 #include "chan.h"
-#include "conn.h"
 #include "layout.h"
-#include "ring.h"
-#include "segment.h"
 
 void colo_opts_init(colo_opts_t *o) {
   if (!o) return;
@@ -46,101 +44,31 @@ static int opts_resolve(const colo_opts_t *in, colo_opts_t *out) {
   return 0;
 }
 
-uint64_t colo__deadline(int timeout_ms) {
-  if (timeout_ms < 0) return UINT64_MAX;
-  return colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
-}
+/* The caller's colo_info_t (or colo_seg_info_t): at least the size of
+ * version 0.2's, filled up to its struct_size. */
+#define INFO_V02_SIZE sizeof(colo_info_t)
 
-uint64_t colo__remaining_ns(uint64_t deadline) {
-  if (deadline == UINT64_MAX) return UINT64_MAX;
-  uint64_t now = colo__os_now_ns();
-  return now >= deadline ? 0 : deadline - now;
-}
-
-void colo__connect_backoff(uint64_t *backoff_ns, uint64_t deadline) {
-  uint64_t now = colo__os_now_ns(), nap = *backoff_ns;
-  if (deadline != UINT64_MAX) nap = now >= deadline ? 0 : deadline - now < nap ? deadline - now : nap;
-  if (nap) colo__os_sleep_ns(nap);
-  *backoff_ns = *backoff_ns * 2 < 20000000u ? *backoff_ns * 2 : 20000000u;
-}
-
-int colo__with_endpoint(int rc, const char *endpoint) {
-  if (rc && rc != COLO_EAGAIN && endpoint && strncmp(colo_last_error(), endpoint, strlen(endpoint)) != 0)
-    colo__err_prefix(endpoint);
-  return rc;
-}
-
-const char *colo__err_detail(const char *endpoint) {
-  const char *e = colo_last_error();
-  size_t n = strlen(endpoint);
-  return strncmp(e, endpoint, n) == 0 && e[n] == ':' && e[n + 1] == ' ' ? e + n + 2 : e;
-}
-
-static int is_shared_memory(colo__ep_kind_t k) { return k == COLO__EP_SHM || k == COLO__EP_FILE; }
-
-/* ---- how a channel was chosen ------------------------------------------------------ */
-
-colo_info_t *colo__route(colo_info_t **route) {
-  if (!*route && !(*route = colo__calloc(1, sizeof **route))) colo__err(COLO_ENOMEM, "out of memory");
-  return *route;
-}
-
-int colo__route_skip(colo_info_t **route, const char *what, const char *why) {
-  colo_info_t *r = colo__route(route);
-  if (!r) return COLO_ENOMEM;
-  unsigned i = r->skipped_count < COLO_INFO_SKIPPED_MAX ? r->skipped_count++ : COLO_INFO_SKIPPED_MAX - 1;
-  snprintf(r->skipped[i].what, sizeof r->skipped[i].what, "%s", what);
-  snprintf(r->skipped[i].why, sizeof r->skipped[i].why, "%s", why);
+static int info_out(const colo_info_t *full, colo_info_t *out, uint32_t size) {
+  size_t n = size < sizeof *full ? size : sizeof *full;
+  memcpy(out, full, n);
+  out->struct_size = (uint32_t)n;
   return 0;
 }
 
-const char *colo__route_join(const colo_info_t *route, char *buf, size_t cap) {
-  size_t n = 0;
-  buf[0] = '\0';
-  for (unsigned i = 0; route && i < route->skipped_count && n < cap; i++)
-    n += (size_t)snprintf(buf + n, cap - n, "%s%s: %s", i ? "; " : "", route->skipped[i].what, route->skipped[i].why);
-  return buf;
-}
-
-void colo__route_merge(colo_info_t **dst, colo_info_t *src) {
-  if (!src) return;
-  if (!*dst) {
-    *dst = src;
-    return;
-  }
-  for (unsigned i = 0; i < src->skipped_count; i++)
-    colo__route_skip(dst, src->skipped[i].what, src->skipped[i].why);
-  (*dst)->rung = src->rung;
-  memcpy((*dst)->how, src->how, sizeof src->how);
-  colo__free(src);
-}
-
-static const char *default_how(const char *transport) {
-  static const struct {
-    const char *t, *how;
-  } h[] = {
-      {"shm", "a ring pair in a named POSIX shared-memory segment"},
-      {"file", "a ring pair in a file-backed shared mapping"},
-      {"memfd", "a ring pair in a memfd"},
-      {"unix", "a unix socket with colo's stream framing"},
-      {"pipe", "a pair of FIFOs (named pipes) with colo's stream framing"},
-      {"tcp", "a TCP connection (TCP_NODELAY) with colo's stream framing"},
-  };
-  for (size_t i = 0; i < sizeof h / sizeof *h; i++)
-    if (strcmp(h[i].t, transport) == 0) return h[i].how;
-  return "";
+static int info_size_ok(const colo_info_t *out, const char *fn) {
+  if (out->struct_size < INFO_V02_SIZE)
+    return colo__err(COLO_EINVAL, "%s: out->struct_size is %u; set it to sizeof(colo_info_t) first", fn,
+                     (unsigned)out->struct_size);
+  return 0;
 }
 
 int colo_info(const colo_chan_t *ch, colo_info_t *out) {
   if (!ch || !out) return colo__err(COLO_EINVAL, "colo_info: NULL argument");
-  if (ch->route) *out = *ch->route;
-  else memset(out, 0, sizeof *out);
-  snprintf(out->transport, sizeof out->transport, "%s", ch->vt->transport);
-  snprintf(out->endpoint, sizeof out->endpoint, "%s", ch->endpoint);
-  if (!out->how[0]) snprintf(out->how, sizeof out->how, "%s", default_how(ch->vt->transport));
-  out->max_message = ch->max_msg;
-  out->ring_capacity = ch->ring_capacity;
-  return 0;
+  int rc = info_size_ok(out, "colo_info");
+  if (rc) return rc;
+  colo_info_t full;
+  colo__info_of(ch, &full);
+  return info_out(&full, out, out->struct_size);
 }
 
 /* What listen and connect both check first. */
@@ -173,15 +101,14 @@ int colo_listen(colo_listener_t **out, const char *endpoint, const colo_opts_t *
   colo__os_peers_t peers;
   int rc = prepare(opts, endpoint, &o, &ep);
   if (!rc) rc = colo__os_peers_parse(o.peer_user, &peers);
-  if (!rc && is_shared_memory(ep.kind) && !segment_perm_ok(o.perm))
+  const colo__transport_t *t = rc ? NULL : colo__transport_of(ep.kind);
+  if (!rc && t->segment && !segment_perm_ok(o.perm))
     rc = colo__err(COLO_EINVAL, "permission bits %04o: a segment needs read and write for its owner, and both or "
                    "neither for group and others (0600, 0660, 0606, 0666): whoever may only read it could fake "
                    "presence on it", o.perm);
   if (rc) return colo__with_endpoint(rc, endpoint);
   o.peer_user = NULL; /* the caller's string is not ours to keep */
-  rc = is_shared_memory(ep.kind)       ? colo__shm_listen(&ep, &o, out)
-       : ep.kind == COLO__EP_COLO ? colo__rdv_listen(&ep, &o, out)
-                                       : colo__stream_listen(&ep, &o, out);
+  rc = t->listen(&ep, &o, out);
   if (!rc) (*out)->peers = peers;
   return colo__with_endpoint(rc, endpoint);
 }
@@ -228,49 +155,20 @@ static int parse_alts(const char *endpoint, alts_t *a) {
   }
 }
 
-/* colo_info_endpoint for one direct endpoint: reach it, take nothing. */
-static int probe_direct(const colo__endpoint_t *ep, const char *endpoint, const colo__dial_t *d, colo_info_t *info) {
-  memset(info, 0, sizeof *info);
-  snprintf(info->endpoint, sizeof info->endpoint, "%s", endpoint);
-  if (is_shared_memory(ep->kind)) {
-    colo_seg_info_t si;
-    colo__os_seg_t *os = NULL;
-    int rc = colo__seg_inspect(ep, &si, &os);
-    /* Whose it is, as a connect would ask first. */
-    if (!rc && os) rc = colo__os_seg_check_owner(os, &d->peers);
-    colo__os_seg_close(os);
-    if (rc) return rc;
-    if (si.status) return colo__err(si.status, "%s: %s", endpoint, si.status_detail);
-    if (si.listener != COLO_PROC_ALIVE) return colo__err(COLO_EPEERDEAD, "%s: its listener is gone", endpoint);
-    if (si.connector != COLO_PROC_NONE)
-      return colo__err(COLO_EBUSY, "%s: it already serves a connection", endpoint);
-    snprintf(info->transport, sizeof info->transport, "%s", ep->kind == COLO__EP_SHM ? "shm" : "file");
-    info->ring_capacity = si.capacity[1];
-    info->max_message = colo__ring_max_msg(si.capacity[1]);
-    snprintf(info->how, sizeof info->how, "%s; a listener waits for its one connection",
-             default_how(info->transport));
-    return 0;
-  }
-  colo__os_conn_t *conn;
-  int rc = colo__dial_conn(ep, d, endpoint, &conn);
-  if (rc) return rc;
-  colo__os_conn_close(conn);
-  snprintf(info->transport, sizeof info->transport, "%s",
-           ep->kind == COLO__EP_UNIX ? "unix" : ep->kind == COLO__EP_PIPE ? "pipe" : "tcp");
-  snprintf(info->how, sizeof info->how, "%s; a listener accepts connections (the handshake is not run, so that "
-           "no connection is taken from its application)", default_how(info->transport));
-  return 0;
-}
-
-static int connect_one(const colo__endpoint_t *ep, const char *endpoint, const colo_opts_t *o, const colo__dial_t *d,
+static int connect_one(const colo__endpoint_t *ep, const char *endpoint, const colo_opts_t *o, colo__dial_t *d,
                        colo_chan_t **out, colo_info_t *info) {
+  const colo__transport_t *t = colo__transport_of(ep->kind);
   int rc;
-  if (d->probe && ep->kind != COLO__EP_COLO) return probe_direct(ep, endpoint, d, info);
-  if (is_shared_memory(ep->kind)) rc = colo__shm_connect(ep, o, d, out);
-  else if (ep->kind == COLO__EP_COLO) rc = colo__rdv_connect(ep, o, d, out);
-  else rc = colo__stream_connect(ep, o, d, out);
+  d->again = 0;
+  if (d->probe && t->probe) {
+    memset(info, 0, sizeof *info);
+    snprintf(info->endpoint, sizeof info->endpoint, "%s", endpoint);
+    snprintf(info->transport, sizeof info->transport, "%s", t->name);
+    return colo__with_endpoint(t->probe(ep, endpoint, d, info), endpoint);
+  }
+  rc = t->connect(ep, o, d, out);
   if (!rc && d->probe) {
-    colo_info(*out, info);
+    colo__info_of(*out, info);
     colo_close(*out);
     *out = NULL;
   }
@@ -288,10 +186,26 @@ static void prepend_skips(colo_info_t *info, const colo_info_t *route) {
     info->skipped[info->skipped_count++] = mine[k];
 }
 
+/* The error of a connect whose time ran out with a single endpoint still
+ * not there: rc is what its last attempt said. */
+static int ran_out(int rc, const char *endpoint, int timeout_ms) {
+  if (rc == COLO_EPEERDEAD) return rc; /* only a dead listener's leftover is there: its detail says so */
+  if (rc == COLO_EAGAIN)
+    return colo__err(COLO_ETIMEDOUT, "%s: the listener stayed too busy to take a connection for %d ms", endpoint,
+                     timeout_ms);
+  if (rc == COLO_ENOTREADY)
+    return colo__err(COLO_ETIMEDOUT, "%s: its creator did not finish initialising it within %d ms", endpoint,
+                     timeout_ms);
+  return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
+}
+
 /*
- * Tries the alternatives in order. With more than one, each attempt reaches
- * for its listener once; when none was there yet (COLO_ENOENT), the round is
- * repeated until the deadline. The reason each one failed is kept.
+ * Tries the alternatives in order, each with one attempt; while every one
+ * that failed may still appear (d.again: nobody listens yet, busy, not
+ * READY), the round is repeated until the deadline, with the one backoff
+ * of colo__retry_t. A segment that stays not READY for COLO__READY_WAIT_NS
+ * is given up on, however long the caller would wait. The reason each
+ * alternative failed is kept.
  */
 static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts_t *opts, int timeout_ms,
                         int probe, colo_info_t *info) {
@@ -299,22 +213,22 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
   int rc = opts_resolve(opts, &o);
   if (rc) return rc;
   alts_t *a = colo__malloc(sizeof *a);
-  if (!a) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!a) return colo__err_nomem();
   if ((rc = parse_alts(endpoint, a)) != 0) {
     colo__free(a);
     return rc;
   }
-  colo__dial_t d = {timeout_ms, colo__deadline(timeout_ms), a->n > 1, probe, {0}};
+  colo__dial_t d = {.timeout_ms = timeout_ms, .deadline = colo__deadline(timeout_ms), .probe = probe};
   if ((rc = colo__os_peers_parse(o.peer_user, &d.peers)) != 0) {
     colo__free(a);
     return rc;
   }
   o.peer_user = NULL;
   colo_info_t *route = NULL;
-  uint64_t backoff = 1000000u;
+  colo__retry_t retry = COLO__RETRY_INIT;
   for (;;) {
     if (route) route->skipped_count = 0; /* each round: only its own reasons count */
-    int retry = 1;
+    int again = 1, not_ready = 0;
     for (int i = 0; i < a->n; i++) {
       rc = connect_one(&a->ep[i], a->str[i], &o, &d, out, info);
       if (!rc) {
@@ -328,12 +242,27 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
         colo__free(a);
         return 0;
       }
-      if (a->n == 1) break;
-      if (rc != COLO_ENOENT && rc != COLO_ENOTREADY && rc != COLO_EAGAIN) retry = 0;
-      colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
+      again &= d.again;
+      not_ready |= rc == COLO_ENOTREADY;
+      if (a->n > 1) colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
     }
-    if (a->n == 1 || !retry || timeout_ms == 0 || colo__remaining_ns(d.deadline) == 0) break;
-    colo__connect_backoff(&backoff, d.deadline);
+    if (!again || timeout_ms == 0) break;
+    uint64_t now = colo__os_now_ns();
+    if (!not_ready) {
+      retry.not_ready_since = 0;
+    } else if (!retry.not_ready_since) {
+      retry.not_ready_since = now;
+    } else if (now - retry.not_ready_since >= COLO__READY_WAIT_NS) {
+      if (a->n == 1)
+        rc = colo__err(COLO_ENOTREADY, "%s: its creator did not finish initialising it within %llu ms", a->str[0],
+                       (unsigned long long)(COLO__READY_WAIT_NS / COLO__MS));
+      break;
+    }
+    if (colo__remaining_ns(d.deadline) == 0) {
+      if (a->n == 1) rc = ran_out(rc, a->str[0], timeout_ms);
+      break;
+    }
+    colo__retry_sleep(&retry, d.deadline);
   }
   if (a->n > 1) {
     char why[2048];
@@ -352,9 +281,19 @@ int colo_connect(colo_chan_t **out, const char *endpoint, const colo_opts_t *opt
 
 int colo_info_endpoint(const char *endpoint, const colo_opts_t *opts, int timeout_ms, colo_info_t *out) {
   if (!out) return colo__err(COLO_EINVAL, "colo_info_endpoint: out is NULL");
-  memset(out, 0, sizeof *out);
+  int rc = info_size_ok(out, "colo_info_endpoint");
+  if (rc) return rc;
+  uint32_t size = out->struct_size;
+  colo_info_t *full = colo__calloc(1, sizeof *full);
+  if (!full) return colo__err_nomem();
   colo_chan_t *ch = NULL;
-  return connect_list(&ch, endpoint, opts, timeout_ms, 1, out);
+  rc = connect_list(&ch, endpoint, opts, timeout_ms, 1, full);
+  if (!rc) {
+    full->struct_size = sizeof *full;
+    info_out(full, out, size);
+  }
+  colo__free(full);
+  return rc;
 }
 
 void colo_close(colo_chan_t *ch) {
@@ -366,17 +305,25 @@ void colo_close(colo_chan_t *ch) {
 
 size_t colo_max_message(const colo_chan_t *ch) { return ch ? ch->max_msg : 0; }
 const char *colo_endpoint(const colo_chan_t *ch) { return ch ? ch->endpoint : ""; }
-const char *colo_transport(const colo_chan_t *ch) { return ch ? ch->vt->transport : ""; }
+const char *colo_transport(const colo_chan_t *ch) { return ch ? ch->t->name : ""; }
 
 int colo_sigbus_repair(void *fault_addr) { return colo__os_sigbus_repair(fault_addr); }
 
-int colo_fd(colo_chan_t *ch) {
-  if (!ch) return colo__err(COLO_EINVAL, "colo_fd: NULL channel");
-  if (!ch->vt->fd)
-    return colo__err(COLO_ENOTSUP, "%s: a %s:// channel has no file descriptor to poll in this version",
-                     ch->endpoint, ch->vt->transport);
-  return ch->vt->fd(ch);
+int colo_os_handle(colo_chan_t *ch, colo_os_handle_t *out) {
+  if (!ch || !out) return colo__err(COLO_EINVAL, "colo_os_handle: NULL argument");
+  if (!ch->vt->os_handle)
+    return colo__err(COLO_ENOTSUP, "%s: a %s channel has no handle to poll in this version", ch->endpoint,
+                     ch->t->name);
+  return ch->vt->os_handle(ch, out);
 }
+
+#ifndef _WIN32
+int colo_fd(colo_chan_t *ch) {
+  colo_os_handle_t h;
+  int rc = colo_os_handle(ch, &h);
+  return rc ? rc : h;
+}
+#endif
 
 int colo_flush(colo_chan_t *ch, int timeout_ms) {
   if (!ch) return colo__err(COLO_EINVAL, "colo_flush: NULL channel");

@@ -13,8 +13,11 @@
 #include "../shims/shim.h"
 #include "internal.h"
 
+typedef struct colo__transport colo__transport_t;
+
+/* One table per implementation (shm_chan.c: every ring; stream.c: every
+ * byte stream), written with designated initializers. */
 typedef struct colo__chan_vt {
-  const char *transport; /* "shm", "file", "memfd", "unix", "pipe", "tcp" */
   int (*reserve)(colo_chan_t *ch, size_t len, void **buf, int timeout_ms);
   int (*commit)(colo_chan_t *ch, size_t len);
   int (*peek)(colo_chan_t *ch, const void **buf, size_t *len, int timeout_ms);
@@ -25,12 +28,13 @@ typedef struct colo__chan_vt {
   /* Optional: NULL means nothing is ever held back (shared memory). */
   int (*flush)(colo_chan_t *ch, int timeout_ms);
   /* Optional: NULL means COLO_ENOTSUP. */
-  int (*fd)(colo_chan_t *ch);
+  int (*os_handle)(colo_chan_t *ch, colo_os_handle_t *out);
   void (*close)(colo_chan_t *ch);
 } colo__chan_vt_t;
 
 struct colo_chan {
   const colo__chan_vt_t *vt;
+  const colo__transport_t *t;        /* what carries it: colo_transport(), colo_info()'s how */
   size_t max_msg;                    /* the largest message this side may send */
   uint64_t ring_capacity;            /* ring transports: bytes of the ring each way */
   colo_info_t *route;                /* how this channel was chosen (rung, how, skipped); NULL: directly */
@@ -63,32 +67,60 @@ struct colo_listener {
 typedef struct colo__dial {
   int timeout_ms;    /* the caller's (for messages; 0: one attempt, no waiting) */
   uint64_t deadline; /* of the whole connect, handshake included */
-  int once;          /* one attempt to reach a listener: do not wait for one to appear */
-  int probe;         /* colo:// handshake only; the listener keeps the connection to itself */
+  int probe;         /* colo_info_endpoint: learn, take nothing */
   colo__os_peers_t peers; /* who may own the endpoint or listen on it (opts.peer_user) */
+  int again;         /* set by a transport that failed: 1 when a later attempt may succeed
+                        (nobody listens yet, the listener is busy, a segment is not READY
+                        or is a dead listener's leftover that a new one may reclaim) */
 } colo__dial_t;
 
-/* Transports: listen and connect, given the parsed endpoint and the resolved
- * options. On success *out is set; on failure it is left alone. */
-int colo__shm_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
-int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
-int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
-int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
-int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
-int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out);
+/*
+ * The transport table (transport.c): one entry per transport, exported by
+ * the file that implements it. An entry with a kind has an endpoint scheme;
+ * memfd is reached only through colo:// and has none. api.c dispatches
+ * through it and names no transport.
+ */
+struct colo__transport {
+  colo__ep_kind_t kind; /* of its endpoints; 0: no endpoint of its own (memfd) */
+  const char *name;     /* "shm": its scheme ("shm://") and what colo_transport() says */
+  const char *how;      /* what carries the messages, for colo_info() */
+  int segment;          /* a shared-memory segment: perm takes read and write together per class */
+  /* Listen and connect, given the parsed endpoint and the resolved options.
+   * On success *out is set; on failure it is left alone. connect makes ONE
+   * attempt and sets d->again when another may succeed (api.c retries). */
+  int (*listen)(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out);
+  int (*connect)(const colo__endpoint_t *ep, const colo_opts_t *o, colo__dial_t *d, colo_chan_t **out);
+  /* colo_info_endpoint: reach the endpoint and take nothing (one attempt, as
+   * connect). NULL: connect with d->probe set, which hands back no channel. */
+  int (*probe)(const colo__endpoint_t *ep, const char *endpoint, colo__dial_t *d, colo_info_t *info);
+};
+
+extern const colo__transport_t colo__shm_transport, colo__file_transport, colo__memfd_transport,
+    colo__unix_transport, colo__pipe_transport, colo__tcp_transport, colo__colo_transport;
+
+/* The transport of an endpoint kind (never NULL for a parsed endpoint). */
+const colo__transport_t *colo__transport_of(colo__ep_kind_t kind);
+/* The transport whose scheme starts s ("shm://..."), or NULL; *rest: after "://". */
+const colo__transport_t *colo__transport_by_scheme(const char *s, const char **rest);
+/* "colo://, shm://, file://, unix://, pipe:// and tcp://" into buf, for messages. */
+const char *colo__transport_schemes(char *buf, size_t cap);
+/* colo_info() of a channel: its route, transport and limits, into a full
+ * colo_info_t. */
+void colo__info_of(const colo_chan_t *ch, colo_info_t *out);
+
 /* The two sides of a colo:// handshake on a connection (endpoint:
  * "colo:///PATH"): own conn (on success the channel does, else closed).
  * serve (the listener's side, one client to the end) leaves *out NULL for a
  * client that only probes. */
 int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out);
-int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, const colo__dial_t *d,
+int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo__dial_t *d,
                      colo_chan_t **out);
 
 
 /* A ring channel over a segment (shm_chan.c), for the colo:// transport:
- * transport is "memfd" or "shm". Owns seg on success. */
+ * t is colo__memfd_transport or colo__shm_transport. Owns seg on success. */
 typedef struct colo__seg colo__seg_t;
-int colo__shm_chan_new(colo__seg_t *seg, const colo_opts_t *o, const char *transport, colo_chan_t **out);
+int colo__shm_chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__transport_t *t, colo_chan_t **out);
 /* From now on the channel sees its peer's end on conn (owned from then on)
  * rather than on the segment's presence slots. */
 void colo__shm_chan_lifeline(colo_chan_t *ch, colo__os_conn_t *conn);
@@ -96,7 +128,7 @@ void colo__shm_chan_lifeline(colo_chan_t *ch, colo__os_conn_t *conn);
 /* Makes a stream channel of a connection whose handshake is done (by the
  * caller: the rendezvous transport, or a test), the peer accepting payloads
  * of at most peer_max bytes. Owns conn on success only. */
-int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint, const colo_opts_t *o,
+int colo__stream_adopt(colo__os_conn_t *conn, const colo__transport_t *t, const char *endpoint, const colo_opts_t *o,
                        uint32_t peer_max, colo_chan_t **out);
 
 #endif

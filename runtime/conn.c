@@ -82,7 +82,7 @@ static int hs_begin(colo__conn_listener_t *cl, colo_listener_t *l, colo__os_conn
   colo__hs_t *h = colo__calloc(1, sizeof *h);
   if (!h) {
     colo__os_conn_close(conn);
-    return colo__err(COLO_ENOMEM, "out of memory");
+    return colo__err_nomem();
   }
   h->conn = conn;
   h->l = l;
@@ -160,7 +160,7 @@ int colo__conn_accept(colo__conn_listener_t *cl, colo_listener_t *l, int timeout
       colo__free(items);
       cap = cl->npending + 16;
       if (!(items = colo__malloc(cap * sizeof *items))) {
-        rc = colo__err(COLO_ENOMEM, "out of memory");
+        rc = colo__err_nomem();
         goto done;
       }
     }
@@ -186,6 +186,13 @@ void colo__conn_close(colo__conn_listener_t *cl) {
   cl->sock = NULL;
 }
 
+int colo__conn_wait(colo__os_conn_t *c, int want, uint64_t deadline) {
+  uint64_t left = colo__remaining_ns(deadline);
+  if (left == 0) return COLO_ETIMEDOUT;
+  colo__os_conn_poll(c, want, left);
+  return 0;
+}
+
 int colo__hs_run(colo__hs_t *h, colo_chan_t **out) {
   for (;;) {
     int rc = hs_advance(h, out);
@@ -193,28 +200,16 @@ int colo__hs_run(colo__hs_t *h, colo_chan_t **out) {
       hs_free(h);
       return rc == 1 ? 0 : rc;
     }
-    uint64_t left = colo__remaining_ns(h->deadline);
-    if (left == 0) {
+    if (colo__conn_wait(h->conn, hs_want(h), h->deadline)) {
       hs_free(h);
       return colo__err(COLO_ETIMEDOUT, "the client's handshake took too long");
     }
-    colo__os_conn_poll(h->conn, hs_want(h), left);
   }
 }
 
-int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out) {
-  uint64_t backoff = 1000000u;
-  int rc;
-  /* Retry while nobody listens yet, or the listener is too busy to queue us. */
-  while ((rc = colo__os_connect(out, ep, d->timeout_ms == 0 ? 0 : colo__remaining_ns(d->deadline), &d->peers)) != 0) {
-    if (rc != COLO_ENOENT && rc != COLO_EAGAIN) return rc;
-    if (d->timeout_ms == 0 || d->once) return rc;
-    if (colo__remaining_ns(d->deadline) == 0)
-      return rc == COLO_EAGAIN
-                 ? colo__err(COLO_ETIMEDOUT, "%s: the listener stayed too busy to take a connection for %d ms", endpoint,
-                             d->timeout_ms)
-                 : colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, d->timeout_ms);
-    colo__connect_backoff(&backoff, d->deadline);
-  }
-  return 0;
+int colo__dial_conn(const colo__endpoint_t *ep, colo__dial_t *d, colo__os_conn_t **out) {
+  int rc = colo__os_connect(out, ep, d->timeout_ms == 0 ? 0 : colo__remaining_ns(d->deadline), &d->peers);
+  /* Nobody listens yet, or the listener is too busy to queue us. */
+  d->again = rc == COLO_ENOENT || rc == COLO_EAGAIN;
+  return rc;
 }

@@ -16,7 +16,6 @@
 #include "chan.h"
 #include "frame.h"
 
-#define COLO__HANDSHAKE_NS (2000ull * 1000000u) /* a client's whole handshake, listener side */
 #define COLO__HS_MAX 256                        /* handshakes in progress per listener */
 #define COLO__HS_BUF (COLO__RDV_HDR + COLO__RDV_MAX_BODY) /* the largest record read or written whole */
 #define COLO__HS_MORE 1
@@ -72,8 +71,14 @@ void colo__conn_close(colo__conn_listener_t *cl);
  * fuzz target drives a listener's side so). Frees h. */
 int colo__hs_run(colo__hs_t *h, colo_chan_t **out);
 
-/* Reaches a listening socket (ep: unix, pipe or tcp) as d says, retrying
- * while nobody listens there yet or the listener is busy. */
-int colo__dial_conn(const colo__endpoint_t *ep, const colo__dial_t *d, const char *endpoint, colo__os_conn_t **out);
+/* Reaches a listening socket (ep: unix, pipe or tcp) with one attempt;
+ * d->again when nobody listens there yet or the listener is busy. */
+int colo__dial_conn(const colo__endpoint_t *ep, colo__dial_t *d, colo__os_conn_t **out);
+
+/* The one wait of a non-blocking step on a stream that would block: until c
+ * is ready as asked (COLO__POLL_IN/OUT) or the deadline. 0: try the step
+ * again (readiness may be spurious); COLO_ETIMEDOUT once the deadline passed,
+ * with no detail recorded (the caller words it). */
+int colo__conn_wait(colo__os_conn_t *c, int want, uint64_t deadline);
 
 #endif

@@ -1,10 +1,13 @@
 /*
- * endpoint.c - endpoint strings (colo.h, colo_listen()).
+ * endpoint.c - endpoint strings (colo.h, colo_listen()): the grammar of each
+ * kind of endpoint; the schemes come from the transport table, and whether a
+ * path suits this system is the shim's question (colo__os_path_check).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "../shims/shim.h"
+#include "chan.h"
 
 static int name_char_ok(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -12,8 +15,8 @@ static int name_char_ok(char c) {
 }
 
 /* tcp://HOST:PORT, HOST a name, a dotted IPv4 address or [IPv6]. */
-static int parse_tcp(const char *s, colo__endpoint_t *ep) {
-  const char *h = s + 6, *colon;
+static int parse_tcp(const char *s, const char *h, colo__endpoint_t *ep) {
+  const char *colon;
   size_t hlen;
   if (*h == '[') {
     const char *end = strchr(h, ']');
@@ -52,73 +55,43 @@ static int parse_tcp(const char *s, colo__endpoint_t *ep) {
 int colo__endpoint_parse(const char *s, colo__endpoint_t *ep) {
   if (!s) return colo__err(COLO_EINVAL, "endpoint is NULL");
   memset(ep, 0, sizeof *ep);
-  if (strncmp(s, "shm://", 6) == 0) {
-    const char *n = s + 6;
-    size_t len = strlen(n);
+  const char *rest;
+  const colo__transport_t *t = colo__transport_by_scheme(s, &rest);
+  if (!t) {
+    const char *sep = strstr(s, "://");
+    char known[128];
+    if (sep)
+      return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows %s)", s, (int)(sep - s), s,
+                       colo__transport_schemes(known, sizeof known));
+    return colo__err(COLO_EINVAL, "%s: not an endpoint (expected colo:///PATH, shm://NAME, file:///PATH, "
+                     "unix:///PATH, pipe:///PATH or tcp://HOST:PORT)", s);
+  }
+  if (t->kind == COLO__EP_TCP) return parse_tcp(s, rest, ep);
+  size_t len = strlen(rest);
+  if (t->kind == COLO__EP_SHM) {
     if (len == 0 || len > COLO__NAME_MAX)
       return colo__err(COLO_EINVAL, "%s: a shm:// name has 1 to %d characters", s, COLO__NAME_MAX);
-    if (n[0] == '.')
-      return colo__err(COLO_EINVAL, "%s: a shm:// name must not start with '.'", s);
+    if (rest[0] == '.') return colo__err(COLO_EINVAL, "%s: a shm:// name must not start with '.'", s);
     for (size_t i = 0; i < len; i++)
-      if (!name_char_ok(n[i]))
-        return colo__err(COLO_EINVAL, "%s: a shm:// name may hold only letters, digits, '.', '_' and '-'",
-                         s);
-    ep->kind = COLO__EP_SHM;
-    memcpy(ep->name, n, len + 1);
-    return 0;
+      if (!name_char_ok(rest[i]))
+        return colo__err(COLO_EINVAL, "%s: a shm:// name may hold only letters, digits, '.', '_' and '-'", s);
+  } else {
+    /* A path: what this system accepts is the shim's to say. */
+    int rc = colo__os_path_check(t->kind, rest);
+    if (rc) {
+      colo__err_prefix(s);
+      return rc;
+    }
   }
-  if (strncmp(s, "file://", 7) == 0) {
-    const char *p = s + 7;
-    size_t len = strlen(p);
-    if (p[0] != '/')
-      return colo__err(COLO_EINVAL, "%s: a file:// endpoint needs an absolute path (file:///dir/seg)", s);
-    if (len > COLO__PATH_MAX) return colo__err(COLO_EINVAL, "%s: path too long", s);
-    if (p[len - 1] == '/') return colo__err(COLO_EINVAL, "%s: the path names a directory", s);
-    ep->kind = COLO__EP_FILE;
-    memcpy(ep->name, p, len + 1);
-    return 0;
-  }
-  int colo = strncmp(s, "colo://", 7) == 0;
-  if (colo || strncmp(s, "unix://", 7) == 0) {
-    const char *p = s + 7, *scheme = colo ? "colo" : "unix";
-    size_t len = strlen(p);
-    if (p[0] != '/')
-      return colo__err(COLO_EINVAL, "%s: a %s:// endpoint needs an absolute path (%s:///dir/sock)", s, scheme, scheme);
-    if (len > COLO__UNIX_PATH_MAX)
-      return colo__err(COLO_EINVAL, "%s: a socket path has at most %d bytes", s, COLO__UNIX_PATH_MAX);
-    if (p[len - 1] == '/') return colo__err(COLO_EINVAL, "%s: the path names a directory", s);
-    ep->kind = colo ? COLO__EP_COLO : COLO__EP_UNIX;
-    memcpy(ep->name, p, len + 1);
-    return 0;
-  }
-  if (strncmp(s, "tcp://", 6) == 0) return parse_tcp(s, ep);
-  if (strncmp(s, "pipe://", 7) == 0) {
-    const char *p = s + 7;
-    size_t len = strlen(p);
-    if (p[0] != '/')
-      return colo__err(COLO_EINVAL, "%s: a pipe:// endpoint needs an absolute path (pipe:///dir/name)", s);
-    if (len > COLO__PATH_MAX - 32) return colo__err(COLO_EINVAL, "%s: path too long", s);
-    if (p[len - 1] == '/') return colo__err(COLO_EINVAL, "%s: the path names a directory", s);
-    ep->kind = COLO__EP_PIPE;
-    memcpy(ep->name, p, len + 1);
-    return 0;
-  }
-  const char *sep = strstr(s, "://");
-  if (sep)
-    return colo__err(COLO_EINVAL, "%s: unknown transport '%.*s' (this build knows colo://, shm://, file://, unix://, pipe:// and tcp://)", s,
-                     (int)(sep - s), s);
-  return colo__err(COLO_EINVAL, "%s: not an endpoint (expected colo:///PATH, shm://NAME, file:///PATH, unix:///PATH, pipe:///PATH or tcp://HOST:PORT)", s);
+  ep->kind = t->kind;
+  memcpy(ep->name, rest, len + 1);
+  return 0;
 }
 
 void colo__endpoint_format(const colo__endpoint_t *ep, char *buf, size_t cap) {
-  switch (ep->kind) {
-  case COLO__EP_SHM: snprintf(buf, cap, "shm://%s", ep->name); break;
-  case COLO__EP_FILE: snprintf(buf, cap, "file://%s", ep->name); break;
-  case COLO__EP_UNIX: snprintf(buf, cap, "unix://%s", ep->name); break;
-  case COLO__EP_PIPE: snprintf(buf, cap, "pipe://%s", ep->name); break;
-  case COLO__EP_COLO: snprintf(buf, cap, "colo://%s", ep->name); break;
-  case COLO__EP_TCP:
-    snprintf(buf, cap, strchr(ep->name, ':') ? "tcp://[%s]:%u" : "tcp://%s:%u", ep->name, (unsigned)ep->port);
-    break;
-  }
+  const char *scheme = colo__transport_of(ep->kind)->name;
+  if (ep->kind == COLO__EP_TCP)
+    snprintf(buf, cap, strchr(ep->name, ':') ? "%s://[%s]:%u" : "%s://%s:%u", scheme, ep->name, (unsigned)ep->port);
+  else
+    snprintf(buf, cap, "%s://%s", scheme, ep->name);
 }

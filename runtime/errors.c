@@ -52,3 +52,17 @@ void colo__err_prefix(const char *prefix) {
   memcpy(last_detail, prefix, plen - 2);
   memcpy(last_detail + plen - 2, ": ", 2);
 }
+
+int colo__err_nomem(void) { return colo__err(COLO_ENOMEM, "out of memory"); }
+
+int colo__with_endpoint(int rc, const char *endpoint) {
+  if (rc && rc != COLO_EAGAIN && endpoint && strncmp(colo_last_error(), endpoint, strlen(endpoint)) != 0)
+    colo__err_prefix(endpoint);
+  return rc;
+}
+
+const char *colo__err_detail(const char *endpoint) {
+  const char *e = colo_last_error();
+  size_t n = strlen(endpoint);
+  return strncmp(e, endpoint, n) == 0 && e[n] == ':' && e[n + 1] == ' ' ? e + n + 2 : e;
+}

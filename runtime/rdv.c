@@ -33,6 +33,18 @@
 
 static const char *const rung_name[] = {"", "memfd", "shm", "unix"};
 
+/* What carries a channel on a ring rung. */
+static const colo__transport_t *ring_transport(unsigned rung) {
+  return rung == COLO__RUNG_MEMFD ? &colo__memfd_transport : &colo__shm_transport;
+}
+/* The rendezvous stream itself (rung 3), and what the socket is. */
+static const colo__transport_t *sock_transport(void) { return colo__transport_of(colo__os_caps.rdv_kind); }
+
+/* The PATH of "colo://PATH" (for messages). */
+static const char *rdv_path(const char *endpoint, colo__endpoint_t *ep) {
+  return colo__endpoint_parse(endpoint, ep) == 0 ? ep->name : endpoint;
+}
+
 typedef struct rdv_listener {
   colo_listener_t base;
   colo__conn_listener_t cl;
@@ -77,9 +89,7 @@ static int link_send(link_t *lk, const colo__rdv_rec_t *r, colo__os_seg_t *attac
     int rc = attach && off == 0 ? colo__os_conn_write_seg(lk->conn, buf, n, &put, attach)
                                 : colo__os_conn_write(lk->conn, buf + off, n - off, &put);
     if (rc == COLO_EAGAIN) {
-      uint64_t left = colo__remaining_ns(lk->deadline);
-      if (left == 0) return timed_out(lk);
-      colo__os_conn_poll(lk->conn, COLO__POLL_OUT, left);
+      if (colo__conn_wait(lk->conn, COLO__POLL_OUT, lk->deadline)) return timed_out(lk);
       continue;
     }
     if (rc == COLO_EPEERDEAD) return peer_left(lk);
@@ -103,9 +113,7 @@ static int read_exact(link_t *lk, uint8_t *p, size_t n) {
     int seg_err;
     int rc = colo__os_conn_read_seg(lk->conn, p + have, n - have, &got, &seg, &seg_err);
     if (rc == COLO_EAGAIN) {
-      uint64_t left = colo__remaining_ns(lk->deadline);
-      if (left == 0) return timed_out(lk);
-      colo__os_conn_poll(lk->conn, COLO__POLL_IN, left);
+      if (colo__conn_wait(lk->conn, COLO__POLL_IN, lk->deadline)) return timed_out(lk);
       continue;
     }
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) return peer_left(lk);
@@ -197,13 +205,13 @@ static void set_how(colo_chan_t *ch, colo_info_t **route, unsigned rung, const c
 
 /* ---- listener ----------------------------------------------------------------------------- */
 
-int colo__rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
+static int rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
   rdv_listener_t *l = colo__calloc(1, sizeof *l);
-  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!l) return colo__err_nomem();
   l->base.opts = *o;
   colo__endpoint_format(ep, l->base.endpoint, sizeof l->base.endpoint);
   colo__endpoint_t sock = *ep, actual;
-  sock.kind = COLO__EP_UNIX;
+  sock.kind = colo__os_caps.rdv_kind;
   int rc = colo__conn_listen(&l->cl, &sock, o->perm, rdv_hs_step, &actual);
   if (rc) {
     colo__free(l);
@@ -240,7 +248,7 @@ static int offer_ring(const char *endpoint, const colo_opts_t *o, colo__rdv_rec_
   }
   if (rc) return rc;
   colo_chan_t *ch;
-  if ((rc = colo__shm_chan_new(seg, o, rung_name[offer->rung], &ch)) != 0) {
+  if ((rc = colo__shm_chan_new(seg, o, ring_transport(offer->rung), &ch)) != 0) {
     colo__seg_unref(seg);
     return rc;
   }
@@ -334,7 +342,10 @@ static int next_rung(colo__hs_t *h, rdv_hs_t *r) {
     r->offer.max_rx = colo__ring_max_msg(o->ring_capacity);
     colo__os_random(r->offer.nonce, sizeof r->offer.nonce);
     int rc = 0;
-    if (rung == COLO__RUNG_SHM && !colo__os_conn_peer_is_self_or_root(h->conn))
+    if (rung == COLO__RUNG_MEMFD && !colo__os_conn_can_pass_seg(h->conn))
+      rc = colo__err(COLO_ENOTSUP, "%s: this connection cannot carry a segment (the system passes none over it)",
+                     endpoint);
+    else if (rung == COLO__RUNG_SHM && !colo__os_conn_peer_is_self_or_root(h->conn))
       rc = colo__err(COLO_EPERM, "%s: the client runs as another user, who could open a named segment only if every "
                      "user could (a memfd or the socket carries it instead)", endpoint);
     else if (rung != COLO__RUNG_SOCKET && r->l->offers >= RDV_OFFERS_MAX)
@@ -362,14 +373,16 @@ static int finish(colo__hs_t *h, rdv_hs_t *r, colo_chan_t **out) {
   colo_chan_t *ch = offer_end(r, 1);
   int rc;
   if (r->rung == COLO__RUNG_SOCKET) {
-    if ((rc = colo__stream_adopt(h->conn, COLO__EP_UNIX, endpoint, &h->l->opts, r->req.max_rx, &ch)) != 0) return rc;
+    if ((rc = colo__stream_adopt(h->conn, sock_transport(), endpoint, &h->l->opts, r->req.max_rx, &ch)) != 0)
+      return rc;
   } else {
     if (r->rung == COLO__RUNG_SHM) colo__os_seg_unlink(r->seg->os); /* both sides hold it now */
     colo__shm_chan_lifeline(ch, h->conn);
     snprintf(ch->endpoint, sizeof ch->endpoint, "%s", endpoint);
   }
   h->conn = NULL; /* the channel's now */
-  set_how(ch, &r->route, r->rung, endpoint + 7, r->offer.text);
+  colo__endpoint_t ep;
+  set_how(ch, &r->route, r->rung, rdv_path(endpoint, &ep), r->offer.text);
   /* A probe (colo_info_endpoint) is answered and closed: it never reaches
    * the application. */
   if (r->req.flags & COLO__RDV_F_PROBE) colo_close(ch);
@@ -384,7 +397,7 @@ static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out) {
   int rc;
   switch (h->phase) {
   case P_START:
-    if (!(r = h->state = colo__calloc(1, sizeof *r))) return colo__err(COLO_ENOMEM, "out of memory");
+    if (!(r = h->state = colo__calloc(1, sizeof *r))) return colo__err_nomem();
     r->l = (rdv_listener_t *)h->l;
     h->state_free = rdv_hs_free;
     return want_record(h, P_REQ_BODY);
@@ -426,7 +439,7 @@ int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts
   if (!l || !h) {
     colo__free(l), colo__free(h);
     colo__os_conn_close(conn);
-    return colo__err(COLO_ENOMEM, "out of memory");
+    return colo__err_nomem();
   }
   l->base.opts = *o;
   snprintf(l->base.endpoint, sizeof l->base.endpoint, "%s", endpoint);
@@ -480,7 +493,7 @@ static int take_ring(link_t *lk, const colo_opts_t *o, const colo__rdv_rec_t *of
   }
   if (rc) return rc;
   colo_chan_t *ch;
-  if ((rc = colo__shm_chan_new(seg, o, rung_name[offer->rung], &ch)) != 0) {
+  if ((rc = colo__shm_chan_new(seg, o, ring_transport(offer->rung), &ch)) != 0) {
     colo__seg_unref(seg);
     return rc;
   }
@@ -503,22 +516,33 @@ static int no_rung_left(const char *endpoint, const colo_info_t *route) {
                    colo__route_join(route, why, sizeof why));
 }
 
-int colo__rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
+static int rdv_connect(const colo__endpoint_t *ep, const colo_opts_t *o, colo__dial_t *d, colo_chan_t **out) {
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
   colo__endpoint_t sock = *ep;
-  sock.kind = COLO__EP_UNIX;
+  sock.kind = colo__os_caps.rdv_kind;
   colo__os_conn_t *conn;
-  int rc = colo__dial_conn(&sock, d, endpoint, &conn);
+  int rc = colo__dial_conn(&sock, d, &conn);
   if (rc) return rc;
   /* The listener answers once its application accepts; a connect with no
    * deadline waits for that. */
   return colo__rdv_client(conn, endpoint, o, d, out);
 }
 
-int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, const colo__dial_t *d,
+/* A colo:// channel's transport is its rung's: this entry only listens and
+ * connects. A probe runs the whole handshake (every rung is proven). */
+const colo__transport_t colo__colo_transport = {
+    .kind = COLO__EP_COLO,
+    .name = "colo",
+    .how = "the fastest rung that passed its proof",
+    .listen = rdv_listen,
+    .connect = rdv_connect,
+};
+
+int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo__dial_t *d,
                      colo_chan_t **out) {
-  const char *path = endpoint + 7;
+  colo__endpoint_t ep;
+  const char *path = rdv_path(endpoint, &ep);
   int rc;
   link_t lk = {conn, d->deadline, endpoint, "listener", NULL, 0, &d->peers};
   colo_info_t *route = NULL;
@@ -559,7 +583,7 @@ int colo__rdv_client(colo__os_conn_t *conn, const char *endpoint, const colo_opt
     if (rc == 1) continue;
     if (rc) goto fail;
     if (rung == COLO__RUNG_SOCKET) {
-      if ((rc = colo__stream_adopt(conn, COLO__EP_UNIX, endpoint, o, offer.max_rx, &ch)) != 0) goto fail;
+      if ((rc = colo__stream_adopt(conn, sock_transport(), endpoint, o, offer.max_rx, &ch)) != 0) goto fail;
     } else {
       colo__shm_chan_lifeline(ch, conn);
       snprintf(ch->endpoint, sizeof ch->endpoint, "%s", endpoint);

@@ -8,11 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chan.h"
 #include "ring.h"
-
-/* A leftover that no process holds is reclaimable once it is READY, or, if its
- * creator died while initialising it, once it is this old. */
-#define COLO__INIT_GRACE_S 5
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 
@@ -162,10 +159,11 @@ int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *
   return 0;
 }
 
-static colo__seg_t *seg_new(const char *endpoint, int side) {
+static colo__seg_t *seg_new(const char *endpoint, colo__ep_kind_t kind, int side) {
   colo__seg_t *s = colo__calloc(1, sizeof *s);
   if (!s) return NULL;
   s->side = side;
+  s->kind = kind;
   atomic_init(&s->refs, 1);
   snprintf(s->endpoint, sizeof s->endpoint, "%s", endpoint);
   return s;
@@ -186,8 +184,13 @@ static int seg_plan(const colo_opts_t *o, colo__seg_layout_t *lay) {
   return rc;
 }
 
-/* A shm:// object is ours by its name; a file:// one only by its magic. */
-static int named_ours(const char *endpoint) { return strncmp(endpoint, "shm://", 6) == 0; }
+/* A shm:// object is ours by its name (where names persist to be found
+ * empty); a file:// one only by its magic. */
+static int named_ours(const char *endpoint) {
+  const char *rest;
+  const colo__transport_t *t = colo__transport_by_scheme(endpoint, &rest);
+  return t && t->kind == COLO__EP_SHM && colo__os_caps.persistent_names;
+}
 
 void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info) {
   colo__os_stat_t st;
@@ -246,7 +249,9 @@ colo__seg_verdict_t colo__seg_verdict(const colo_seg_info_t *info) {
   return COLO__SEG_DEAD;
 }
 
-int colo_seg_is_dead(const colo_seg_info_t *info) { return info && colo__seg_verdict(info) == COLO__SEG_DEAD; }
+int colo_seg_is_dead(const colo_seg_info_t *info) {
+  return info && info->struct_size >= sizeof *info && colo__seg_verdict(info) == COLO__SEG_DEAD;
+}
 
 int colo__seg_verdict_err(const colo_seg_info_t *info, colo__seg_verdict_t v, const char *action) {
   switch (v) {
@@ -270,7 +275,7 @@ int colo__seg_verdict_err(const colo_seg_info_t *info, colo__seg_verdict_t v, co
  * @return 1 when removed (or already gone), 0 when it stays; the detail says why. */
 static int reclaim_if_dead(const colo__endpoint_t *ep) {
   colo_seg_info_t *info = colo__calloc(1, sizeof *info);
-  if (!info) return colo__err(COLO_ENOMEM, "out of memory"), 0;
+  if (!info) return colo__err_nomem(), 0;
   colo__os_seg_t *os = NULL;
   int rc = colo__seg_inspect(ep, info, &os);
   int removed = rc == COLO_ENOENT; /* gone meanwhile: retry */
@@ -291,8 +296,8 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
   if (rc) return rc;
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
-  colo__seg_t *s = seg_new(endpoint, COLO_SIDE_LISTENER);
-  if (!s) return colo__err(COLO_ENOMEM, "out of memory");
+  colo__seg_t *s = seg_new(endpoint, ep->kind, COLO_SIDE_LISTENER);
+  if (!s) return colo__err_nomem();
   if (o->handle_sigbus) colo__os_sigbus_install();
   colo__os_seg_t *os = NULL;
   for (int attempt = 0;; attempt++) {
@@ -303,7 +308,9 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
       colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
       break;
     }
-    if (attempt == 0 && reclaim_if_dead(ep)) continue;
+    /* Where a name dies with its last handle, an existing one is a live one's. */
+    int persistent = ep->kind == COLO__EP_FILE || colo__os_caps.persistent_names;
+    if (attempt == 0 && persistent && reclaim_if_dead(ep)) continue;
     rc = COLO_EEXIST;
     break;
   }
@@ -322,8 +329,8 @@ int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_
   colo__seg_layout_t lay;
   int rc = seg_plan(o, &lay);
   if (rc) return rc;
-  colo__seg_t *s = seg_new(endpoint, COLO_SIDE_LISTENER);
-  if (!s) return colo__err(COLO_ENOMEM, "out of memory");
+  colo__seg_t *s = seg_new(endpoint, 0, COLO_SIDE_LISTENER);
+  if (!s) return colo__err_nomem();
   colo__os_seg_t *os;
   if ((rc = colo__os_seg_create_anon(&os, lay.size)) != 0) {
     colo__free(s);
@@ -336,6 +343,7 @@ int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_
 
 int colo__seg_inspect(const colo__endpoint_t *ep, colo_seg_info_t *info, colo__os_seg_t **keep) {
   memset(info, 0, sizeof *info);
+  info->struct_size = sizeof *info;
   colo__endpoint_format(ep, info->endpoint, sizeof info->endpoint);
   colo__os_stat_t st;
   int rc = colo__os_seg_stat(ep->kind, ep->name, &st);
@@ -372,7 +380,9 @@ int colo__seg_open(const colo__endpoint_t *ep, const colo__os_peers_t *peers, co
   }
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
-  return colo__seg_adopt(os, endpoint, out);
+  rc = colo__seg_adopt(os, endpoint, out);
+  if (!rc) (*out)->kind = ep->kind;
+  return rc;
 }
 
 int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out) {
@@ -387,10 +397,10 @@ int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out)
     colo__os_seg_close(os);
     return rc;
   }
-  colo__seg_t *s = seg_new(endpoint, COLO_SIDE_CONNECTOR);
+  colo__seg_t *s = seg_new(endpoint, 0, COLO_SIDE_CONNECTOR);
   if (!s) {
     colo__os_seg_close(os);
-    return colo__err(COLO_ENOMEM, "out of memory");
+    return colo__err_nomem();
   }
   s->os = os;
   s->base = colo__os_seg_base(os);

@@ -26,6 +26,7 @@ typedef struct colo__seg {
   uint8_t *base;
   colo__seg_layout_t lay;
   int side;                 /* which side this handle is: COLO_SIDE_* */
+  colo__ep_kind_t kind;     /* COLO__EP_SHM or _FILE; 0 for a nameless one (memfd) */
   int held;                 /* this handle holds its side's presence slot */
   _Atomic int refs;         /* listener + channel in one process */
   char endpoint[COLO__PATH_MAX + 16];

@@ -25,8 +25,6 @@
 #include "ring.h"
 #include "segment.h"
 
-#define COLO__PEER_POLL_NS (100ull * 1000000u)  /* liveness probe period; sleep slice */
-#define COLO__READY_WAIT_NS (2000ull * 1000000u) /* how long an opener waits for READY */
 
 enum { HALF_TX = 0, HALF_RX = 1 };
 
@@ -60,13 +58,14 @@ typedef struct waiter {
 
 /* ---- channel construction ---------------------------------------------------- */
 
-static const colo__chan_vt_t shm_vt, file_vt, memfd_vt;
+static const colo__chan_vt_t shm_vt;
 static const colo__listener_vt_t shm_listener_vt;
 
-static int chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__chan_vt_t *vt, colo_chan_t **out) {
+static int chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__transport_t *t, colo_chan_t **out) {
   shm_chan_t *ch = colo__calloc(1, sizeof *ch);
-  if (!ch) return colo__err(COLO_ENOMEM, "out of memory");
-  ch->base.vt = vt;
+  if (!ch) return colo__err_nomem();
+  ch->base.vt = &shm_vt;
+  ch->base.t = t;
   snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", seg->endpoint);
   ch->seg = seg;
   ch->side = seg->side;
@@ -90,21 +89,17 @@ static int chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__chan_vt_
   return 0;
 }
 
-static const colo__chan_vt_t *vt_of(const colo__seg_t *seg) {
-  return strncmp(seg->endpoint, "shm://", 6) == 0 ? &shm_vt : &file_vt;
-}
-
-int colo__shm_chan_new(colo__seg_t *seg, const colo_opts_t *o, const char *transport, colo_chan_t **out) {
-  int rc = chan_new(seg, o, strcmp(transport, "memfd") == 0 ? &memfd_vt : &shm_vt, out);
+int colo__shm_chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__transport_t *t, colo_chan_t **out) {
+  int rc = chan_new(seg, o, t, out);
   if (!rc) ((shm_chan_t *)*out)->rdv = 1;
   return rc;
 }
 
 void colo__shm_chan_lifeline(colo_chan_t *base, colo__os_conn_t *conn) { ((shm_chan_t *)base)->lifeline = conn; }
 
-int colo__shm_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
+static int shm_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
   shm_listener_t *l = colo__calloc(1, sizeof *l);
-  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!l) return colo__err_nomem();
   l->base.vt = &shm_listener_vt;
   l->base.opts = *o;
   colo__endpoint_format(ep, l->base.endpoint, sizeof l->base.endpoint);
@@ -138,7 +133,7 @@ static int shm_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
     uint64_t slice = deadline - now < COLO__PEER_POLL_NS ? deadline - now : COLO__PEER_POLL_NS;
     colo__os_wait(seg->os, COLO__WAIT_CLAIM, &ctl->claim, 0, slice);
   }
-  int rc = chan_new(seg, &l->base.opts, vt_of(seg), out);
+  int rc = chan_new(seg, &l->base.opts, colo__transport_of(seg->kind), out);
   if (rc) return rc;
   atomic_fetch_add(&seg->refs, 1);
   l->accepted = 1;
@@ -154,42 +149,43 @@ static void shm_listener_close(colo_listener_t *base) {
 
 static const colo__listener_vt_t shm_listener_vt = {shm_accept, shm_listener_close};
 
-int colo__shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
-  char endpoint[COLO__PATH_MAX + 16];
-  colo__endpoint_format(ep, endpoint, sizeof endpoint);
-  int timeout_ms = d->timeout_ms;
-  uint64_t deadline = d->deadline, ready_deadline = 0, backoff = 1000000u;
+/* One attempt. d->again while the listener does not exist yet, is still
+ * initialising, or is a dead one's leftover that a restarting listener may
+ * reclaim. */
+static int shm_connect(const colo__endpoint_t *ep, const colo_opts_t *o, colo__dial_t *d, colo_chan_t **out) {
   colo__seg_t *seg = NULL;
-  int rc;
-  /* Retry while the listener does not exist yet, is still initialising, or
-   * is a dead one's leftover that a restarting listener may reclaim. */
-  for (;;) {
-    rc = colo__seg_open(ep, &d->peers, o, &seg);
-    if (!rc) {
-      rc = colo__seg_claim(seg);
-      if (!rc) break;
-      colo__seg_unref(seg);
-      seg = NULL;
-    }
-    if (rc != COLO_ENOENT && rc != COLO_ENOTREADY && rc != COLO_EPEERDEAD) return rc;
-    uint64_t now = colo__os_now_ns();
-    if (rc == COLO_ENOTREADY) {
-      if (!ready_deadline) ready_deadline = now + COLO__READY_WAIT_NS;
-      if (now >= ready_deadline)
-        return colo__err(COLO_ENOTREADY, "%s: its creator did not finish initialising it within %llu ms",
-                         endpoint, (unsigned long long)(COLO__READY_WAIT_NS / 1000000u));
-    } else {
-      ready_deadline = 0;
-    }
-    if (timeout_ms == 0 || (d->once && rc != COLO_ENOTREADY)) return rc;
-    if (now >= deadline) {
-      if (rc == COLO_EPEERDEAD) return rc;
-      return colo__err(COLO_ETIMEDOUT, "%s: no listener appeared within %d ms", endpoint, timeout_ms);
-    }
-    colo__connect_backoff(&backoff, deadline);
+  int rc = colo__seg_open(ep, &d->peers, o, &seg);
+  if (!rc && (rc = colo__seg_claim(seg)) != 0) colo__seg_unref(seg);
+  if (!rc) {
+    rc = chan_new(seg, o, colo__transport_of(ep->kind), out);
+    if (rc) colo__seg_unref(seg);
+    return rc;
   }
-  rc = chan_new(seg, o, vt_of(seg), out);
-  if (rc) colo__seg_unref(seg);
+  d->again = rc == COLO_ENOENT || rc == COLO_ENOTREADY || rc == COLO_EPEERDEAD;
+  return rc;
+}
+
+/* colo_info_endpoint: the segment is inspected, as a connect would find it,
+ * and nothing is taken; it is not waited for. */
+static int shm_probe(const colo__endpoint_t *ep, const char *endpoint, colo__dial_t *d, colo_info_t *info) {
+  colo_seg_info_t *si = colo__calloc(1, sizeof *si);
+  if (!si) return colo__err_nomem();
+  colo__os_seg_t *os = NULL;
+  int rc = colo__seg_inspect(ep, si, &os);
+  /* Whose it is, as a connect would ask first. */
+  if (!rc && os) rc = colo__os_seg_check_owner(os, &d->peers);
+  colo__os_seg_close(os);
+  if (!rc && si->status) rc = colo__err(si->status, "%s: %s", endpoint, si->status_detail);
+  else if (!rc && si->listener != COLO_PROC_ALIVE) rc = colo__err(COLO_EPEERDEAD, "%s: its listener is gone", endpoint);
+  else if (!rc && si->connector != COLO_PROC_NONE)
+    rc = colo__err(COLO_EBUSY, "%s: it already serves a connection", endpoint);
+  if (!rc) {
+    info->ring_capacity = si->capacity[1];
+    info->max_message = colo__ring_max_msg(si->capacity[1]);
+    snprintf(info->how, sizeof info->how, "%s; a listener waits for its one connection",
+             colo__transport_of(ep->kind)->how);
+  }
+  colo__free(si);
   return rc;
 }
 
@@ -288,7 +284,7 @@ static int wait_step(shm_chan_t *ch, colo__ring_t *r, int wait_id, int half, wai
   uint64_t now = colo__os_now_ns();
   if (!w->started) {
     w->started = 1;
-    w->deadline = w->timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)w->timeout_ms * 1000000u;
+    w->deadline = w->timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)w->timeout_ms * COLO__MS;
     w->spin_until = ch->mode == COLO_WAIT_SPIN     ? UINT64_MAX
                     : ch->mode == COLO_WAIT_HYBRID ? now + ch->spin_ns
                                                    : now;
@@ -405,9 +401,37 @@ static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int t
   return rx_release(ch);
 }
 
-static const colo__chan_vt_t shm_vt = {"shm", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,
-                                       shm_close};
-static const colo__chan_vt_t file_vt = {"file", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,
-                                        shm_close};
-static const colo__chan_vt_t memfd_vt = {"memfd", shm_reserve, shm_commit, shm_peek, shm_release, shm_recv, NULL, NULL,
-                                         shm_close};
+static const colo__chan_vt_t shm_vt = {
+    .reserve = shm_reserve,
+    .commit = shm_commit,
+    .peek = shm_peek,
+    .release = shm_release,
+    .recv = shm_recv,
+    .close = shm_close,
+};
+
+const colo__transport_t colo__shm_transport = {
+    .kind = COLO__EP_SHM,
+    .name = "shm",
+    .how = "a ring pair in a named POSIX shared-memory segment",
+    .segment = 1,
+    .listen = shm_listen,
+    .connect = shm_connect,
+    .probe = shm_probe,
+};
+
+const colo__transport_t colo__file_transport = {
+    .kind = COLO__EP_FILE,
+    .name = "file",
+    .how = "a ring pair in a file-backed shared mapping",
+    .segment = 1,
+    .listen = shm_listen,
+    .connect = shm_connect,
+    .probe = shm_probe,
+};
+
+/* Reached only through colo:// (rdv.c): no endpoint of its own. */
+const colo__transport_t colo__memfd_transport = {
+    .name = "memfd",
+    .how = "a ring pair in a memfd",
+};

@@ -37,7 +37,6 @@
 #define SLACK (64u * 1024u)                  /* room for several small frames per read */
 #define TX_INITIAL (64u * 1024u)             /* the send buffer's first size */
 #define TX_KEEP (1024u * 1024u)              /* an empty send buffer above this shrinks back */
-#define COLO__LINGER_NS (1000ull * 1000000u) /* close waits this long for pending bytes */
 
 typedef struct stream_chan {
   colo_chan_t base;
@@ -69,7 +68,7 @@ typedef struct stream_listener {
   colo__ep_kind_t kind;
 } stream_listener_t;
 
-static const colo__chan_vt_t unix_vt, tcp_vt, pipe_vt;
+static const colo__chan_vt_t stream_vt;
 static const colo__listener_vt_t stream_listener_vt;
 
 static void lock(atomic_flag *f) {
@@ -80,11 +79,12 @@ static void unlock(atomic_flag *f) { atomic_flag_clear_explicit(f, memory_order_
 
 /* ---- construction ----------------------------------------------------------------- */
 
-static stream_chan_t *chan_new(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint,
+static stream_chan_t *chan_new(colo__os_conn_t *conn, const colo__transport_t *t, const char *endpoint,
                                const colo_opts_t *o) {
   stream_chan_t *ch = colo__calloc(1, sizeof *ch);
   if (!ch) return NULL;
-  ch->base.vt = kind == COLO__EP_UNIX ? &unix_vt : kind == COLO__EP_PIPE ? &pipe_vt : &tcp_vt;
+  ch->base.vt = &stream_vt;
+  ch->base.t = t;
   snprintf(ch->base.endpoint, sizeof ch->base.endpoint, "%s", endpoint);
   ch->conn = conn;
   atomic_flag_clear(&ch->tx_lock);
@@ -440,7 +440,9 @@ static int stream_flush(colo_chan_t *base, int timeout_ms) {
                                      timeout_ms, pending);
 }
 
-static int stream_fd(colo_chan_t *base) { return colo__os_conn_fd(((stream_chan_t *)base)->conn); }
+static int stream_os_handle(colo_chan_t *base, colo_os_handle_t *out) {
+  return colo__os_conn_handle(((stream_chan_t *)base)->conn, out);
+}
 
 static void stream_close(colo_chan_t *base) {
   stream_chan_t *ch = (stream_chan_t *)base;
@@ -452,21 +454,21 @@ static void stream_close(colo_chan_t *base) {
       ch->tx_end += COLO__FRAME_HDR;
     }
     uint64_t deadline = colo__os_now_ns() + COLO__LINGER_NS;
-    while (ch->tx_start < ch->tx_end && !ch->ended && pump_tx(ch) == 0 && ch->tx_start < ch->tx_end) {
-      uint64_t left = colo__remaining_ns(deadline);
-      if (left == 0) break;
-      colo__os_conn_poll(ch->conn, COLO__POLL_OUT, left);
-    }
+    while (ch->tx_start < ch->tx_end && !ch->ended && pump_tx(ch) == 0 && ch->tx_start < ch->tx_end)
+      if (colo__conn_wait(ch->conn, COLO__POLL_OUT, deadline)) break;
   }
   chan_free(ch);
 }
 
-static const colo__chan_vt_t unix_vt = {"unix",    stream_reserve, stream_commit, stream_peek, stream_release,
-                                        NULL,      stream_flush,   stream_fd,     stream_close};
-static const colo__chan_vt_t tcp_vt = {"tcp",     stream_reserve, stream_commit, stream_peek, stream_release,
-                                       NULL,      stream_flush,   stream_fd,     stream_close};
-static const colo__chan_vt_t pipe_vt = {"pipe",    stream_reserve, stream_commit, stream_peek, stream_release,
-                                        NULL,      stream_flush,   stream_fd,     stream_close};
+static const colo__chan_vt_t stream_vt = {
+    .reserve = stream_reserve,
+    .commit = stream_commit,
+    .peek = stream_peek,
+    .release = stream_release,
+    .flush = stream_flush,
+    .os_handle = stream_os_handle,
+    .close = stream_close,
+};
 
 /* ---- the connector's handshake ------------------------------------------------------------ */
 
@@ -475,9 +477,8 @@ static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t dead
     size_t put;
     int rc = colo__os_conn_write(ch->conn, p, n, &put);
     if (rc == COLO_EAGAIN) {
-      uint64_t left = colo__remaining_ns(deadline);
-      if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: timed out in the handshake", ch->base.endpoint);
-      colo__os_conn_poll(ch->conn, COLO__POLL_OUT, left);
+      if (colo__conn_wait(ch->conn, COLO__POLL_OUT, deadline))
+        return colo__err(COLO_ETIMEDOUT, "%s: timed out in the handshake", ch->base.endpoint);
       continue;
     }
     if (rc) return end_of_stream(ch, rc);
@@ -492,9 +493,8 @@ static int recv_hello(stream_chan_t *ch, uint64_t deadline, uint32_t *peer_max, 
     size_t got;
     int rc = colo__os_conn_read(ch->conn, ch->rx + ch->rx_end, COLO__HELLO_SIZE - ch->rx_end, &got);
     if (rc == COLO_EAGAIN) {
-      uint64_t left = colo__remaining_ns(deadline);
-      if (left == 0) return colo__err(COLO_ETIMEDOUT, "%s: no colo handshake from the peer in time", ch->base.endpoint);
-      colo__os_conn_poll(ch->conn, COLO__POLL_IN, left);
+      if (colo__conn_wait(ch->conn, COLO__POLL_IN, deadline))
+        return colo__err(COLO_ETIMEDOUT, "%s: no colo handshake from the peer in time", ch->base.endpoint);
       continue;
     }
     if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD)
@@ -533,16 +533,16 @@ static int stream_hs_step(colo__hs_t *h, colo_chan_t **out) {
   case 2:
     if (h->flag && colo__get_u32(h->in) != (COLO__FRAME_CONTROL | COLO__CTRL_ACK))
       return colo__err(COLO_EPROTO, "the client did not confirm the handshake");
-    rc = colo__stream_adopt(h->conn, l->kind, l->base.endpoint, &l->base.opts, h->peer_max, out);
+    rc = colo__stream_adopt(h->conn, colo__transport_of(l->kind), l->base.endpoint, &l->base.opts, h->peer_max, out);
     if (!rc) h->conn = NULL;
     return rc;
   }
   return colo__err(COLO_EIO, "stream handshake: phase %d", h->phase);
 }
 
-int colo__stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
+static int stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
   stream_listener_t *l = colo__calloc(1, sizeof *l);
-  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!l) return colo__err_nomem();
   l->base.vt = &stream_listener_vt;
   l->base.opts = *o;
   l->kind = ep->kind;
@@ -571,10 +571,10 @@ static const colo__listener_vt_t stream_listener_vt = {stream_accept, stream_lis
 
 /* ---- adopting a connection -------------------------------------------------------------- */
 
-int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *endpoint, const colo_opts_t *o,
+int colo__stream_adopt(colo__os_conn_t *conn, const colo__transport_t *t, const char *endpoint, const colo_opts_t *o,
                        uint32_t peer_max, colo_chan_t **out) {
-  stream_chan_t *ch = chan_new(conn, kind, endpoint, o);
-  if (!ch) return colo__err(COLO_ENOMEM, "out of memory");
+  stream_chan_t *ch = chan_new(conn, t, endpoint, o);
+  if (!ch) return colo__err_nomem();
   ch->base.max_msg = peer_max; /* the send buffer grows to what is sent, not to this */
   *out = &ch->base;
   return 0;
@@ -582,17 +582,17 @@ int colo__stream_adopt(colo__os_conn_t *conn, colo__ep_kind_t kind, const char *
 
 /* ---- connect ------------------------------------------------------------------------- */
 
-int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const colo__dial_t *d, colo_chan_t **out) {
+static int stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, colo__dial_t *d, colo_chan_t **out) {
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
   uint64_t deadline = d->deadline;
   colo__os_conn_t *conn;
-  int rc = colo__dial_conn(ep, d, endpoint, &conn);
+  int rc = colo__dial_conn(ep, d, &conn);
   if (rc) return rc;
-  stream_chan_t *ch = chan_new(conn, ep->kind, endpoint, o);
+  stream_chan_t *ch = chan_new(conn, colo__transport_of(ep->kind), endpoint, o);
   if (!ch) {
     colo__os_conn_close(conn);
-    return colo__err(COLO_ENOMEM, "out of memory");
+    return colo__err_nomem();
   }
   /* The listener answers once its application accepts; a connect with no
    * deadline still waits for that. Our ACK is the last step: once it is
@@ -617,3 +617,43 @@ int colo__stream_connect(const colo__endpoint_t *ep, const colo_opts_t *o, const
   *out = &ch->base;
   return 0;
 }
+
+/* colo_info_endpoint: the listener is reached, and the connection closed
+ * before the handshake, so that none is taken from its application. */
+static int stream_probe(const colo__endpoint_t *ep, const char *endpoint, colo__dial_t *d, colo_info_t *info) {
+  (void)endpoint;
+  colo__os_conn_t *conn;
+  int rc = colo__dial_conn(ep, d, &conn);
+  if (rc) return rc;
+  colo__os_conn_close(conn);
+  snprintf(info->how, sizeof info->how, "%s; a listener accepts connections (the handshake is not run, so that "
+           "no connection is taken from its application)", colo__transport_of(ep->kind)->how);
+  return 0;
+}
+
+const colo__transport_t colo__unix_transport = {
+    .kind = COLO__EP_UNIX,
+    .name = "unix",
+    .how = "a unix socket with colo's stream framing",
+    .listen = stream_listen,
+    .connect = stream_connect,
+    .probe = stream_probe,
+};
+
+const colo__transport_t colo__pipe_transport = {
+    .kind = COLO__EP_PIPE,
+    .name = "pipe",
+    .how = "a pair of FIFOs (named pipes) with colo's stream framing",
+    .listen = stream_listen,
+    .connect = stream_connect,
+    .probe = stream_probe,
+};
+
+const colo__transport_t colo__tcp_transport = {
+    .kind = COLO__EP_TCP,
+    .name = "tcp",
+    .how = "a TCP connection (TCP_NODELAY) with colo's stream framing",
+    .listen = stream_listen,
+    .connect = stream_connect,
+    .probe = stream_probe,
+};

@@ -32,13 +32,17 @@
  *  holding process dies, however it dies, and a hold is visible to any process
  *  that can open the segment, across PID namespaces (containers). A hold
  *  belongs to the handle (not to a thread): two handles in one process are two
- *  holders, and a hold taken on one thread is dropped on any other. Only a
- *  process that may write the segment can take a hold, and a probe counts
- *  nothing a mere reader can do. Linux uses an open-file-description write
- *  lock on byte `slot` of the object (probed with F_OFD_GETLK for a read lock,
- *  which only a write lock answers); Windows will use LockFileEx on the
- *  file (file://) or on a companion lock file (shm://), since a named mutex is
- *  owned by a thread.
+ *  holders, a hold taken on one thread is dropped on any other, and a thread
+ *  that exits takes no hold with it. Only a process that may write the
+ *  segment can take a hold, and a probe counts nothing a mere reader can do.
+ *  Linux uses an open-file-description write lock on byte `slot` of the
+ *  object (probed with F_OFD_GETLK for a read lock, which only a write lock
+ *  answers). Windows uses a LockFileEx byte range on a file handle: on the
+ *  mapped file itself for file://, and for shm:// on a small lock file in a
+ *  per-user directory, named after the section. A named mutex does NOT fit:
+ *  it belongs to the thread that took it (the listener would look dead when
+ *  that thread exits, colo_close on another thread could not release it, and
+ *  a probe from the owning thread would re-enter it and read "free").
  *  kill(pid, 0) and robust futexes are NOT used: PIDs do not cross namespaces.
  *
  * Faults and forks
@@ -67,16 +71,32 @@
 #include <stdint.h>
 
 #include "../runtime/atomics.h"
-#include "../runtime/internal.h"
+#include "../runtime/base.h"
 
-/* ---- capabilities ---------------------------------------------------------- */
+/* ---- capabilities: data the core reads instead of asking "which OS?" ---------- */
 
 typedef struct colo__os_caps {
-  int persistent_names; /* names outlive their processes (and need unlinking) */
-  int xproc_addr_wait;  /* a wait on an address is woken from another process */
+  int persistent_names;     /* shm:// names outlive their processes: a dead one's leftover
+                               exists, can be reclaimed and needs unlinking (admin.c, segment.c) */
+  int listable_names;       /* the shm:// namespace can be listed (colo__os_seg_list, colo ls/gc) */
+  int xproc_addr_wait;      /* a wait on an address is woken from another process */
+  colo__ep_kind_t rdv_kind; /* the stream a colo:// rendezvous runs on (Linux: a unix socket;
+                               Windows: a named pipe, which crosses process-isolated containers) */
 } colo__os_caps_t;
 
 extern const colo__os_caps_t colo__os_caps;
+
+/* ---- paths ------------------------------------------------------------------ */
+
+/*
+ * pre:  path is the part of an endpoint after "scheme://" for a kind that
+ *       names a path (file, unix, pipe, colo), NUL-terminated.
+ * post: 0 when this system can use it as such an endpoint: absolute, short
+ *       enough for the object it names (Linux: a socket path fits sun_path,
+ *       107 bytes), not naming a directory; else COLO_EINVAL with the reason
+ *       recorded, without the endpoint (the caller adds it).
+ */
+int colo__os_path_check(colo__ep_kind_t kind, const char *path);
 
 /* ---- time ------------------------------------------------------------------ */
 
@@ -206,7 +226,13 @@ int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32
 /* Wakes every process sleeping on word. */
 void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word);
 
-/* ---- byte streams (unix://, tcp:// sockets; pipe:// FIFO pairs) ----------------------- */
+/* ---- byte streams (unix://, tcp:// sockets; pipe:// FIFO pairs) -----------------------
+ * The core drives streams by readiness: non-blocking read and write, and
+ * poll to wait. Where the system has no readiness for a kind of stream
+ * (Windows named pipes), the shim emulates it: a write may accept bytes into
+ * a buffer the shim owns (and reports them written; a later write or poll
+ * reports the peer's end), and poll may be answered by overlapped I/O the
+ * shim keeps in flight. The core never assumes a stream is a descriptor. */
 
 typedef struct colo__os_lsock colo__os_lsock_t; /* a listening socket */
 typedef struct colo__os_conn colo__os_conn_t;   /* a connected byte stream */
@@ -249,7 +275,7 @@ int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *p
  * time ran out or a signal interrupted the wait. */
 int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
 /*
- * Descriptor passing (unix sockets only). write_seg is conn_write with the
+ * Passing a segment (where colo__os_conn_can_pass_seg says so). write_seg is conn_write with the
  * anonymous segment seg attached to the first byte; read_seg is conn_read
  * that also takes a segment the peer attached to these bytes: *seg is then
  * set, validated as an anonymous, size-sealed memory object and mapped
@@ -286,8 +312,14 @@ typedef struct colo__os_pollitem {
  * item's ready mask. Returns how many are ready (0: time ran out, or a
  * signal came). */
 int colo__os_poll_many(colo__os_pollitem_t *items, size_t n, uint64_t timeout_ns);
-/* The descriptor an event loop can poll for COLO__POLL_IN. */
-int colo__os_conn_fd(const colo__os_conn_t *c);
+/* 1 when a segment can be passed over this connection (write_seg/read_seg
+ * work on it: Linux unix sockets), 0 otherwise. The colo:// listener asks
+ * before it offers the memfd rung, and skips the rung with the reason when
+ * not. */
+int colo__os_conn_can_pass_seg(const colo__os_conn_t *c);
+/* The handle an event loop can wait on for COLO__POLL_IN (a descriptor on
+ * POSIX, a HANDLE on Windows): 0, or COLO_ENOTSUP where there is none. */
+int colo__os_conn_handle(const colo__os_conn_t *c, colo_os_handle_t *out);
 /* Closes the stream; NULL is allowed. */
 void colo__os_conn_close(colo__os_conn_t *c);
 
@@ -312,7 +344,8 @@ void colo__os_seg_fstat(const colo__os_seg_t *s, colo__os_stat_t *st);
 int colo__os_seg_remove(colo__ep_kind_t kind, const char *name);
 /* Calls cb with the NAME of every colo segment in the shm namespace, as it
  * is there (any bytes; the caller checks it is a name colo can make); stops
- * when cb returns non-zero. */
+ * when cb returns non-zero. Only where caps.listable_names; elsewhere
+ * COLO_ENOTSUP. */
 int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx); /* cb's stop value */
 
 #endif

@@ -371,18 +371,48 @@ static void many_clients(transport_t t) {
   colo_listener_close(p.l);
 }
 
+/* colo_info_t is filled into the caller's memory: without its struct_size
+ * the call is refused; with a larger one, only what the library knows is
+ * written. */
+static void info_needs_its_struct_size(transport_t t) {
+  colo_opts_t o = small_opts();
+  pair_t p;
+  pair_open(t, &p, "isz", &o);
+  colo_info_t in;
+  memset(&in, 0, sizeof in);
+  cr_assert_eq(colo_info(p.cli, &in), COLO_EINVAL, "struct_size not set");
+  cr_assert(strstr(colo_last_error(), "struct_size"), "%s", colo_last_error());
+  struct {
+    colo_info_t now;
+    char later[32];
+  } big;
+  memset(&big, 0x5a, sizeof big);
+  big.now.struct_size = sizeof big;
+  cr_assert_eq(colo_info(p.cli, &big.now), 0, "%s", colo_last_error());
+  cr_assert_eq(big.now.struct_size, sizeof(colo_info_t));
+  cr_assert_str_eq(big.now.transport, colo_transport(p.cli));
+  cr_assert(big.now.how[0], "a sentence says what carries it");
+  for (size_t i = 0; i < sizeof big.later; i++) cr_assert_eq((unsigned char)big.later[i], 0x5a, "byte %zu", i);
+  pair_close(&p);
+}
+
 static void fd_polls_readable(transport_t t) {
   colo_opts_t o = small_opts();
   pair_t p;
   pair_open(t, &p, "fd", &o);
   int fd = colo_fd(p.srv);
+  colo_os_handle_t h = -1;
+  int hrc = colo_os_handle(p.srv, &h);
   if (!is_stream(t)) {
     cr_assert_eq(fd, COLO_ENOTSUP, "shared memory has no descriptor in this version");
-    cr_assert(strstr(colo_last_error(), "no file descriptor"), "%s", colo_last_error());
+    cr_assert_eq(hrc, COLO_ENOTSUP, "nor a handle");
+    cr_assert(strstr(colo_last_error(), "no handle to poll"), "%s", colo_last_error());
     pair_close(&p);
     return;
   }
   cr_assert_geq(fd, 0);
+  cr_assert_eq(hrc, 0, "%s", colo_last_error());
+  cr_assert_eq(h, fd, "colo_fd is the POSIX spelling of colo_os_handle");
   struct pollfd pf = {fd, POLLIN, 0};
   cr_assert_eq(poll(&pf, 1, 50), 0, "nothing to read yet");
   for (int i = 0; i < 3; i++) cr_assert_eq(colo_send(p.cli, &i, sizeof i, 0), 0);
@@ -463,6 +493,7 @@ static void two_threads_on_one_channel(transport_t t) {
   Test(memfd, fn) { fn(T_MEMFD); }
 
 CONFORM(order_and_boundaries)
+CONFORM(info_needs_its_struct_size)
 CONFORM(maximum_size)
 CONFORM(zero_length_and_zero_copy)
 CONFORM(timeouts)

@@ -402,9 +402,10 @@ Test(proto, two_listeners_starting_at_once_never_both_win) {
     snprintf(ep, sizeof ep, "%s:///tmp/colo-proto-%d.dual.%s", kinds[k], (int)getpid(), kinds[k]);
     int both = 0;
     for (int round = 0; round < 150; round++) {
-      int go[2], res[2];
+      int go[2], res[2], done[2];
       cr_assert_eq(pipe(go), 0);
       cr_assert_eq(pipe(res), 0);
+      cr_assert_eq(pipe(done), 0);
       for (int c = 0; c < 2; c++)
         if (fork() == 0) {
           char x;
@@ -413,7 +414,9 @@ Test(proto, two_listeners_starting_at_once_never_both_win) {
           int rc = colo_listen(&l, ep, NULL);
           char r = rc == 0 ? 'Y' : 'n';
           if (write(res[1], &r, 1) != 1) _exit(1);
-          usleep(5000);
+          /* A winner listens until both have tried (a loaded machine may
+           * start the other one late): else the later one rightly wins. */
+          if (read(done[0], &x, 1) != 1) _exit(1);
           if (!rc) colo_listener_close(l);
           _exit(0);
         }
@@ -422,8 +425,9 @@ Test(proto, two_listeners_starting_at_once_never_both_win) {
       cr_assert_eq(read(res[0], &a, 1), 1);
       cr_assert_eq(read(res[0], &b, 1), 1);
       both += a == 'Y' && b == 'Y';
+      write_all(done[1], "xx", 2);
       wait(NULL), wait(NULL);
-      close(go[0]), close(go[1]), close(res[0]), close(res[1]);
+      close(go[0]), close(go[1]), close(res[0]), close(res[1]), close(done[0]), close(done[1]);
     }
     cr_assert_eq(both, 0, "%s: both listeners won in %d of 150 rounds", kinds[k], both);
   }

@@ -88,7 +88,7 @@ Test(ladder, memfd_first_and_both_sides_say_so) {
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "memfd");
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   for (int side = 0; side < 2; side++) {
     cr_assert_eq(colo_info(side ? srv : cli, &in), 0);
     cr_assert_eq(in.rung, 1);
@@ -112,7 +112,7 @@ Test(ladder, refused_descriptor_passing_lands_on_named_shm_and_removes_the_name)
   setenv("COLO_TEST_REFUSE_FDPASS", "1", 1);
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
   unsetenv("COLO_TEST_REFUSE_FDPASS");
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info(cli, &in), 0);
   cr_assert_eq(in.rung, 2);
   cr_assert_eq(in.skipped_count, 1u);
@@ -163,7 +163,7 @@ static void private_dev_shm(int refuse_fdpass, const char *want) {
   cr_assert_eq(colo_send(ch, "hello", 5, tu_ms(1000)), 0);
   cr_assert_eq(colo_recv(ch, buf, sizeof buf, &n, tu_ms(5000)), 0, "%s", colo_last_error());
   cr_assert_eq(n, 5u);
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info(ch, &in), 0);
   if (refuse_fdpass) {
     cr_assert_eq(in.rung, 3);
@@ -187,7 +187,7 @@ Test(ladder, missing_socket_path_falls_back_to_the_tcp_alternative) {
   rdv_endpoint(missing, sizeof missing, "missing");
   snprintf(ep, sizeof ep, "%s,%s", missing, colo_listener_endpoint(l));
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "tcp");
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info(cli, &in), 0);
   cr_assert_str_eq(in.endpoint, colo_listener_endpoint(l));
   cr_assert_eq(in.skipped_count, 1u);
@@ -220,7 +220,7 @@ Test(probe, runs_the_handshake_without_taking_a_connection_from_the_application)
   rdv_endpoint(ep, sizeof ep, "probe");
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), 0);
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info_endpoint(ep, NULL, 200, &in), COLO_ETIMEDOUT, "nobody accepts yet: %s",
                colo_last_error());
   cr_assert(strstr(colo_last_error(), "colo_accept"), "%s", colo_last_error());
@@ -244,7 +244,7 @@ Test(probe, runs_the_handshake_without_taking_a_connection_from_the_application)
 Test(probe, direct_endpoints_are_reached_not_taken) {
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, "tcp://127.0.0.1:0", NULL), 0);
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info_endpoint(colo_listener_endpoint(l), NULL, tu_ms(2000), &in), 0, "%s", colo_last_error());
   cr_assert_str_eq(in.transport, "tcp");
   cr_assert(strstr(in.how, "accepts connections"), "%s", in.how);
@@ -454,7 +454,7 @@ Test(hostile, a_client_of_another_user_skips_the_named_rung_with_the_reason) {
   unsetenv("COLO_TEST_REFUSE_FDPASS");
   colo_chan_t *ch;
   cr_assert_eq(colo_accept(l, &ch, tu_ms(5000)), 0, "%s", colo_last_error());
-  colo_info_t in;
+  colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info(ch, &in), 0);
   cr_assert_eq(in.rung, 3, "the socket carries it");
   cr_assert_eq(in.skipped_count, 2u);

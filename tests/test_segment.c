@@ -280,7 +280,7 @@ static void expect_connect(const char *ep, void (*f)(uint8_t *, size_t, int), in
   int rc = colo_connect(&ch, ep, NULL, tu_ms(1000));
   cr_assert_eq(rc, want, "got %s: %s", colo_errname(rc), colo_last_error());
   cr_assert(strstr(colo_last_error(), detail), "'%s' should mention '%s'", colo_last_error(), detail);
-  colo_seg_info_t info;
+  colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.status, want, "colo ls reports the same diagnosis");
   cr_assert_eq(info.listener, COLO_PROC_ALIVE);
@@ -369,6 +369,11 @@ Test(names, unknown_transports_relative_colo_paths_and_listener_lists_are_invali
   cr_assert(strstr(colo_last_error(), "one endpoint"), "%s", colo_last_error());
   cr_assert_eq(colo_listen(&l, "carrier-pigeon://x", NULL), COLO_EINVAL);
   cr_assert(strstr(colo_last_error(), "unknown transport"), "%s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), "colo://, shm://, file://, unix://, pipe:// and tcp://"),
+            "the message lists the schemes of the transport table: %s", colo_last_error());
+  /* memfd is a transport (colo:// rung 1) but has no endpoint of its own. */
+  cr_assert_eq(colo_listen(&l, "memfd://x", NULL), COLO_EINVAL);
+  cr_assert(strstr(colo_last_error(), "unknown transport"), "%s", colo_last_error());
   cr_assert_eq(colo_listen(NULL, "shm://x", NULL), COLO_EINVAL);
   cr_assert_eq(colo_listen(&l, NULL, NULL), COLO_EINVAL);
 }
@@ -454,7 +459,7 @@ Test(stale, dead_segment_is_reported_dead_and_reclaimed_by_a_new_listener) {
   tu_endpoint(ep, sizeof ep, "stale");
   cr_assert_eq(tu_leave_dead_listener(ep), 0);
   cr_assert(file_exists(ep), "a killed process leaves its segment");
-  colo_seg_info_t info;
+  colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.status, 0);
   cr_assert_eq(info.listener, COLO_PROC_DEAD);
@@ -589,7 +594,7 @@ Test(space, capacity_option_is_checked_and_used) {
   }
   o.ring_capacity = 16384;
   cr_assert_eq(colo_listen(&l, ep, &o), 0);
-  colo_seg_info_t info;
+  colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.capacity[0], 16384u);
   cr_assert_eq(info.capacity[1], 16384u);
@@ -630,7 +635,7 @@ static void odd_file_is_refused_at_once(const char *ep, const char *what) {
   char path[600];
   tu_shm_path(ep, path, sizeof path);
   uint64_t t0 = tu_now_ms();
-  colo_seg_info_t info;
+  colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0, "%s", colo_last_error());
   cr_assert_eq(info.status, COLO_EINVAL, "%s", colo_errname(info.status));
   cr_assert(strstr(info.status_detail, what), "%s", info.status_detail);
@@ -702,7 +707,7 @@ Test(hostile, looking_at_a_segment_whose_size_keeps_changing_never_faults) {
   cr_assert_eq(pthread_create(&f.th, NULL, flip_main, &f), 0);
   int ok = 0, n = 0;
   for (uint64_t end = tu_now_ms() + 1500; tu_now_ms() < end; n++) {
-    colo_seg_info_t info;
+    colo_seg_info_t info = {.struct_size = sizeof info};
     cr_assert_eq(colo_seg_inspect(ep, &info), 0, "%s", colo_last_error());
     ok += info.status == 0;
     cr_assert_eq(colo_seg_list(count_cb, &(int){0}), 0);
@@ -744,7 +749,7 @@ Test(stale, a_listener_killed_while_sizing_leaves_what_ls_gc_rm_and_reclaim_agre
   }
   /* Young: its creator may still be at work. */
   for (int i = 0; i < 3; i++) {
-    colo_seg_info_t info;
+    colo_seg_info_t info = {.struct_size = sizeof info};
     cr_assert_eq(colo_seg_inspect(ep[i], &info), 0);
     cr_assert_eq(info.status, COLO_ENOTREADY, "%s: %s", ep[i], info.status_detail);
     cr_assert_eq(info.listener, COLO_PROC_DEAD, "%s", ep[i]);
@@ -757,7 +762,7 @@ Test(stale, a_listener_killed_while_sizing_leaves_what_ls_gc_rm_and_reclaim_agre
   }
   usleep(5500 * 1000); /* past the grace a creator gets */
   for (int i = 0; i < 3; i++) {
-    colo_seg_info_t info;
+    colo_seg_info_t info = {.struct_size = sizeof info};
     cr_assert_eq(colo_seg_inspect(ep[i], &info), 0);
     cr_assert(colo_seg_is_dead(&info), "%s is dead now", ep[i]);
   }
@@ -799,7 +804,7 @@ Test(hostile, a_reader_cannot_fake_presence) {
   tu_proc_t reader;
   nobody_run("read-lock", ep, "1", line, sizeof line, &reader);
   cr_assert_str_eq(line, "ready");
-  colo_seg_info_t info;
+  colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.connector, COLO_PROC_NONE, "a read lock is not a connector");
   colo_chan_t *c;
@@ -838,7 +843,7 @@ Test(hostile, a_reader_does_not_keep_a_dead_connector_alive) {
   size_t n;
   cr_assert_eq(colo_recv(ch, buf, sizeof buf, &n, tu_ms(3000)), COLO_EPEERDEAD, "%s", colo_last_error());
   cr_assert_lt(ms_since(t0), 1000u, "the death is seen despite the reader's lock");
-  colo_seg_info_t info;
+  colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.connector, COLO_PROC_DEAD);
   colo_close(ch);
@@ -904,9 +909,36 @@ Test(hostile, a_name_colo_cannot_make_is_shown_as_it_is_and_never_acted_on) {
   cr_assert_eq(colo_seg_list(find_cb, want), 0);
   cr_assert_not_null(want[1], "listed as it is");
   cr_assert_eq(colo_seg_remove(ep, 1), COLO_EINVAL, "refused, not cut short");
-  colo_seg_info_t info;
+  colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(real, &info), 0);
   cr_assert_eq(info.listener, COLO_PROC_ALIVE, "the real segment was not touched");
   colo_listener_close(l);
   unlink(path);
+}
+
+/* colo_seg_info_t is filled into the caller's memory: its struct_size says
+ * how much there is room for, so that the struct can grow. */
+Test(names, seg_info_needs_its_struct_size_and_fills_no_more_than_it_says) {
+  char ep[64];
+  snprintf(ep, sizeof ep, "shm://t.%d.sz", (int)getpid());
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  colo_seg_info_t info;
+  memset(&info, 0, sizeof info);
+  cr_assert_eq(colo_seg_inspect(ep, &info), COLO_EINVAL, "struct_size not set");
+  cr_assert(strstr(colo_last_error(), "struct_size"), "%s", colo_last_error());
+  cr_assert_not(colo_seg_is_dead(&info), "an info without its size is never dead");
+  /* A caller built against a later, larger struct: the library fills what it
+   * knows and says how much. */
+  struct {
+    colo_seg_info_t now;
+    char later[64];
+  } big;
+  memset(&big, 0xa5, sizeof big);
+  big.now.struct_size = sizeof big;
+  cr_assert_eq(colo_seg_inspect(ep, &big.now), 0, "%s", colo_last_error());
+  cr_assert_eq(big.now.struct_size, sizeof(colo_seg_info_t));
+  cr_assert_str_eq(big.now.endpoint, ep);
+  for (size_t i = 0; i < sizeof big.later; i++) cr_assert_eq((unsigned char)big.later[i], 0xa5, "byte %zu", i);
+  colo_listener_close(l);
 }

@@ -184,3 +184,24 @@ int colo__posix_rename_in_dir(const char *from, const char *to) {
   close(dirfd);
   return rc;
 }
+
+/* sun_path holds 108 bytes with the terminator. */
+#define UNIX_PATH_MAX_LEN 107
+/* A pipe:// path gets ".<16 hex>.c2s" appended for its pairs. */
+#define PIPE_SUFFIX_ROOM 32
+
+int colo__os_path_check(colo__ep_kind_t kind, const char *path) {
+  size_t len = strlen(path);
+  int sock = kind == COLO__EP_UNIX || kind == COLO__EP_COLO;
+  if (path[0] != '/')
+    return colo__err(COLO_EINVAL, "an absolute path is needed (%s)",
+                     kind == COLO__EP_FILE ? "file:///dir/seg" : kind == COLO__EP_PIPE ? "pipe:///dir/name"
+                     : kind == COLO__EP_COLO                    ? "colo:///dir/sock"
+                                                                : "unix:///dir/sock");
+  if (sock && len > UNIX_PATH_MAX_LEN)
+    return colo__err(COLO_EINVAL, "a socket path has at most %d bytes", UNIX_PATH_MAX_LEN);
+  if (len > (kind == COLO__EP_PIPE ? COLO__PATH_MAX - PIPE_SUFFIX_ROOM : COLO__PATH_MAX))
+    return colo__err(COLO_EINVAL, "path too long");
+  if (path[len - 1] == '/') return colo__err(COLO_EINVAL, "the path names a directory");
+  return 0;
+}

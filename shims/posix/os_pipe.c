@@ -159,7 +159,7 @@ int colo__posix_pipe_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t
       unlinkat(l->dir_fd, c2s, 0), unlinkat(l->dir_fd, s2c, 0);
       if (!ok) continue;
       *out = colo__posix_conn_new(r, w);
-      if (!*out) return colo__err(COLO_ENOMEM, "out of memory");
+      if (!*out) return colo__err_nomem();
       (*out)->has_pipe_peer = 1;
       (*out)->pipe_peer = sw.st_uid;
       return 0;
@@ -202,7 +202,7 @@ int colo__posix_pipe_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, 
                              const colo__os_peers_t *peers) {
   (void)timeout_ns; /* every step below is non-blocking; the caller retries */
   pipe_pending_t *pp = colo__calloc(1, sizeof *pp);
-  if (!pp) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!pp) return colo__err_nomem();
   pp->extra_r = pp->extra_w = -1;
   const char *leaf;
   int rc = colo__posix_open_dir(ep->name, 0, &pp->dir_fd, &leaf);
@@ -259,7 +259,7 @@ int colo__posix_pipe_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, 
   *out = colo__posix_conn_new(r, w);
   if (!*out) {
     pending_free(pp);
-    return colo__err(COLO_ENOMEM, "out of memory");
+    return colo__err_nomem();
   }
   (*out)->has_pipe_peer = 1;
   (*out)->pipe_peer = lsn;

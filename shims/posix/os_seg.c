@@ -30,7 +30,8 @@ static int sys_fallocate(int fd, off_t off, off_t len) { return posix_fallocate(
 
 colo__posix_sys_t colo__posix_sys = {sys_openat, sys_fallocate};
 
-const colo__os_caps_t colo__os_caps = {.persistent_names = 1, .xproc_addr_wait = 1};
+const colo__os_caps_t colo__os_caps = {
+    .persistent_names = 1, .listable_names = 1, .xproc_addr_wait = 1, .rdv_kind = COLO__EP_UNIX};
 
 struct colo__os_seg {
   int fd; /* -1 in a child after fork() */
@@ -71,7 +72,7 @@ static int seg_path(colo__ep_kind_t kind, const char *name, char *buf, size_t ca
 static colo__os_seg_t *seg_new(colo__ep_kind_t kind, const char *name, int *rc) {
   colo__os_seg_t *s = colo__calloc(1, sizeof *s);
   if (!s) {
-    *rc = colo__err(COLO_ENOMEM, "out of memory");
+    *rc = colo__err_nomem();
     return NULL;
   }
   s->fd = -1;
@@ -129,7 +130,7 @@ static int map_fd(colo__os_seg_t *s, int writable, uint64_t max_size, int guard)
     s->base = p;
   }
   s->held = colo__posix_held_add(s->base, s->size, guard, &s->fd, NULL, NULL);
-  if (!s->held) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!s->held) return colo__err_nomem();
   return 0;
 }
 
@@ -210,7 +211,7 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
       rc = map_fd(s, 1, COLO__OBJECT_MAX, flags & COLO__SEG_GUARD);
     } else {
       s->size = (uint64_t)s->st.st_size;
-      if (!(s->held = colo__posix_held_add(NULL, 0, 0, &s->fd, NULL, NULL))) rc = colo__err(COLO_ENOMEM, "out of memory");
+      if (!(s->held = colo__posix_held_add(NULL, 0, 0, &s->fd, NULL, NULL))) rc = colo__err_nomem();
     }
   }
   if (rc) {

@@ -133,13 +133,14 @@ static int unix_alive(const struct sockaddr_un *sa) {
 /* 1 when the socket file at leaf is a dead listener's: it refuses
  * connections, and keeps refusing for a while, since a live listener
  * between its bind and its listen refuses too (for microseconds). */
-static int unix_dead(int dirfd, const char *leaf, const char *path, uid_t *owner) {
+static int unix_dead(int dirfd, const char *leaf, const char *path, uid_t *owner, struct stat *seen) {
   int pfd;
   struct stat st;
   struct sockaddr_un sa;
   *owner = (uid_t)-1;
   if (sock_file(dirfd, leaf, path, &pfd, &st, &sa) != 0) return 0;
   *owner = st.st_uid;
+  *seen = st;
   int dead = 1;
   for (int i = 0; i < 5 && dead; i++) {
     if (unix_alive(&sa)) dead = 0;
@@ -149,58 +150,93 @@ static int unix_dead(int dirfd, const char *leaf, const char *path, uid_t *owner
   return dead;
 }
 
+/* Removes leaf only while it is still the inode `seen` (another listener
+ * may have replaced the dead file meanwhile). */
+static void unlink_if_same(int dirfd, const char *leaf, const struct stat *seen) {
+  struct stat st;
+  if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == seen->st_dev && st.st_ino == seen->st_ino)
+    unlinkat(dirfd, leaf, 0);
+}
+
+/* Why the name leaf cannot be ours (it exists): COLO_EEXIST with who. */
+static int name_taken(int dirfd, const char *leaf, const char *path, uid_t owner) {
+  struct stat st;
+  int there = fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (there && !S_ISSOCK(st.st_mode))
+    return colo__err(COLO_EEXIST, "%s exists and is not a socket (%s)", path, colo__posix_type_name(st.st_mode));
+  char who[96] = "?";
+  colo__posix_user_desc(there ? st.st_uid : owner, who, sizeof who);
+  return colo__err(COLO_EEXIST, "%s exists and a live process listens on it (the file is of %s)", path, who);
+}
+
+/*
+ * The socket is bound at a fresh name in the directory, listens, gets its
+ * mode, and only then takes the endpoint's name with linkat(), which fails
+ * when the name exists: so the name is never a socket that is bound but not
+ * yet listening (which would look dead to a second listener starting at the
+ * same moment), and two listeners starting at once never both win. A file
+ * there that refuses connections (and keeps refusing: an older listener
+ * binds at the name itself) is a dead listener's: it is replaced once, and
+ * only while it is the inode that was found dead.
+ */
 static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t perm) {
   struct sockaddr_un sa;
   const char *leaf;
   int rc = unix_addr(ep->name, &sa, &l->dir_fd, &leaf);
   if (rc) return rc;
+  uint32_t r;
+  colo__os_random(&r, sizeof r);
+  char tmp[48];
+  snprintf(tmp, sizeof tmp, ".colo-bind.%ld.%08x", (long)getpid(), (unsigned)r);
+  struct sockaddr_un tsa;
+  memset(&tsa, 0, sizeof tsa);
+  tsa.sun_family = AF_UNIX;
+  int n = snprintf(tsa.sun_path, sizeof tsa.sun_path, "/proc/self/fd/%d/%s", l->dir_fd, tmp);
+  if (n < 0 || (size_t)n >= sizeof tsa.sun_path || strncmp(sa.sun_path, "/proc/", 6) != 0)
+    return colo__err(COLO_ENOTSUP, "%s: /proc is needed to bind a socket without following links", ep->name);
   l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (l->fd < 0) return colo__posix_err(errno, "cannot create a socket for", ep->name);
+  if (bind(l->fd, (struct sockaddr *)&tsa, sizeof tsa) != 0) return colo__posix_err(errno, "cannot bind", ep->name);
+  int pfd = -1;
   struct stat st;
-  for (int attempt = 0;; attempt++) {
-    if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) == 0) break;
-    int e = errno;
-    int there = fstatat(l->dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    uid_t owner = (uid_t)-1;
-    /* A socket file nobody listens on is a dead listener's: replace it once.
-     * Never remove anything that is not a socket. */
-    if (e == EADDRINUSE && attempt == 0 && there && S_ISSOCK(st.st_mode) && unix_dead(l->dir_fd, leaf, ep->name, &owner)) {
-      unlinkat(l->dir_fd, leaf, 0);
-      continue;
-    }
-    if (e == EADDRINUSE && there && !S_ISSOCK(st.st_mode))
-      return colo__err(COLO_EEXIST, "%s exists and is not a socket (%s)", ep->name, colo__posix_type_name(st.st_mode));
-    if (e == EADDRINUSE) {
-      char who[96] = "?";
-      colo__posix_user_desc(there ? st.st_uid : owner, who, sizeof who);
-      return colo__err(COLO_EEXIST, "%s exists and a live process listens on it (the file is of %s)", ep->name, who);
-    }
-    return colo__posix_err(e, "cannot bind", ep->name);
-  }
+  char self[64];
   if (listen(l->fd, 128) != 0) {
-    int e = errno;
-    unlinkat(l->dir_fd, leaf, 0);
-    return colo__posix_err(e, "cannot listen on", ep->name);
+    rc = colo__posix_err(errno, "cannot listen on", ep->name);
+    goto out;
   }
   /* The mode, set on the very inode (through an O_PATH descriptor of it,
    * never by a name another user could point elsewhere meanwhile). */
-  int pfd;
-  char self[64];
-  if ((rc = sock_file(l->dir_fd, leaf, ep->name, &pfd, &st, NULL)) != 0) {
-    unlinkat(l->dir_fd, leaf, 0);
-    return rc;
-  }
+  if ((rc = sock_file(l->dir_fd, tmp, ep->name, &pfd, &st, NULL)) != 0) goto out;
   snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
   if (chmod(self, perm) != 0) {
-    int e = errno;
-    close(pfd);
-    unlinkat(l->dir_fd, leaf, 0);
-    return colo__posix_err(e, "cannot set the mode of", ep->name);
+    rc = colo__posix_err(errno, "cannot set the mode of", ep->name);
+    goto out;
   }
-  close(pfd);
+  for (int attempt = 0;; attempt++) {
+    if (linkat(l->dir_fd, tmp, l->dir_fd, leaf, 0) == 0) break;
+    int e = errno;
+    if (e != EEXIST) {
+      rc = colo__posix_err(e, "cannot bind", ep->name);
+      goto out;
+    }
+    uid_t owner = (uid_t)-1;
+    struct stat seen;
+    struct stat lst;
+    /* Never remove anything that is not a socket. */
+    if (attempt == 0 && fstatat(l->dir_fd, leaf, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(lst.st_mode) &&
+        unix_dead(l->dir_fd, leaf, ep->name, &owner, &seen)) {
+      unlink_if_same(l->dir_fd, leaf, &seen);
+      continue;
+    }
+    rc = name_taken(l->dir_fd, leaf, ep->name, owner);
+    goto out;
+  }
   l->dev = st.st_dev, l->ino = st.st_ino;
   snprintf(l->path, sizeof l->path, "%s", ep->name);
-  return 0;
+out:
+  if (pfd >= 0) close(pfd);
+  unlinkat(l->dir_fd, tmp, 0);
+  return rc;
 }
 
 static int listen_tcp(colo__os_lsock_t *l, const colo__endpoint_t *ep, colo__endpoint_t *actual) {
@@ -240,7 +276,7 @@ static int listen_tcp(colo__os_lsock_t *l, const colo__endpoint_t *ep, colo__end
 
 int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t perm, colo__endpoint_t *actual) {
   colo__os_lsock_t *l = colo__calloc(1, sizeof *l);
-  if (!l) return colo__err(COLO_ENOMEM, "out of memory");
+  if (!l) return colo__err_nomem();
   l->fd = l->keep_fd = l->dir_fd = -1;
   l->kind = ep->kind;
   *actual = *ep;
@@ -249,7 +285,7 @@ int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t
                                        : listen_tcp(l, ep, actual);
   if (!rc && !(l->held = colo__posix_held_add(NULL, 0, 0, &l->fd, &l->keep_fd, &l->dir_fd))) {
     colo__os_listen_close(l);
-    return colo__err(COLO_ENOMEM, "out of memory");
+    return colo__err_nomem();
   }
   if (rc) {
     if (l->fd >= 0) close(l->fd);
@@ -271,7 +307,7 @@ int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout
     if (fd >= 0) {
       if (l->kind == COLO__EP_TCP) set_nodelay(fd);
       *out = conn_new(fd, l->kind != COLO__EP_TCP);
-      return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+      return *out ? 0 : colo__err_nomem();
     }
     int e = errno;
     if (e == EINTR || e == ECONNABORTED) continue;
@@ -348,7 +384,7 @@ int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t
       return rc;
     }
     *out = conn_new(fd, 1);
-    if (!*out) return colo__err(COLO_ENOMEM, "out of memory");
+    if (!*out) return colo__err_nomem();
     /* Who listens there, before a byte goes to it. */
     char what[COLO__PATH_MAX + 32];
     snprintf(what, sizeof what, "the process listening on %s", ep->name);
@@ -375,7 +411,7 @@ int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t
       set_nodelay(fd);
       freeaddrinfo(res);
       *out = conn_new(fd, 0);
-      return *out ? 0 : colo__err(COLO_ENOMEM, "out of memory");
+      return *out ? 0 : colo__err_nomem();
     }
     close(fd);
   }
@@ -578,7 +614,13 @@ int colo__os_poll_many(colo__os_pollitem_t *items, size_t n, uint64_t timeout_ns
   return count;
 }
 
-int colo__os_conn_fd(const colo__os_conn_t *c) { return c->rfd; }
+int colo__os_conn_handle(const colo__os_conn_t *c, colo_os_handle_t *out) {
+  if (c->rfd < 0) return colo__posix_forked_err("the connection");
+  *out = c->rfd;
+  return 0;
+}
+
+int colo__os_conn_can_pass_seg(const colo__os_conn_t *c) { return c->is_unix && !c->has_pipe_peer && c->rfd >= 0; }
 
 /* The user at the other end of a unix socket, or of a pipe pair. */
 static int peer_uid(colo__os_conn_t *c, uid_t *uid) {

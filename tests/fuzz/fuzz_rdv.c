@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (listener) {
     rc = colo__rdv_serve(conn, "colo:///fuzz", &o, &ch);
   } else {
-    colo__dial_t d = {1000, colo__os_now_ns() + 1000000000ull, 0, 0, {0}};
+    colo__dial_t d = {.timeout_ms = 1000, .deadline = colo__os_now_ns() + 1000000000ull};
     rc = colo__rdv_client(conn, "colo:///fuzz", &o, &d, &ch);
   }
   check(rc == 0 || rc == COLO_EPROTO || rc == COLO_EVERSION || rc == COLO_EPEERDEAD || rc == COLO_ENOTSUP ||

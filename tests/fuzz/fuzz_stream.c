@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   colo_opts_init(&o);
   o.ring_capacity = 4096; /* payloads up to 2040 */
   colo_chan_t *ch;
-  if (colo__stream_adopt(conn, COLO__EP_UNIX, "unix:///fuzz", &o, 2040, &ch) != 0) {
+  if (colo__stream_adopt(conn, &colo__unix_transport, "unix:///fuzz", &o, 2040, &ch) != 0) {
     colo__os_conn_close(conn);
     close(peer);
     return 0;
