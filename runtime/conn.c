@@ -7,11 +7,27 @@
 
 #include "conn.h"
 
-int colo__conn_listen(colo__conn_listener_t *cl, const colo__endpoint_t *ep, uint32_t perm, colo__hs_step_t step,
-                      colo__endpoint_t *actual) {
-  memset(cl, 0, sizeof *cl);
+static const colo__listener_vt_t conn_listener_vt;
+
+int colo__conn_listen(const colo__endpoint_t *ep, colo__ep_kind_t sock_kind, const colo_opts_t *o,
+                      colo__hs_step_t step, colo_listener_t **out) {
+  colo__conn_listener_t *cl = colo__calloc(1, sizeof *cl);
+  if (!cl) return colo__err_nomem();
+  colo__endpoint_t sock = *ep, actual;
+  sock.kind = sock_kind;
+  int rc = colo__os_listen(&cl->sock, &sock, o->perm, &actual);
+  if (rc) {
+    colo__free(cl);
+    return rc;
+  }
+  actual.kind = ep->kind;
+  cl->base.vt = &conn_listener_vt;
+  cl->base.opts = *o;
   cl->step = step;
-  return colo__os_listen(&cl->sock, ep, perm, actual);
+  cl->kind = ep->kind;
+  colo__endpoint_format(&actual, cl->base.endpoint, sizeof cl->base.endpoint);
+  *out = &cl->base;
+  return 0;
 }
 
 static void hs_free(colo__hs_t *h) {
@@ -73,7 +89,8 @@ static void unlink_hs(colo__conn_listener_t *cl, colo__hs_t *h, colo__hs_t *prev
 /* A new connection: checked, queued, and moved on at once. 1 with *out
  * when its handshake is already done (a probe never is: *out NULL is
  * dropped here). */
-static int hs_begin(colo__conn_listener_t *cl, colo_listener_t *l, colo__os_conn_t *conn, colo_chan_t **out) {
+static int hs_begin(colo__conn_listener_t *cl, colo__os_conn_t *conn, colo_chan_t **out) {
+  colo_listener_t *l = &cl->base;
   /* A user this listener does not accept gets nothing, not even a HELLO. */
   if (colo__os_conn_check_peer(conn, &l->peers, "the client") != 0) {
     colo__os_conn_close(conn);
@@ -106,7 +123,11 @@ static int hs_begin(colo__conn_listener_t *cl, colo_listener_t *l, colo__os_conn
   return rc == 1 && *out ? 1 : 0;
 }
 
-int colo__conn_accept(colo__conn_listener_t *cl, colo_listener_t *l, int timeout_ms, colo_chan_t **out) {
+/* colo_accept(): takes every waiting connection of a user l->peers accepts,
+ * moves every handshake on, and returns the first channel, within
+ * timeout_ms. */
+static int conn_accept(colo_listener_t *l, colo_chan_t **out, int timeout_ms) {
+  colo__conn_listener_t *cl = (colo__conn_listener_t *)l;
   uint64_t deadline = colo__deadline(timeout_ms);
   colo__os_pollitem_t *items = NULL;
   unsigned cap = 0;
@@ -120,7 +141,7 @@ int colo__conn_accept(colo__conn_listener_t *cl, colo_listener_t *l, int timeout
       rc = colo__os_accept(cl->sock, &conn, 0);
       if (rc == COLO_EAGAIN) break;
       if (rc) goto done;
-      if ((rc = hs_begin(cl, l, conn, out)) != 0) {
+      if ((rc = hs_begin(cl, conn, out)) != 0) {
         if (rc == 1) rc = 0;
         goto done;
       }
@@ -175,7 +196,9 @@ done:
   return rc;
 }
 
-void colo__conn_close(colo__conn_listener_t *cl) {
+/* Drops every handshake in progress and closes the socket. */
+static void conn_close(colo_listener_t *l) {
+  colo__conn_listener_t *cl = (colo__conn_listener_t *)l;
   for (colo__hs_t *h = cl->pending, *nx; h; h = nx) {
     nx = h->next;
     hs_free(h);
@@ -183,8 +206,10 @@ void colo__conn_close(colo__conn_listener_t *cl) {
   cl->pending = cl->last = NULL;
   cl->npending = 0;
   colo__os_listen_close(cl->sock);
-  cl->sock = NULL;
+  colo__free(cl);
 }
+
+static const colo__listener_vt_t conn_listener_vt = {.accept = conn_accept, .close = conn_close};
 
 int colo__conn_wait(colo__os_conn_t *c, int want, uint64_t deadline) {
   uint64_t left = colo__remaining_ns(deadline);

@@ -50,22 +50,26 @@ struct colo__hs {
   colo__hs_t *next;
 };
 
+/* The one listener of every socket transport (unix://, pipe://, tcp://,
+ * colo://): a listening socket and the handshakes in progress on it; the
+ * protocol is its step function. */
 typedef struct colo__conn_listener {
+  colo_listener_t base;
   colo__os_lsock_t *sock;
   colo__hs_step_t step;
   colo__hs_t *pending, *last; /* oldest first */
   unsigned npending;
+  colo__ep_kind_t kind;       /* of its endpoint (colo:// listens on the shim's rendezvous kind) */
+  unsigned held;              /* the protocol's count of handshakes holding a resource (colo://:
+                                 the rings they were offered) */
 } colo__conn_listener_t;
 
-/* Listens on ep (unix, pipe, tcp); *actual receives the endpoint as bound. */
-int colo__conn_listen(colo__conn_listener_t *cl, const colo__endpoint_t *ep, uint32_t perm, colo__hs_step_t step,
-                      colo__endpoint_t *actual);
-/* colo_accept() for the listener l whose socket cl is: takes every waiting
- * connection of a user l->peers accepts, moves every handshake on, and
- * returns the first channel, within timeout_ms. */
-int colo__conn_accept(colo__conn_listener_t *cl, colo_listener_t *l, int timeout_ms, colo_chan_t **out);
-/* Drops every handshake in progress and closes the socket. */
-void colo__conn_close(colo__conn_listener_t *cl);
+/* colo_listen() of a socket transport: listens on ep, as a socket of kind
+ * sock_kind (ep->kind itself, or the shim's rendezvous kind for colo://),
+ * each connection's handshake driven by step. The listener's endpoint is
+ * ep as bound (a tcp port 0 shows the port chosen). */
+int colo__conn_listen(const colo__endpoint_t *ep, colo__ep_kind_t sock_kind, const colo_opts_t *o,
+                      colo__hs_step_t step, colo_listener_t **out);
 
 /* Runs one handshake on h->conn to its end, waiting until h->deadline (the
  * fuzz target drives a listener's side so). Frees h. */

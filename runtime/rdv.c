@@ -45,17 +45,10 @@ static const char *rdv_path(const char *endpoint, colo__endpoint_t *ep) {
   return colo__endpoint_parse(endpoint, ep) == 0 ? ep->name : endpoint;
 }
 
-typedef struct rdv_listener {
-  colo_listener_t base;
-  colo__conn_listener_t cl;
-  unsigned offers; /* handshakes holding a ring they offered (memory reserved for it) */
-} rdv_listener_t;
-
 /* Handshakes in progress that may hold an offered ring at once: a flood of
  * clients that stop after their request reserves no more than this many. */
 #define RDV_OFFERS_MAX 32
 
-static const colo__listener_vt_t rdv_listener_vt;
 static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out);
 
 /* One side of a handshake in progress. */
@@ -205,21 +198,9 @@ static void set_how(colo_chan_t *ch, colo_info_t **route, unsigned rung, const c
 
 /* ---- listener ----------------------------------------------------------------------------- */
 
+/* The rendezvous socket is of the shim's kind (a unix socket on Linux). */
 static int rdv_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
-  rdv_listener_t *l = colo__calloc(1, sizeof *l);
-  if (!l) return colo__err_nomem();
-  l->base.opts = *o;
-  colo__endpoint_format(ep, l->base.endpoint, sizeof l->base.endpoint);
-  colo__endpoint_t sock = *ep, actual;
-  sock.kind = colo__os_caps.rdv_kind;
-  int rc = colo__conn_listen(&l->cl, &sock, o->perm, rdv_hs_step, &actual);
-  if (rc) {
-    colo__free(l);
-    return rc;
-  }
-  l->base.vt = &rdv_listener_vt;
-  *out = &l->base;
-  return 0;
+  return colo__conn_listen(ep, colo__os_caps.rdv_kind, o, rdv_hs_step, out);
 }
 
 /* Prepares the medium of a ring rung: the segment, a channel on it, and the
@@ -272,7 +253,7 @@ typedef struct rdv_hs {
   unsigned rung;
   colo__seg_t *seg;
   colo_chan_t *ch;    /* the ring rung being proven (counted in the listener's offers) */
-  rdv_listener_t *l;
+  colo__conn_listener_t *l; /* its held: the handshakes holding an offered ring */
   colo_info_t *route; /* every reason a rung was skipped */
   int end;            /* after the record being sent: the error to drop with */
 } rdv_hs_t;
@@ -284,7 +265,7 @@ static colo_chan_t *offer_end(rdv_hs_t *r, int keep) {
   colo_chan_t *ch = r->ch;
   if (!ch) return NULL;
   r->ch = NULL;
-  r->l->offers--;
+  r->l->held--;
   if (keep) return ch;
   colo_close(ch);
   return NULL;
@@ -348,11 +329,11 @@ static int next_rung(colo__hs_t *h, rdv_hs_t *r) {
     else if (rung == COLO__RUNG_SHM && !colo__os_conn_peer_is_self_or_root(h->conn))
       rc = colo__err(COLO_EPERM, "%s: the client runs as another user, who could open a named segment only if every "
                      "user could (a memfd or the socket carries it instead)", endpoint);
-    else if (rung != COLO__RUNG_SOCKET && r->l->offers >= RDV_OFFERS_MAX)
+    else if (rung != COLO__RUNG_SOCKET && r->l->held >= RDV_OFFERS_MAX)
       rc = colo__err(COLO_EBUSY, "%s: %u other handshakes hold the shared memory they were offered (a flood of "
-                     "clients that stop halfway?): this one gets the socket", endpoint, r->l->offers);
+                     "clients that stop halfway?): this one gets the socket", endpoint, r->l->held);
     else if (rung != COLO__RUNG_SOCKET && (rc = offer_ring(endpoint, o, &r->offer, &r->seg, &r->ch)) == 0)
-      r->l->offers++;
+      r->l->held++;
     if (rc) {
       char why[COLO__RDV_TEXT_MAX + 1];
       snprintf(why, sizeof why, "%s", colo__err_detail(endpoint));
@@ -398,7 +379,7 @@ static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out) {
   switch (h->phase) {
   case P_START:
     if (!(r = h->state = colo__calloc(1, sizeof *r))) return colo__err_nomem();
-    r->l = (rdv_listener_t *)h->l;
+    r->l = (colo__conn_listener_t *)h->l;
     h->state_free = rdv_hs_free;
     return want_record(h, P_REQ_BODY);
   case P_REQ_BODY: return want_body(h, P_REQ);
@@ -434,7 +415,7 @@ static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out) {
 }
 
 int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts_t *o, colo_chan_t **out) {
-  rdv_listener_t *l = colo__calloc(1, sizeof *l);
+  colo__conn_listener_t *l = colo__calloc(1, sizeof *l);
   colo__hs_t *h = colo__calloc(1, sizeof *h);
   if (!l || !h) {
     colo__free(l), colo__free(h);
@@ -452,18 +433,6 @@ int colo__rdv_serve(colo__os_conn_t *conn, const char *endpoint, const colo_opts
   colo__free(l);
   return rc;
 }
-
-static int rdv_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
-  return colo__conn_accept(&((rdv_listener_t *)base)->cl, base, timeout_ms, out);
-}
-
-static void rdv_listener_close(colo_listener_t *base) {
-  rdv_listener_t *l = (rdv_listener_t *)base;
-  colo__conn_close(&l->cl);
-  colo__free(l);
-}
-
-static const colo__listener_vt_t rdv_listener_vt = {rdv_accept, rdv_listener_close};
 
 /* ---- client ------------------------------------------------------------------------------- */
 

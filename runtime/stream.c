@@ -62,14 +62,7 @@ typedef struct stream_chan {
   atomic_flag tx_lock, rx_lock;
 } stream_chan_t;
 
-typedef struct stream_listener {
-  colo_listener_t base;
-  colo__conn_listener_t cl;
-  colo__ep_kind_t kind;
-} stream_listener_t;
-
 static const colo__chan_vt_t stream_vt;
-static const colo__listener_vt_t stream_listener_vt;
 
 static void lock(atomic_flag *f) {
   while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) colo__cpu_relax();
@@ -515,7 +508,7 @@ static int recv_hello(stream_chan_t *ch, uint64_t deadline, uint32_t *peer_max, 
  * ours, then (version 1.1 clients) the client's ACK, which proves it is still
  * there: a connection its client gave up on is never handed out. */
 static int stream_hs_step(colo__hs_t *h, colo_chan_t **out) {
-  stream_listener_t *l = (stream_listener_t *)h->l;
+  colo__conn_listener_t *l = (colo__conn_listener_t *)h->l;
   unsigned minor;
   int rc;
   switch (h->phase++) {
@@ -541,33 +534,8 @@ static int stream_hs_step(colo__hs_t *h, colo_chan_t **out) {
 }
 
 static int stream_listen(const colo__endpoint_t *ep, const colo_opts_t *o, colo_listener_t **out) {
-  stream_listener_t *l = colo__calloc(1, sizeof *l);
-  if (!l) return colo__err_nomem();
-  l->base.vt = &stream_listener_vt;
-  l->base.opts = *o;
-  l->kind = ep->kind;
-  colo__endpoint_t actual;
-  int rc = colo__conn_listen(&l->cl, ep, o->perm, stream_hs_step, &actual);
-  if (rc) {
-    colo__free(l);
-    return rc;
-  }
-  colo__endpoint_format(&actual, l->base.endpoint, sizeof l->base.endpoint);
-  *out = &l->base;
-  return 0;
+  return colo__conn_listen(ep, ep->kind, o, stream_hs_step, out);
 }
-
-static int stream_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) {
-  return colo__conn_accept(&((stream_listener_t *)base)->cl, base, timeout_ms, out);
-}
-
-static void stream_listener_close(colo_listener_t *base) {
-  stream_listener_t *l = (stream_listener_t *)base;
-  colo__conn_close(&l->cl);
-  colo__free(l);
-}
-
-static const colo__listener_vt_t stream_listener_vt = {stream_accept, stream_listener_close};
 
 /* ---- adopting a connection -------------------------------------------------------------- */
 
