@@ -1,6 +1,7 @@
 /*
  * alloc.c - the runtime's own heap: mimalloc when the build found it, the C
- * library's allocator otherwise (the Windows cross build has no mimalloc).
+ * library's allocator otherwise (a build without the mimalloc package, or a
+ * cross build for which none is installed).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -67,7 +67,11 @@ static inline uint32_t colo__read_once_u32(const void *p) {
   return atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_relaxed);
 }
 
-/* Spin-loop hint: lets the sibling hyperthread run and saves power. */
+/* Spin-loop hint: lets the sibling hyperthread run and saves power.
+ * Compilers: C11 atomics and GCC/Clang builtins. The Windows build uses
+ * MinGW-w64's GCC (or clang), not MSVC, whose C11 atomics are still
+ * experimental; an MSVC port adds its branch here (_mm_pause), as Aeron's
+ * aeron_atomic64_msvc.h does, and nowhere else. */
 static inline void colo__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();

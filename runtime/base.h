@@ -31,6 +31,10 @@ int colo__err(int code, const char *fmt, ...) COLO__PRINTF(2, 3);
 void colo__err_prefix(const char *prefix);
 /* COLO_ENOMEM with its one sentence. */
 int colo__err_nomem(void);
+/* The peer's end, in the one sentence each: COLO_ECLOSED ("the other side
+ * closed it") or COLO_EPEERDEAD ("... exited or was killed without closing
+ * the channel"). */
+int colo__err_gone(const char *endpoint, int code);
 
 /* The runtime's own heap (mimalloc when built with it). */
 void *colo__malloc(size_t n);

@@ -66,3 +66,8 @@ const char *colo__err_detail(const char *endpoint) {
   size_t n = strlen(endpoint);
   return strncmp(e, endpoint, n) == 0 && e[n] == ':' && e[n + 1] == ' ' ? e + n + 2 : e;
 }
+
+int colo__err_gone(const char *endpoint, int code) {
+  if (code == COLO_ECLOSED) return colo__err(code, "%s: the other side closed it", endpoint);
+  return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel", endpoint);
+}

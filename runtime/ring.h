@@ -5,7 +5,7 @@
  * A colo__ring_t is one side's private view of a ring: the producer's or the
  * consumer's. Both views of one ring point at the same colo_seg_ring_ctrl_t
  * and data area. The ring knows nothing of processes, clocks or the OS: the
- * channel layer waits and wakes (channel.c), the ring only says when a wait is
+ * channel layer waits and wakes (shm_chan.c), the ring only says when a wait is
  * needed and on which word.
  *
  * Indices are free-running 64-bit byte counts, masked on use; used = tail - head;

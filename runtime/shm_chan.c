@@ -246,7 +246,6 @@ static int peer_gone(shm_chan_t *ch, int half) {
 static int gone_err(const shm_chan_t *ch, int g) {
   const char *ep = ch->base.endpoint;
   switch (g) {
-  case COLO_ECLOSED: return colo__err(g, "%s: the other side closed it", ep);
   case COLO_EPROTO:
     return colo__err(g, "%s: the other side wrote on the rendezvous connection after the handshake, which carries "
                      "nothing then (protocol error): the channel is closed", ep);
@@ -256,7 +255,7 @@ static int gone_err(const shm_chan_t *ch, int g) {
   case COLO_ESTATE:
     return colo__err(g, "%s: this process inherited the channel across fork(); only the process that opened it may "
                      "use it", ep);
-  default: return colo__err(g, "%s: the other side exited or was killed without closing the channel", ep);
+  default: return colo__err_gone(ep, g);
   }
 }
 

@@ -124,8 +124,7 @@ static int tx_room(stream_chan_t *ch, size_t more) {
 static int end_of_stream(stream_chan_t *ch, int rc) {
   ch->ended = 1;
   if (rc == COLO_ECLOSED) /* end of stream without a BYE: the peer died */
-    return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel",
-                     ch->base.endpoint);
+    return colo__err_gone(ch->base.endpoint, COLO_EPEERDEAD);
   if (rc == COLO_EPEERDEAD)
     return colo__err(COLO_EPEERDEAD, "%s: the connection was reset: the other side exited or was killed",
                      ch->base.endpoint);
@@ -225,10 +224,7 @@ static int wait_step(stream_chan_t *ch, int want, int timeout_ms, uint64_t deadl
 /* ---- frames in ------------------------------------------------------------------------ */
 
 static int gone_err(stream_chan_t *ch) {
-  if (ch->gone == COLO_ECLOSED) return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
-  if (ch->gone == COLO_EPEERDEAD)
-    return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel",
-                     ch->base.endpoint);
+  if (ch->gone == COLO_ECLOSED || ch->gone == COLO_EPEERDEAD) return colo__err_gone(ch->base.endpoint, ch->gone);
   return colo__err(ch->gone, "%s: the peer broke the stream protocol earlier", ch->base.endpoint);
 }
 
@@ -352,9 +348,7 @@ static int tx_end_err(stream_chan_t *ch) {
     at += COLO__FRAME_HDR + n;
   }
   unlock(&ch->rx_lock);
-  if (bye || ch->gone == COLO_ECLOSED) return colo__err(COLO_ECLOSED, "%s: the other side closed it", ch->base.endpoint);
-  return colo__err(COLO_EPEERDEAD, "%s: the other side exited or was killed without closing the channel",
-                   ch->base.endpoint);
+  return colo__err_gone(ch->base.endpoint, bye || ch->gone == COLO_ECLOSED ? COLO_ECLOSED : COLO_EPEERDEAD);
 }
 
 static int stream_reserve(colo_chan_t *base, size_t len, void **buf, int timeout_ms) {
