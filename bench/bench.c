@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/util.h"
-#include "../shims/proc.h"
+#include "tools/common.h"
+#include "tools/os.h"
 #include "bench.h"
 #include "colo.h"
 #include "ctr.h"
@@ -320,7 +320,7 @@ typedef struct netns {
 #define NETNS_ADDR_B "10.203.0.1" /* side b's end (the listener); side a is .2 */
 
 /* Runs `ip ARGS...` quietly; its exit code, or COLO_ENOENT without iproute2. */
-#define IP(...) colo__os_run((char *[]){"ip", __VA_ARGS__, NULL}, 0)
+#define IP(...) tos_run((char *[]){"ip", __VA_ARGS__, NULL}, 0)
 
 static void netns_down(netns_t *n) {
   if (!n->up) return;
@@ -333,11 +333,11 @@ static void netns_down(netns_t *n) {
 /* Two namespaces joined by a veth pair, as two containers on a bridge would
  * be (minus the bridge itself). 0, or fills why. */
 static int netns_up(netns_t *n, char *why, size_t cap) {
-  if (!colo__os_is_admin()) {
+  if (!tos_is_admin()) {
     snprintf(why, cap, "needs root, to create network namespaces");
     return -1;
   }
-  unsigned id = (unsigned)(colo__os_now_ns() % 1000000u);
+  unsigned id = (unsigned)(tos_now_ns() % 1000000u);
   for (int s = 0; s < 2; s++) {
     snprintf(n->ns[s], sizeof n->ns[s], "colo-bench-%u-%c", id, 'a' + s);
     snprintf(n->veth[s], sizeof n->veth[s], "cb%u%c", id, 'a' + s);
@@ -409,8 +409,8 @@ static int ctrs_up(ctx_t *c) {
   int pinned = run->cpu_a >= 0;
   if (need[BA_CTR_BRIDGE] || need[BA_CTR_VOLUME_SOCKET] || need[BA_CTR_VOLUME_AUTO]) {
     snprintf(vol, sizeof vol, "%s/volume", c->dir);
-    if (colo__os_mkdir(vol, 0777)) {
-      snprintf(e->why, sizeof e->why, "making the volume directory: %s", colo_last_error());
+    if (tos_mkdir(vol, 0777)) {
+      snprintf(e->why, sizeof e->why, "making the volume directory: %s", tos_last_error());
       return -1;
     }
     snprintf(vol, sizeof vol, "%s/volume:" CTR_VOLUME, c->dir);
@@ -437,9 +437,9 @@ static int ctrs_up(ctx_t *c) {
   if (need[BA_CTR_SHM_VOLUME] && !cli_stop) {
     /* A directory on the host's /dev/shm is a host tmpfs: no mount to make or undo. */
     snprintf(c->shm_dir, sizeof c->shm_dir, "/dev/shm/%s", c->tag);
-    if (colo__os_mkdir(c->shm_dir, 01777)) {
+    if (tos_mkdir(c->shm_dir, 01777)) {
       c->shm_dir[0] = 0;
-      snprintf(e->why, sizeof e->why, "making the host tmpfs directory: %s", colo_last_error());
+      snprintf(e->why, sizeof e->why, "making the host tmpfs directory: %s", tos_last_error());
       return -1;
     }
     snprintf(shm, sizeof shm, "%s:/dev/shm", c->shm_dir);
@@ -465,7 +465,7 @@ static void ctrs_down(ctx_t *c) {
   if (c->eng.nctrs && c->progress) fprintf(stderr, "colo bench: removing the containers ...\n");
   if (ctr_close(&c->eng) != 0)
     fprintf(stderr, "colo bench: could not remove everything it made (%s): %s\n", c->tag, c->eng.why);
-  if (c->shm_dir[0]) colo__os_tree_remove(c->shm_dir);
+  if (c->shm_dir[0]) tos_tree_remove(c->shm_dir);
   c->shm_dir[0] = 0;
 }
 
@@ -505,12 +505,12 @@ static void parse_side(const char *line, bench_side_t *s) {
 }
 
 /* Waits for side's next line; "result ..." or "ready ..." is success. */
-static int report_line(colo__os_proc_t *p, const char *side, char *line, size_t cap, int timeout_ms, bench_row_t *r) {
-  int rc = colo__os_proc_line(p, line, cap, timeout_ms);
+static int report_line(tos_proc_t *p, const char *side, char *line, size_t cap, int timeout_ms, bench_row_t *r) {
+  int rc = tos_proc_line(p, line, cap, timeout_ms);
   if (cli_stop) return COLO_EAGAIN;
-  if (rc == COLO_EAGAIN) rc = colo__os_proc_line(p, line, cap, timeout_ms); /* another signal */
+  if (rc == COLO_EAGAIN) rc = tos_proc_line(p, line, cap, timeout_ms); /* another signal */
   if (rc) {
-    snprintf(r->error, sizeof r->error, "side %s: %s", side, colo_last_error());
+    snprintf(r->error, sizeof r->error, "side %s: %s", side, tos_last_error());
     return rc;
   }
   if (!strncmp(line, "error ", 6)) {
@@ -523,12 +523,12 @@ static int report_line(colo__os_proc_t *p, const char *side, char *line, size_t 
 static int run_row(ctx_t *c, bench_row_t *r, int idx) {
   char ep[512], arg[12][600], line[1024];
   endpoint_of(c, r, idx, ep, sizeof ep);
-  colo__os_shmem_t *mem = NULL;
+  tos_shmem_t *mem = NULL;
   char handle[32] = "";
   if (r->transport == BT_REFERENCE) {
-    int rc = colo__os_shmem_create(ref_mem_size(r->size, 1u << 20), &mem, handle, sizeof handle);
+    int rc = tos_shmem_create(ref_mem_size(r->size, 1u << 20), &mem, handle, sizeof handle);
     if (rc) {
-      snprintf(r->error, sizeof r->error, "reference ring: %s", colo_last_error());
+      snprintf(r->error, sizeof r->error, "reference ring: %s", tos_last_error());
       return rc;
     }
   }
@@ -551,11 +551,11 @@ static int run_row(ctx_t *c, bench_row_t *r, int idx) {
     ctr_name(c, pair_of(r->arr), s ? 'b' : 'a', name[s], sizeof name[s]);
     ctr_exec_prefix(&c->eng, name[s], prefix[s]);
   }
-  colo__os_proc_spec_t sb = {argv, ctr ? -1 : c->run->cpu_b, netns ? c->netns.ns[0] : NULL, ctr ? prefix[1] : NULL};
-  colo__os_proc_t *pa = NULL, *pb = NULL;
-  int rc = colo__os_proc_spawn(&sb, &pb);
+  tos_proc_spec_t sb = {argv, ctr ? -1 : c->run->cpu_b, netns ? c->netns.ns[0] : NULL, ctr ? prefix[1] : NULL};
+  tos_proc_t *pa = NULL, *pb = NULL;
+  int rc = tos_proc_spawn(&sb, &pb);
   if (rc) {
-    snprintf(r->error, sizeof r->error, "starting side b: %s", colo_last_error());
+    snprintf(r->error, sizeof r->error, "starting side b: %s", tos_last_error());
     goto out;
   }
   if ((rc = report_line(pb, "b", line, sizeof line, 30000, r)) != 0) goto out;
@@ -566,12 +566,12 @@ static int run_row(ctx_t *c, bench_row_t *r, int idx) {
   }
   snprintf(arg[9], sizeof arg[9], "endpoint=%.580s", line + 6);
   argv[2] = "a";
-  colo__os_proc_spec_t sa = {argv, ctr ? -1 : c->run->cpu_a, netns ? c->netns.ns[1] : NULL, ctr ? prefix[0] : NULL};
-  if ((rc = colo__os_proc_spawn(&sa, &pa)) != 0) {
-    snprintf(r->error, sizeof r->error, "starting side a: %s", colo_last_error());
+  tos_proc_spec_t sa = {argv, ctr ? -1 : c->run->cpu_a, netns ? c->netns.ns[1] : NULL, ctr ? prefix[0] : NULL};
+  if ((rc = tos_proc_spawn(&sa, &pa)) != 0) {
+    snprintf(r->error, sizeof r->error, "starting side a: %s", tos_last_error());
     goto out;
   }
-  colo__os_shmem_free(mem); /* both children hold it now */
+  tos_shmem_free(mem); /* both children hold it now */
   mem = NULL;
   /* A watchdog far beyond any sane row: each operation has its own bound too. */
   uint64_t total = r->warmup + r->count;
@@ -581,12 +581,12 @@ static int run_row(ctx_t *c, bench_row_t *r, int idx) {
   if ((rc = report_line(pa, "a", la, sizeof la, budget, r)) != 0) goto out;
   if ((rc = report_line(pb, "b", line, sizeof line, 30000, r)) != 0) goto out;
   int code;
-  if (colo__os_proc_wait(pa, 10000, &code) == 0 && code != 0) {
+  if (tos_proc_wait(pa, 10000, &code) == 0 && code != 0) {
     snprintf(r->error, sizeof r->error, "side a exited with %d", code);
     rc = COLO_EIO;
     goto out;
   }
-  if (colo__os_proc_wait(pb, 10000, &code) == 0 && code != 0) {
+  if (tos_proc_wait(pb, 10000, &code) == 0 && code != 0) {
     snprintf(r->error, sizeof r->error, "side b exited with %d", code);
     rc = COLO_EIO;
     goto out;
@@ -610,12 +610,12 @@ out:
      * give it a moment before killing it, so it can remove what it made
      * (not after Ctrl-C: then the user is waiting). */
     int ignored;
-    if (pa) colo__os_proc_wait(pa, 2000, &ignored);
-    if (pb) colo__os_proc_wait(pb, 2000, &ignored);
+    if (pa) tos_proc_wait(pa, 2000, &ignored);
+    if (pb) tos_proc_wait(pb, 2000, &ignored);
   }
-  colo__os_proc_free(pa);
-  colo__os_proc_free(pb);
-  colo__os_shmem_free(mem);
+  tos_proc_free(pa);
+  tos_proc_free(pb);
+  tos_shmem_free(mem);
   /* A listener killed above leaves its segment's name: remove it. */
   if (rc && r->transport == BT_SHM && !ctr) colo_seg_remove(ep, 1);
   return rc;
@@ -684,7 +684,7 @@ static void plan(ctx_t *c) {
 
 /* Picks the CPUs; 0, or CLI_USAGE when --cpus names one we may not use. */
 static int pick_cpus(ctx_t *c) {
-  int cpus[1024], n = colo__os_cpus(cpus, 1024);
+  int cpus[1024], n = tos_cpus(cpus, 1024);
   bench_run_t *run = c->run;
   if (c->o->cpus_set) {
     int fa = 0, fb = 0;
@@ -724,13 +724,13 @@ static int run_rounds(ctx_t *c) {
       bench_row_label(r, c->o->containers != NULL, label, sizeof label);
       cli_human_size(r->size, sz, sizeof sz);
       if (rounds > 1) snprintf(of, sizeof of, "round %d, ", k + 1);
-      uint64_t t0 = colo__os_now_ns();
+      uint64_t t0 = tos_now_ns();
       if (c->progress)
         fprintf(stderr, "colo bench: [%d/%d] %s%s, %s, %s ... ", k * n + i + 1, n * rounds, of, label, sz,
                 bench_pattern_name(r->pattern));
       run_row(c, r, k * n + i); /* the index names its endpoints: unique in the run */
       if (cli_stop) break;
-      if (c->progress) fprintf(stderr, "%s in %.1f s\n", r->done && r->ok ? "done" : "FAILED", (colo__os_now_ns() - t0) / 1e9);
+      if (c->progress) fprintf(stderr, "%s in %.1f s\n", r->done && r->ok ? "done" : "FAILED", (tos_now_ns() - t0) / 1e9);
       if (!r->done || !r->ok) {
         fprintf(stderr, "colo bench: %s%s, %s: %s\n", of, label, sz, r->error);
         failed = 1;
@@ -776,12 +776,12 @@ int cmd_bench(int argc, char **argv) {
   ctx_t c;
   memset(&c, 0, sizeof c);
   c.o = &o, c.run = run;
-  colo__os_random(&c.seed, sizeof c.seed);
+  tos_random(&c.seed, sizeof c.seed);
   c.seed %= 1000000007u;
   run->seed = c.seed;
-  c.progress = !o.quiet && colo__os_stderr_tty();
+  c.progress = !o.quiet && tos_stderr_tty();
   int status = CLI_OK;
-  if (o.containers && !colo__os_is_admin()) {
+  if (o.containers && !tos_is_admin()) {
     free(run);
     fprintf(stderr, "colo bench: --containers needs root: it creates containers, a bridge network and volumes\n");
     return CLI_FAIL;
@@ -791,9 +791,9 @@ int cmd_bench(int argc, char **argv) {
     return rc;
   }
   cli_catch_stop();
-  if ((rc = colo__os_tmpdir("colo-bench", c.dir, sizeof c.dir)) != 0) {
+  if ((rc = tos_tmpdir("colo-bench", c.dir, sizeof c.dir)) != 0) {
     free(run);
-    return cli_fail("bench", rc);
+    return cli_fail_os("bench", rc);
   }
   snprintf(run->dir, sizeof run->dir, "%s", c.dir);
   /* Every container, network and directory the run makes is named after it. */
@@ -806,7 +806,7 @@ int cmd_bench(int argc, char **argv) {
     if (o.want[t] && run->skipped[t][0] && !o.quiet)
       fprintf(stderr, "colo bench: %s skipped: %s\n", bench_transport_name((bench_transport_t)t), run->skipped[t]);
   if (!run->nrows) {
-    colo__os_tree_remove(c.dir);
+    tos_tree_remove(c.dir);
     free(run);
     return cli_usage("bench", "nothing to measure: --containers runs tcp, unix, memfd, shm and reference");
   }
@@ -815,7 +815,7 @@ int cmd_bench(int argc, char **argv) {
     if (ctrs_up(&c) != 0 && !cli_stop) {
       fprintf(stderr, "colo bench: containers: %s\n", c.eng.why);
       ctrs_down(&c);
-      colo__os_tree_remove(c.dir);
+      tos_tree_remove(c.dir);
       free(run);
       return CLI_FAIL;
     }
@@ -826,7 +826,7 @@ int cmd_bench(int argc, char **argv) {
   netns_down(&c.netns);
   ctrs_down(&c);
   if (cli_stop) {
-    colo__os_tree_remove(c.dir);
+    tos_tree_remove(c.dir);
     free(run);
     fprintf(stderr, "\ncolo bench: interrupted; the %s, endpoints and processes it made are gone\n",
             o.containers ? "containers, network, volumes" : "namespaces");
@@ -839,7 +839,7 @@ int cmd_bench(int argc, char **argv) {
   if (o.json && bench_write_json(o.json, run) != 0) status = CLI_FAIL; /* each says why */
   if (o.csv && bench_write_csv(o.csv, run) != 0) status = CLI_FAIL;
   if (o.plot && bench_write_plot(o.plot, run) != 0) status = CLI_FAIL;
-  colo__os_tree_remove(c.dir);
+  tos_tree_remove(c.dir);
   free(run);
   return status;
 }

@@ -101,14 +101,10 @@ int bench_write_plot(const char *path, const bench_run_t *run);
  * machine's state); with one round, the plain ratio. 0 when none. */
 double bench_paired_ratio(const bench_run_t *run, const bench_row_t *a, const bench_row_t *b);
 
-/* Sorts v ascending; the nearest-rank percentile q (0..1] of sorted s[0..n). */
-void bench_sort_u64(uint64_t *v, uint64_t n);
-uint64_t bench_pct(const uint64_t *s, uint64_t n, double q);
-
-/* "1.2 µs", "850 ns", "3.40 ms" */
-void bench_fmt_ns(double ns, char *buf, size_t cap);
-
 /* The worker process: `colo __bench-worker a|b key=value...`. */
 int bench_worker_main(int argc, char **argv);
+
+/* `colo bench` (bench.c): the one entry point the command's dispatch calls. */
+int cmd_bench(int argc, char **argv);
 
 #endif

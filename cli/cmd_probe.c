@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../bench/bench.h" /* bench_fmt_ns, bench_pct */
-#include "../shims/probe.h"
+#include "tools/common.h"
+#include "tools/os.h"
 #include "util.h"
 
 static const char probe_help[] =
@@ -102,7 +102,7 @@ typedef struct probe {
   /* serve, join */
   int peer;                /* the other side was found */
   double found_s;
-  colo__os_ids_t me, them;
+  tos_ids_t me, them;
   char their_fs[32];
   uint64_t dev[2], ino[2]; /* of the shared page: mine, theirs */
   medium_t media[M_COUNT];
@@ -165,11 +165,11 @@ static const char *fs_note(const char *fs) {
 }
 
 static void local_checks(probe_t *p) {
-  colo__os_fsinfo_t fi;
+  tos_fsinfo_t fi;
   char h1[32], h2[32], h3[32];
-  int rc = colo__os_fsinfo(p->path, &fi);
+  int rc = tos_fsinfo(p->path, &fi);
   if (rc) {
-    check(p, "directory", 0, "%s", colo_last_error());
+    check(p, "directory", 0, "%s", tos_last_error());
     return;
   }
   cli_human_size(fi.avail, h1, sizeof h1);
@@ -194,33 +194,33 @@ static void local_checks(probe_t *p) {
   /* A segment the way colo makes one: created, reserved, mapped, locked. */
   char f[4200];
   snprintf(f, sizeof f, "%s/.colo-probe-%u.tmp", p->path, (unsigned)p->me.pid);
-  colo__os_pfile_t *pf = NULL;
+  tos_pfile_t *pf = NULL;
   void *base = NULL;
-  if ((rc = colo__os_pfile_create(f, &pf)) != 0) {
-    check(p, "backing", 0, "%s", colo_last_error());
+  if ((rc = tos_pfile_create(f, &pf)) != 0) {
+    check(p, "backing", 0, "%s", tos_last_error());
   } else {
     if (fi.avail < p->size) {
       /* Reserving would fail, or, where the filesystem cannot reserve and the
        * C library writes the blocks instead, take long to fail. */
       rc = COLO_ENOSPC;
       check(p, "backing", 0, "%s cannot be reserved: only %s free", h3, h1);
-    } else if ((rc = colo__os_pfile_reserve(pf, p->size)) != 0)
-      check(p, "backing", 0, "%s cannot be reserved: %s (a mapping would fault with SIGBUS)", h3, colo_last_error());
+    } else if ((rc = tos_pfile_reserve(pf, p->size)) != 0)
+      check(p, "backing", 0, "%s cannot be reserved: %s (a mapping would fault with SIGBUS)", h3, tos_last_error());
     else check(p, "backing", 1, "%s reserved up front: no SIGBUS later", h3);
-    if (colo__os_pfile_map(pf, PROBE_PAGE, &base) != 0 && rc == 0) {
-      check(p, "mapping", 0, "%s", colo_last_error());
+    if (tos_pfile_map(pf, PROBE_PAGE, &base) != 0 && rc == 0) {
+      check(p, "mapping", 0, "%s", tos_last_error());
     } else if (rc == 0) {
       static const char text[] = "colo probe: written through a MAP_SHARED mapping";
       memcpy(base, text, sizeof text);
-      int same = colo__os_pfile_coherent(pf, base, sizeof text);
+      int same = tos_pfile_coherent(pf, base, sizeof text);
       check(p, "mapping", same, "MAP_SHARED, read and write%s",
             same ? ", coherent with read(2)" : ": what it wrote did not read back");
     }
-    int lk = colo__os_pfile_lock(pf, 0, 8);
+    int lk = tos_pfile_lock(pf, 0, 8);
     check(p, "locks", lk == 0, lk == 0 ? "open-file-description locks work (colo sees a dead peer by its lock)" : "%s",
-          colo_last_error());
-    colo__os_pfile_close(pf);
-    colo__os_remove(f);
+          tos_last_error());
+    tos_pfile_close(pf);
+    tos_remove(f);
   }
   /* The library's own unix:// listener, and a connect to it that takes
    * nothing from it (colo_info_endpoint); closing it removes the socket. */
@@ -232,9 +232,9 @@ static void local_checks(probe_t *p) {
   check(p, "unix socket", rc == 0, rc == 0 ? "a Unix socket binds and connects here" : "%s", colo_last_error());
   colo_listener_close(l);
 
-  colo__os_fsinfo_t shm;
-  if (colo__os_fsinfo("/dev/shm", &shm) != 0) {
-    check(p, "/dev/shm", 0, "none here: shm:// cannot work (%s)", colo_last_error());
+  tos_fsinfo_t shm;
+  if (tos_fsinfo("/dev/shm", &shm) != 0) {
+    check(p, "/dev/shm", 0, "none here: shm:// cannot work (%s)", tos_last_error());
   } else {
     cli_human_size(shm.total, h1, sizeof h1);
     cli_human_size(shm.total - shm.avail, h2, sizeof h2);
@@ -289,8 +289,8 @@ static int ctl_recv(colo_chan_t *ch, char *line, size_t cap, int timeout_ms) {
 static void ids_line(const probe_t *p, char *out, size_t cap, const char *fs) {
   int n = snprintf(out, cap, "pid=%u uid=%u host=%s fs=%s dev=%llu ino=%llu", (unsigned)p->me.pid, (unsigned)p->me.uid,
                    p->me.host[0] ? p->me.host : "-", fs, (unsigned long long)p->dev[0], (unsigned long long)p->ino[0]);
-  for (int i = 0; i < COLO__NS_COUNT && n > 0 && (size_t)n < cap; i++)
-    n += snprintf(out + n, cap - (size_t)n, " ns_%s=%llu", colo__ns_names[i], (unsigned long long)p->me.ns[i]);
+  for (int i = 0; i < TOS_NS_COUNT && n > 0 && (size_t)n < cap; i++)
+    n += snprintf(out + n, cap - (size_t)n, " ns_%s=%llu", tos_ns_names[i], (unsigned long long)p->me.ns[i]);
 }
 
 static void read_ids(probe_t *p, const char *line) {
@@ -299,9 +299,9 @@ static void read_ids(probe_t *p, const char *line) {
   field(line, "host", p->them.host, sizeof p->them.host);
   field(line, "fs", p->their_fs, sizeof p->their_fs);
   p->dev[1] = field_u64(line, "dev"), p->ino[1] = field_u64(line, "ino");
-  for (int i = 0; i < COLO__NS_COUNT; i++) {
+  for (int i = 0; i < TOS_NS_COUNT; i++) {
     char k[16];
-    snprintf(k, sizeof k, "ns_%s", colo__ns_names[i]);
+    snprintf(k, sizeof k, "ns_%s", tos_ns_names[i]);
     p->them.ns[i] = field_u64(line, k);
   }
 }
@@ -315,13 +315,13 @@ static int sample(colo_chan_t *ch, int timer, medium_t *m) {
     size_t len;
     int rc;
     if (timer) {
-      uint64_t t0 = colo__os_now_ns();
+      uint64_t t0 = tos_now_ns();
       memcpy(msg, &i, sizeof i);
       if ((rc = colo_send(ch, msg, sizeof msg, PROBE_STEP_MS)) != 0 ||
           (rc = colo_recv(ch, back, sizeof back, &len, PROBE_STEP_MS)) != 0)
         return rc;
       if (len != sizeof msg || memcmp(back, msg, len)) return proto_err("a round trip came back changed");
-      t[i] = colo__os_now_ns() - t0;
+      t[i] = tos_now_ns() - t0;
     } else {
       if ((rc = colo_recv(ch, back, sizeof back, &len, PROBE_STEP_MS)) != 0 ||
           (rc = colo_send(ch, back, len, PROBE_STEP_MS)) != 0)
@@ -390,10 +390,10 @@ static void page_lost(probe_t *p, const char *page) {
 
 static void ns_check(probe_t *p) {
   char same[128] = "", diff[128] = "";
-  for (int i = 0; i < COLO__NS_COUNT; i++) {
+  for (int i = 0; i < TOS_NS_COUNT; i++) {
     char *to = p->me.ns[i] && p->me.ns[i] == p->them.ns[i] ? same : diff;
     if (to[0]) strcat(to, ",");
-    strcat(to, colo__ns_names[i]);
+    strcat(to, tos_ns_names[i]);
   }
   check(p, "namespaces", 1, "shared: %s; separate: %s; hosts '%s' and '%s'%s", same[0] ? same : "none",
         diff[0] ? diff : "none", p->me.host, p->them.host,
@@ -403,9 +403,9 @@ static void ns_check(probe_t *p) {
 /* serve: waits for a connection on medium m while watching the control
  * channel for join's report that it could not connect. */
 static colo_chan_t *serve_accept(probe_t *p, colo_listener_t *l, colo_chan_t *ctl, int m) {
-  uint64_t end = colo__os_now_ns() + (uint64_t)PROBE_STEP_MS * 2000000u;
+  uint64_t end = tos_now_ns() + (uint64_t)PROBE_STEP_MS * 2000000u;
   char line[2048];
-  while (!cli_stop && colo__os_now_ns() < end) {
+  while (!cli_stop && tos_now_ns() < end) {
     colo_chan_t *ch = NULL;
     int rc = colo_accept(l, &ch, 100);
     if (rc == 0) return ch;
@@ -428,7 +428,7 @@ static colo_chan_t *serve_accept(probe_t *p, colo_listener_t *l, colo_chan_t *ct
 static int run_serve(probe_t *p) {
   endpoints_t e;
   uint64_t nonce = 0;
-  while (!nonce) colo__os_random(&nonce, sizeof nonce);
+  while (!nonce) tos_random(&nonce, sizeof nonce);
   media_init(p, nonce);
   snprintf(e.page, sizeof e.page, "%s/colo-probe.seg", p->path);
   snprintf(e.tmp, sizeof e.tmp, "%s/colo-probe.seg.%u", p->path, (unsigned)p->me.pid);
@@ -449,32 +449,32 @@ static int run_serve(probe_t *p) {
   }
   /* The page, published whole by a rename (over a dead serving side's: a
    * live one would hold the rendezvous socket, and listen would have failed). */
-  colo__os_pfile_t *pf = NULL;
+  tos_pfile_t *pf = NULL;
   probe_page_t *pg = NULL;
   void *base = NULL;
-  colo__os_remove(e.tmp);
-  if (colo__os_pfile_create(e.tmp, &pf) == 0 && colo__os_pfile_reserve(pf, PROBE_PAGE) == 0 &&
-      colo__os_pfile_map(pf, PROBE_PAGE, &base) == 0) {
+  tos_remove(e.tmp);
+  if (tos_pfile_create(e.tmp, &pf) == 0 && tos_pfile_reserve(pf, PROBE_PAGE) == 0 &&
+      tos_pfile_map(pf, PROBE_PAGE, &base) == 0) {
     pg = base;
     pg->magic = PROBE_MAGIC;
-    colo__os_pfile_lock(pf, 0, 8);
+    tos_pfile_lock(pf, 0, 8);
     atomic_store(&pg->serve.nonce, nonce);
-    colo__os_pfile_id(pf, &p->dev[0], &p->ino[0]);
-    if (colo__os_rename(e.tmp, e.page) != 0) pg = NULL;
+    tos_pfile_id(pf, &p->dev[0], &p->ino[0]);
+    if (tos_rename(e.tmp, e.page) != 0) pg = NULL;
   }
-  if (!pg) check(p, "shared file", 0, "cannot make %s: %s", e.page, colo_last_error());
+  if (!pg) check(p, "shared file", 0, "cannot make %s: %s", e.page, tos_last_error());
 
-  uint64_t t0 = colo__os_now_ns();
+  uint64_t t0 = tos_now_ns();
   colo_chan_t *ctl = NULL;
   int rc = COLO_ETIMEDOUT;
-  while (!cli_stop && rc == COLO_ETIMEDOUT && colo__os_now_ns() - t0 < (uint64_t)p->timeout_ms * 1000000u)
+  while (!cli_stop && rc == COLO_ETIMEDOUT && tos_now_ns() - t0 < (uint64_t)p->timeout_ms * 1000000u)
     rc = colo_accept(l[M_COLO], &ctl, 200);
   char line[2048], ids[1024];
   if (rc == 0) {
-    p->found_s = (double)(colo__os_now_ns() - t0) / 1e9;
+    p->found_s = (double)(tos_now_ns() - t0) / 1e9;
     describe_colo(p, ctl, 1);
-    colo__os_fsinfo_t fi;
-    colo__os_fsinfo(p->path, &fi);
+    tos_fsinfo_t fi;
+    tos_fsinfo(p->path, &fi);
     /* This side speaks first: the joining side opens the page only once it
      * knows which nonce to look for, so a stale page cannot mislead it. */
     ids_line(p, ids, sizeof ids, fi.fstype);
@@ -488,16 +488,16 @@ static int run_serve(probe_t *p) {
       int theirs = seen && seen == field_u64(line, "nonce");
       if (pg && seen) atomic_store(&pg->serve.echo, seen);
       int mine = field_u64(line, "saw") == nonce;
-      if (pg && colo__os_pfile_lost(pf)) page_lost(p, e.page);
+      if (pg && tos_pfile_lost(pf)) page_lost(p, e.page);
       else if (pg) page_checks(p, mine, theirs);
       check(p, "lock", (int)field_u64(line, "lock") == 1,
             field_u64(line, "lock") == 1 ? "the joining side sees this side's lock on the file" : "the joining side does not see this side's lock");
     }
     /* The futex: the joining side wakes this one, blocked on the page. */
     if (rc == 0 && pg && (rc = ctl_send(ctl, "futex")) == 0) {
-      uint64_t w0 = colo__os_now_ns();
-      while (atomic_load(&pg->futex) == 0 && colo__os_now_ns() - w0 < 2000000000u)
-        colo__os_wait(NULL, 0, &pg->futex, 0, 2000000000u - (colo__os_now_ns() - w0));
+      uint64_t w0 = tos_now_ns();
+      while (atomic_load(&pg->futex) == 0 && tos_now_ns() - w0 < 2000000000u)
+        tos_wait(&pg->futex, 0, 2000000000u - (tos_now_ns() - w0));
       int woke = atomic_load(&pg->futex) != 0;
       if ((rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS)) == 0) {
         int ok = woke && field_u64(line, "woken") >= 1;
@@ -541,25 +541,25 @@ static int run_serve(probe_t *p) {
    * as another container's FIFO, is left alone and never opened). */
   colo_seg_remove(p->media[M_FILE].ep, 0);
   colo_seg_remove(p->media[M_SHM].ep, 0);
-  colo__os_pfile_close(pf);
-  colo__os_remove(e.page);
-  colo__os_remove(e.tmp);
+  tos_pfile_close(pf);
+  tos_remove(e.page);
+  tos_remove(e.tmp);
   return 0;
 }
 
 /* Opens and maps the serving side's page afresh; NULL unless it is a probe
  * page and, when want is not 0, holds that nonce. */
-static probe_page_t *open_page(const char *path, colo__os_pfile_t **pf, uint64_t want) {
+static probe_page_t *open_page(const char *path, tos_pfile_t **pf, uint64_t want) {
   void *base = NULL;
-  colo__os_pfile_close(*pf);
+  tos_pfile_close(*pf);
   *pf = NULL;
-  if (colo__os_pfile_open(path, pf) != 0) return NULL;
-  if (colo__os_pfile_map(*pf, PROBE_PAGE, &base) == 0) {
+  if (tos_pfile_open(path, pf) != 0) return NULL;
+  if (tos_pfile_map(*pf, PROBE_PAGE, &base) == 0) {
     probe_page_t *pg = base;
     uint64_t n = atomic_load(&pg->serve.nonce);
     if (pg->magic == PROBE_MAGIC && n && (!want || n == want)) return pg;
   }
-  colo__os_pfile_close(*pf);
+  tos_pfile_close(*pf);
   *pf = NULL;
   return NULL;
 }
@@ -569,17 +569,17 @@ static int run_join(probe_t *p) {
   snprintf(e.page, sizeof e.page, "%s/colo-probe.seg", p->path);
   media_init(p, 0);
   uint64_t my_nonce = 0;
-  while (!my_nonce) colo__os_random(&my_nonce, sizeof my_nonce);
+  while (!my_nonce) tos_random(&my_nonce, sizeof my_nonce);
   /* The rendezvous socket first: colo_connect waits for it to appear. */
-  uint64_t t0 = colo__os_now_ns();
+  uint64_t t0 = tos_now_ns();
   colo_chan_t *ctl = NULL;
   colo_opts_t o;
   colo_opts_init(&o);
   int rc = COLO_ETIMEDOUT;
-  while (!cli_stop && rc == COLO_ETIMEDOUT && colo__os_now_ns() - t0 < (uint64_t)p->timeout_ms * 1000000u)
+  while (!cli_stop && rc == COLO_ETIMEDOUT && tos_now_ns() - t0 < (uint64_t)p->timeout_ms * 1000000u)
     rc = colo_connect(&ctl, p->media[M_COLO].ep, &o, 200);
   if (cli_stop) return 0;
-  colo__os_pfile_t *pf = NULL;
+  tos_pfile_t *pf = NULL;
   probe_page_t *pg = NULL;
   char line[2048], ids[1024];
   if (rc) {
@@ -588,7 +588,7 @@ static int run_join(probe_t *p) {
     /* A page there means the directory is shared and only the socket failed:
      * leave our nonce in it, so that the serving side can say so too. */
     if ((pg = open_page(e.page, &pf, 0)) != NULL) {
-      if (colo__os_pfile_locked(pf, 0, 8) == 1) atomic_store(&pg->join.nonce, my_nonce);
+      if (tos_pfile_locked(pf, 0, 8) == 1) atomic_store(&pg->join.nonce, my_nonce);
       else pg = NULL; /* a page nobody holds: a dead serving side's leftover */
     }
     if (rc == COLO_ETIMEDOUT || rc == COLO_ENOENT)
@@ -596,13 +596,13 @@ static int run_join(probe_t *p) {
             pg ? ", though its shared file is there: its socket does not connect" : "");
     else check(p, "peer", 0, "the serving side's socket at %s: %s", p->path, colo_last_error());
     p->peer = pg != NULL;
-    colo__os_pfile_close(pf);
+    tos_pfile_close(pf);
     return 0;
   }
-  p->found_s = (double)(colo__os_now_ns() - t0) / 1e9;
+  p->found_s = (double)(tos_now_ns() - t0) / 1e9;
   describe_colo(p, ctl, 1);
-  colo__os_fsinfo_t fi;
-  colo__os_fsinfo(p->path, &fi);
+  tos_fsinfo_t fi;
+  tos_fsinfo(p->path, &fi);
   rc = ctl_recv(ctl, line, sizeof line, PROBE_STEP_MS);
   if (rc == 0 && strncmp(line, "hello ", 6)) rc = proto_err("the serving side did not say hello");
   if (rc == 0) {
@@ -617,17 +617,17 @@ static int run_join(probe_t *p) {
       saw = atomic_load(&pg->serve.nonce);
       atomic_store(&pg->join.echo, saw);
       atomic_store(&pg->join.nonce, my_nonce);
-      lock = colo__os_pfile_locked(pf, 0, 8) == 1;
-      colo__os_pfile_id(pf, &p->dev[0], &p->ino[0]);
+      lock = tos_pfile_locked(pf, 0, 8) == 1;
+      tos_pfile_id(pf, &p->dev[0], &p->ino[0]);
     }
     ids_line(p, ids, sizeof ids, fi.fstype);
     rc = ctl_send(ctl, "hello nonce=%llu saw=%llu lock=%d %s", (unsigned long long)my_nonce, (unsigned long long)saw,
                   lock, ids);
     if (rc == 0 && pg) {
       /* The serving side echoes our nonce into its half once it saw it. */
-      uint64_t w0 = colo__os_now_ns();
-      while (atomic_load(&pg->serve.echo) != my_nonce && colo__os_now_ns() - w0 < 1000000000u) colo__os_sleep_ns(1000000u);
-      if (colo__os_pfile_lost(pf)) page_lost(p, e.page);
+      uint64_t w0 = tos_now_ns();
+      while (atomic_load(&pg->serve.echo) != my_nonce && tos_now_ns() - w0 < 1000000000u) tos_sleep_ns(1000000u);
+      if (tos_pfile_lost(pf)) page_lost(p, e.page);
       else page_checks(p, atomic_load(&pg->serve.echo) == my_nonce, saw == serve_nonce);
     } else if (rc == 0) {
       check(p, "shared file", 0, "the serving side's %s is not here: the path is not the same directory for both", e.page);
@@ -640,9 +640,9 @@ static int run_join(probe_t *p) {
     if (!strcmp(line, "futex")) {
       int woken = 0;
       if (pg) {
-        colo__os_sleep_ns(100000000u); /* let the serving side block first */
+        tos_sleep_ns(100000000u); /* let the serving side block first */
         atomic_store(&pg->futex, 1);
-        colo__os_wake(NULL, 0, &pg->futex);
+        tos_wake(&pg->futex);
         woken = 1;
       }
       rc = ctl_send(ctl, "futex woken=%d", woken);
@@ -690,7 +690,7 @@ static int run_join(probe_t *p) {
   if (rc) check(p, "exchange", 0, "the serving side stopped answering: %s", why_of(rc));
   else ns_check(p);
   colo_close(ctl);
-  colo__os_pfile_close(pf);
+  tos_pfile_close(pf);
   return 0;
 }
 
@@ -728,8 +728,8 @@ static int verdict(probe_t *p, int *best) {
              "containers of a Kubernetes pod",
              p->path, p->path);
     add_fix(p, fix);
-    colo__os_fsinfo_t fi;
-    if (colo__os_fsinfo(p->path, &fi) == 0 && fi.mount_is_path && !strcmp(fi.fstype, "tmpfs"))
+    tos_fsinfo_t fi;
+    if (tos_fsinfo(p->path, &fi) == 0 && fi.mount_is_path && !strcmp(fi.fstype, "tmpfs"))
       add_fix(p, "this path is a tmpfs mounted for this container alone (a 'shared' memory volume that is private to each container): mount one host directory instead");
   } else if (!shm) {
     if (shared && shared->state == 0)
@@ -801,8 +801,8 @@ static void print_json(probe_t *p, int code, int best) {
       printf("{\"pid\":%u,\"uid\":%u,\"host\":", (unsigned)p->them.pid, (unsigned)p->them.uid);
       cli_json_str(stdout, p->them.host);
       printf(",\"found_after_s\":%.3f,\"namespaces\":{", p->found_s);
-      for (int i = 0; i < COLO__NS_COUNT; i++)
-        printf("%s\"%s\":\"%s\"", i ? "," : "", colo__ns_names[i],
+      for (int i = 0; i < TOS_NS_COUNT; i++)
+        printf("%s\"%s\":\"%s\"", i ? "," : "", tos_ns_names[i],
                p->me.ns[i] && p->me.ns[i] == p->them.ns[i] ? "shared" : "separate");
       printf("}}");
     } else {
@@ -870,7 +870,7 @@ int cmd_probe(int argc, char **argv) {
   else return cli_usage("probe", "expected PATH, serve PATH or join PATH");
   if (p.path[0] != '/') return cli_usage("probe", "PATH must be absolute: %s", p.path);
   if (strlen(p.path) > 80) return cli_usage("probe", "PATH is too long for a Unix socket in it (at most 80 bytes)");
-  colo__os_ids(&p.me);
+  tos_ids(&p.me);
   cli_catch_stop();
   local_checks(&p);
   if (p.role == 1) run_serve(&p);

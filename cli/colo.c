@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../bench/bench.h"
+#include "bench/bench.h"
 #include "util.h"
 
 static const char main_help[] =
