@@ -54,6 +54,12 @@ int cmd_bench(int argc, char **argv) {
   bench_opts_t o;
   int rc = bench_parse_opts(argc, argv, &o);
   if (rc) return rc < 0 ? CLI_OK : rc;
+#ifndef TOS_HAVE_CONTAINERS
+  if (o.containers) {
+    fprintf(stderr, "colo: bench --containers is not available on this platform\n");
+    return CLI_USAGE;
+  }
+#endif
   bench_ctx_t c;
   memset(&c, 0, sizeof c);
   c.o = &o;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bench.h"
 #include "ctr.h"
@@ -45,11 +46,6 @@ typedef struct bench_netns {
 
 #define NETNS_ADDR_B "10.203.0.1" /* side b's end (the listener); side a is .2 */
 
-/* Two namespaces joined by a veth pair, as two containers on a bridge would
- * be (minus the bridge itself). 0, or -1 with why. */
-int bench_netns_up(bench_netns_t *n, char *why, size_t cap);
-/* Removes them again; nothing when they are not up. */
-void bench_netns_down(bench_netns_t *n);
 
 /* ---- the run ---- */
 
@@ -67,11 +63,18 @@ typedef struct bench_ctx {
   char b_ip[32];      /* side b's container on the bridge network */
 } bench_ctx_t;
 
-
-/* ---- container pairs: --containers (pairs.c) ---- */
+/* ---- where the platform has them (TOS_HAVE_CONTAINERS): network
+ * namespaces for tcp-netns (netns.c), container pairs for --containers
+ * (pairs.c); elsewhere they say they are not available ---- */
 
 #define CTR_VOLUME "/colo-shared" /* where the directory volume appears in the net pair */
 
+#ifdef TOS_HAVE_CONTAINERS
+/* Two namespaces joined by a veth pair, as two containers on a bridge would
+ * be (minus the bridge itself). 0, or -1 with why. */
+int bench_netns_up(bench_netns_t *n, char *why, size_t cap);
+/* Removes them again; nothing when they are not up. */
+void bench_netns_down(bench_netns_t *n);
 /* The pair of containers an arrangement runs in: "net" (bridge network and a
  * directory volume), "shmv" (a host tmpfs at /dev/shm) or "ipc" (one IPC
  * namespace). */
@@ -82,6 +85,24 @@ void bench_ctr_name(const bench_ctx_t *c, const char *pair, char side, char *buf
 int bench_ctrs_up(bench_ctx_t *c);
 /* Removes every container, network and directory made; safe to call again. */
 void bench_ctrs_down(bench_ctx_t *c);
+#else
+static inline int bench_netns_up(bench_netns_t *n, char *why, size_t cap) {
+  (void)n;
+  snprintf(why, cap, "network namespaces are not available on this platform");
+  return -1;
+}
+static inline void bench_netns_down(bench_netns_t *n) { (void)n; }
+static inline const char *bench_pair_of(bench_arr_t a) { return (void)a, ""; }
+static inline void bench_ctr_name(const bench_ctx_t *c, const char *pair, char side, char *buf, size_t cap) {
+  (void)c, (void)pair, (void)side, (void)cap;
+  buf[0] = 0;
+}
+static inline int bench_ctrs_up(bench_ctx_t *c) {
+  snprintf(c->eng.why, sizeof c->eng.why, "containers are not available on this platform");
+  return -1;
+}
+static inline void bench_ctrs_down(bench_ctx_t *c) { (void)c; }
+#endif
 
 /* ---- the plan (plan.c) ---- */
 

@@ -120,10 +120,14 @@ static int run_row(bench_ctx_t *c, bench_row_t *r, int idx) {
   int netns = r->transport == BT_TCP_NETNS, ctr = r->arr != BA_HOST;
   /* In a container, the container is pinned (--cpuset-cpus) and the engine runs the worker. */
   char name[2][128], *prefix[2][CTR_PREFIX];
+#ifdef TOS_HAVE_CONTAINERS
   for (int s = 0; s < 2 && ctr; s++) {
     bench_ctr_name(c, bench_pair_of(r->arr), s ? 'b' : 'a', name[s], sizeof name[s]);
     ctr_exec_prefix(&c->eng, name[s], prefix[s]);
   }
+#else
+  (void)name, (void)prefix; /* no container rows are planned here */
+#endif
   tos_proc_spec_t sb = {argv, ctr ? -1 : c->run->cpu_b, netns ? c->netns.ns[0] : NULL, ctr ? prefix[1] : NULL};
   tos_proc_t *pa = NULL, *pb = NULL;
   int rc = tos_proc_spawn(&sb, &pb);

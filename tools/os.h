@@ -180,7 +180,12 @@ typedef struct tos_fsinfo {
 
 int tos_fsinfo(const char *path, tos_fsinfo_t *fi);
 
-/* A scratch file, to try a medium the way a segment would use it. */
+/* A scratch file in the directory probed: the page serve and join both map,
+ * and the checks only the probe makes (a --size reservation, MAP_SHARED
+ * coherent with read(2), the same inode through each side's mapping, a lock
+ * seen from the other side). Its calls are those libcolo's file:// segments
+ * make (shims/posix/os_seg.c); what a segment needs beyond these checks the
+ * probe takes from a file:// listener of the library itself. */
 typedef struct tos_pfile tos_pfile_t;
 /* Creates path exclusively (0644, so a peer under another uid can read it). */
 int tos_pfile_create(const char *path, tos_pfile_t **out);
