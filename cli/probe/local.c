@@ -21,33 +21,8 @@ static const char *fs_note(const char *fs) {
   return "disk-backed: works on one host; pages are written back to disk";
 }
 
-void probe_local(probe_t *p) {
-  tos_fsinfo_t fi;
-  char h1[32], h2[32], h3[32];
-  int rc = tos_fsinfo(p->path, &fi);
-  if (rc) {
-    probe_check(p, "directory", 0, "%s", tos_last_error());
-    return;
-  }
-  cli_human_size(fi.avail, h1, sizeof h1);
-  cli_human_size(fi.total, h2, sizeof h2);
-  probe_check(p, "filesystem", 1, "%s (%s), mounted at %s from %s: %s", fi.fstype, fi.options, fi.mount_point, fi.source,
-        fs_note(fi.fstype));
-  if (!fi.is_dir) probe_check(p, "directory", 0, "%s is not a directory", p->path);
-  else if (fi.read_only) probe_check(p, "directory", 0, "%s is on a read-only mount", p->path);
-  else if (!fi.writable) probe_check(p, "directory", 0, "this process (uid %u) may not create files in %s (mode %04o, owner %u:%u)",
-                               (unsigned)p->me.uid, p->path, fi.mode, fi.uid, fi.gid);
-  else {
-    const char *note = (fi.mode & 0002) && !fi.sticky ? "; world-writable without the sticky bit: anyone may remove another's segment"
-                       : fi.sticky                      ? "; sticky: only a file's owner removes it"
-                       : !(fi.mode & 0022)              ? "; a peer running under another uid cannot create files here"
-                                                        : "";
-    probe_check(p, "directory", 1, "mode %04o, owner %u:%u%s", fi.mode, fi.uid, fi.gid, note);
-  }
-  cli_human_size(p->size, h3, sizeof h3);
-  probe_check(p, "space", fi.avail >= p->size, "%s free of %s; a %s segment %s", h1, h2, h3,
-        fi.avail >= p->size ? "fits" : "does not fit");
-
+/* A segment's needs here: h1 is the free space, h3 the size, in words. */
+static void segment_checks(probe_t *p, const tos_fsinfo_t *fi, const char *h1, const char *h3) {
   /*
    * What only the probe asks of a segment's file (tools/posix/os_probe.c):
    * whether a --size segment can be reserved here (free space, and no SIGBUS
@@ -57,13 +32,14 @@ void probe_local(probe_t *p) {
    * the probe does not make those calls a second time.
    */
   char f[4200];
+  int rc;
   snprintf(f, sizeof f, "%s/.colo-probe-%u.tmp", p->path, (unsigned)p->me.pid);
   tos_pfile_t *pf = NULL;
   void *base = NULL;
   if ((rc = tos_pfile_create(f, &pf)) != 0) {
     probe_check(p, "backing", 0, "%s", tos_last_error());
   } else {
-    if (fi.avail < p->size) {
+    if (fi->avail < p->size) {
       /* Reserving would fail, or, where the filesystem cannot reserve and the
        * C library writes the blocks instead, take long to fail. */
       rc = COLO_ENOSPC;
@@ -95,8 +71,39 @@ void probe_local(probe_t *p) {
                 colo_last_error());
     colo_listener_close(fl);
   }
+}
+
+void probe_local(probe_t *p) {
+  tos_fsinfo_t fi;
+  char h1[32], h2[32], h3[32];
+  int rc = tos_fsinfo(p->path, &fi);
+  if (rc) {
+    probe_check(p, "directory", 0, "%s", tos_last_error());
+    return;
+  }
+  cli_human_size(fi.avail, h1, sizeof h1);
+  cli_human_size(fi.total, h2, sizeof h2);
+  probe_check(p, "filesystem", 1, "%s (%s), mounted at %s from %s: %s", fi.fstype, fi.options, fi.mount_point, fi.source,
+        fs_note(fi.fstype));
+  if (!fi.is_dir) probe_check(p, "directory", 0, "%s is not a directory", p->path);
+  else if (fi.read_only) probe_check(p, "directory", 0, "%s is on a read-only mount", p->path);
+  else if (!fi.writable) probe_check(p, "directory", 0, "this process (uid %u) may not create files in %s (mode %04o, owner %u:%u)",
+                               (unsigned)p->me.uid, p->path, fi.mode, fi.uid, fi.gid);
+  else {
+    const char *note = (fi.mode & 0002) && !fi.sticky ? "; world-writable without the sticky bit: anyone may remove another's segment"
+                       : fi.sticky                      ? "; sticky: only a file's owner removes it"
+                       : !(fi.mode & 0022)              ? "; a peer running under another uid cannot create files here"
+                                                        : "";
+    probe_check(p, "directory", 1, "mode %04o, owner %u:%u%s", fi.mode, fi.uid, fi.gid, note);
+  }
+  cli_human_size(p->size, h3, sizeof h3);
+  probe_check(p, "space", fi.avail >= p->size, "%s free of %s; a %s segment %s", h1, h2, h3,
+        fi.avail >= p->size ? "fits" : "does not fit");
+
+  segment_checks(p, &fi, h1, h3);
   /* The library's own unix:// listener, and a connect to it that takes
    * nothing from it (colo_info_endpoint); closing it removes the socket. */
+  char f[4200];
   snprintf(f, sizeof f, "unix://%s/.colo-probe-%u.sock", p->path, (unsigned)p->me.pid);
   colo_listener_t *l = NULL;
   colo_info_t in;
