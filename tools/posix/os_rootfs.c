@@ -107,7 +107,30 @@ static int elf_interp(const char *exe, char *out, size_t cap) {
 /* The names the loader asks for are often links to the file that is mapped
  * (libmimalloc.so.2 -> libmimalloc.so.2.0): copy the file under each name in
  * its directory that resolves to it. */
-static int place_aliases(const char *dir, const char *file, void (*files)(void *, const char *), void *ctx);
+static int place_aliases(const char *dir, const char *file, const char *at, void (*files)(void *, const char *),
+                         void *ctx);
+
+#ifndef TOS_BIN_TO_LIB
+#  define TOS_BIN_TO_LIB "../lib" /* CMake sets it: the installed colo's RUNPATH is $ORIGIN/TOS_BIN_TO_LIB */
+#endif
+
+/* An installed colo finds libcolo through its RUNPATH, $ORIGIN/TOS_BIN_TO_LIB.
+ * As /colo at the root of the tree it resolves that to /lib (a ".." above the
+ * root stays there), so a library loaded from that directory of the host goes
+ * there too. host: the directory on the host ("" when there is none); inside:
+ * where it is in the tree. */
+static void origin_libdir(const char *exe, char *host, size_t hcap, char *inside, size_t icap) {
+  char p[PATH_MAX];
+  const char *rel = TOS_BIN_TO_LIB;
+  snprintf(p, sizeof p, "%s", exe);
+  *strrchr(p, '/') = 0;
+  size_t n = strlen(p);
+  snprintf(p + n, sizeof p - n, "/%s", rel);
+  host[0] = 0;
+  if (strlen(p) < hcap && realpath(p, host) == NULL) host[0] = 0;
+  while (!strncmp(rel, "../", 3)) rel += 3;
+  snprintf(inside, icap, "/%s", rel);
+}
 
 /* Copies host file src to dir + dst. */
 static int place(const char *dir, const char *src, const char *dst, void (*files)(void *, const char *), void *ctx) {
@@ -138,6 +161,8 @@ int tos_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char
   if (n <= 0) return tos_posix_err(errno, "readlink", "/proc/self/exe");
   exe[n] = 0;
   if ((rc = place(dir, "/proc/self/exe", "/colo", files, ctx)) != 0) return rc;
+  char libdir[PATH_MAX], inside[PATH_MAX];
+  origin_libdir(exe, libdir, sizeof libdir, inside, sizeof inside);
   /* Every file mapped into this process but the executable: its libraries
    * and the loader, at their real paths (which the loader's default search
    * covers on multiarch Debian). */
@@ -159,7 +184,14 @@ int tos_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char
     }
     snprintf(done[ndone++], sizeof done[0], "%s", file);
     rc = place(dir, file, file, files, ctx);
-    if (!rc) rc = place_aliases(dir, file, files, ctx);
+    if (!rc) rc = place_aliases(dir, file, NULL, files, ctx);
+    size_t hl = strlen(libdir);
+    if (!rc && hl && !strncmp(file, libdir, hl) && file[hl] == '/' && !strchr(file + hl + 1, '/') && strcmp(libdir, inside)) {
+      char to[PATH_MAX];
+      snprintf(to, sizeof to, "%s%s", inside, file + hl);
+      rc = place(dir, file, to, files, ctx);
+      if (!rc) rc = place_aliases(dir, file, inside, files, ctx);
+    }
   }
   fclose(maps);
   if (rc) return rc;
@@ -183,8 +215,10 @@ int tos_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char
   return 0;
 }
 
-static int place_aliases(const char *dir, const char *file, void (*files)(void *, const char *), void *ctx) {
-  char parent[PATH_MAX], entry[PATH_MAX], real[PATH_MAX];
+/* at: the directory of the tree to place them in; NULL: the file's own. */
+static int place_aliases(const char *dir, const char *file, const char *at, void (*files)(void *, const char *),
+                         void *ctx) {
+  char parent[PATH_MAX], entry[PATH_MAX], real[PATH_MAX], to[PATH_MAX];
   snprintf(parent, sizeof parent, "%s", file);
   *strrchr(parent, '/') = 0;
   DIR *d = opendir(parent[0] ? parent : "/");
@@ -195,7 +229,8 @@ static int place_aliases(const char *dir, const char *file, void (*files)(void *
     struct stat st;
     if (snprintf(entry, sizeof entry, "%s/%s", parent, de->d_name) >= (int)sizeof entry) continue;
     if (lstat(entry, &st) != 0 || !S_ISLNK(st.st_mode) || !realpath(entry, real) || strcmp(real, file)) continue;
-    rc = place(dir, file, entry, files, ctx);
+    if (at) snprintf(to, sizeof to, "%s/%s", at, de->d_name);
+    rc = place(dir, file, at ? to : entry, files, ctx);
   }
   closedir(d);
   return rc;
