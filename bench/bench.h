@@ -1,6 +1,7 @@
 /*
- * bench.h - colo bench: what the driver (bench.c), its worker processes
- * (worker.c) and its report (report.c) share.
+ * bench.h - colo bench: what the driver (bench.c and the files of
+ * driver.h), its worker processes (worker.c) and its report (report.c)
+ * share; the names and figures of rows are in row.c.
  *
  * A row is one measurement: a transport (and wait mode), a pattern and a
  * message size, run between two worker processes the driver starts: side B
@@ -38,6 +39,8 @@ typedef enum bench_pattern { BP_PINGPONG, BP_STREAM, BP_IDLE } bench_pattern_t;
 /* "tcp", "tcp-netns", ... as in the JSON; bench_transport_parse: -1 if unknown. */
 const char *bench_transport_name(bench_transport_t t);
 int bench_transport_parse(const char *s, size_t n);
+/* An arrangement's index by its name ("ctr-bridge"), -1 if unknown. */
+int bench_arr_parse(const char *s, size_t n);
 /* Transports with a wait mode (ring transports); the reference spins. */
 int bench_transport_has_mode(bench_transport_t t);
 const char *bench_pattern_name(bench_pattern_t p);
@@ -78,8 +81,11 @@ double bench_gb_per_s(const bench_row_t *r);
 /* "shm (spin)", "tcp"; with containers, the arrangement first: "ctr-bridge tcp" */
 void bench_row_label(const bench_row_t *r, int with_arr, char *buf, size_t cap);
 const char *bench_mode_name(int mode); /* NULL for none */
+/* A round's figure, what the median round is chosen by: the p50 (pingpong,
+ * idle) or messages/s (stream). */
+double bench_row_figure(const bench_row_t *r);
 
-/* The report of a whole run (report.c). */
+/* A whole run: what the driver fills and report.c prints and writes. */
 typedef struct bench_run {
   bench_row_t rows[BENCH_MAX_ROWS];
   int nrows;
@@ -101,14 +107,10 @@ int bench_write_plot(const char *path, const bench_run_t *run);
  * machine's state); with one round, the plain ratio. 0 when none. */
 double bench_paired_ratio(const bench_run_t *run, const bench_row_t *a, const bench_row_t *b);
 
-/* Sorts v ascending; the nearest-rank percentile q (0..1] of sorted s[0..n). */
-void bench_sort_u64(uint64_t *v, uint64_t n);
-uint64_t bench_pct(const uint64_t *s, uint64_t n, double q);
-
-/* "1.2 µs", "850 ns", "3.40 ms" */
-void bench_fmt_ns(double ns, char *buf, size_t cap);
-
 /* The worker process: `colo __bench-worker a|b key=value...`. */
 int bench_worker_main(int argc, char **argv);
+
+/* `colo bench` (bench.c): the one entry point the command's dispatch calls. */
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../shims/proc.h"
+#include "tools/common.h"
+#include "tools/os.h"
 #include "colo.h"
 #include "ctr.h"
-#include "../cli/util.h"
 
 #define CTR_TIMEOUT_MS 120000 /* any one engine command */
 
@@ -25,10 +25,10 @@ static int engine(ctr_engine_t *e, char *const *args, const char *doing, char *o
   for (int i = 0; i < e->nbase; i++) argv[n++] = e->base[i];
   for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
   argv[n] = NULL;
-  int rc = colo__os_run_output(argv, CTR_TIMEOUT_MS, out ? out : buf, out ? cap : sizeof buf);
+  int rc = tos_run_output(argv, CTR_TIMEOUT_MS, out ? out : buf, out ? cap : sizeof buf);
   if (rc == 0) return 0;
   const char *said = out ? out : buf;
-  if (rc < 0) snprintf(e->why, sizeof e->why, "%s: %s", doing, colo_last_error());
+  if (rc < 0) snprintf(e->why, sizeof e->why, "%s: %s", doing, tos_last_error());
   else {
     const char *last = strrchr(said, '\n');
     snprintf(e->why, sizeof e->why, "%s: %s exited with %d: %.700s", doing, e->name, rc, last ? last + 1 : said);
@@ -57,17 +57,17 @@ int ctr_open(ctr_engine_t *e, const char *name, const char *workdir, const char 
     return -1;
   }
   snprintf(e->rootfs, sizeof e->rootfs, "%s/rootfs", workdir);
-  if (colo__os_rootfs(e->rootfs, 0, NULL, NULL) != 0) {
-    snprintf(e->why, sizeof e->why, "building the container root filesystem in %s: %s", e->rootfs, colo_last_error());
+  if (tos_rootfs(e->rootfs, 0, NULL, NULL) != 0) {
+    snprintf(e->why, sizeof e->why, "building the container root filesystem in %s: %s", e->rootfs, tos_last_error());
     return -1;
   }
   if (!strcmp(name, "docker")) {
     char tar[600];
     snprintf(tar, sizeof tar, "%s/rootfs.tar", workdir);
     char *targs[] = {"tar", "-C", e->rootfs, "-cf", tar, ".", NULL};
-    int rc = colo__os_run_output(targs, CTR_TIMEOUT_MS, out, sizeof out);
+    int rc = tos_run_output(targs, CTR_TIMEOUT_MS, out, sizeof out);
     if (rc) {
-      snprintf(e->why, sizeof e->why, "packing %s: %.300s", tar, rc < 0 ? colo_last_error() : out);
+      snprintf(e->why, sizeof e->why, "packing %s: %.300s", tar, rc < 0 ? tos_last_error() : out);
       return -1;
     }
     snprintf(e->image, sizeof e->image, "localhost/%s:latest", tag);
@@ -143,61 +143,9 @@ int ctr_close(ctr_engine_t *e) {
     if (engine(e, iargs, "removing the image", NULL, 0) && !bad++) memcpy(why, e->why, sizeof why);
     e->image[0] = 0;
   }
-  if (e->rootfs[0] && colo__os_tree_remove(e->rootfs) != 0 && !bad++)
-    snprintf(why, sizeof why, "removing %s: %s", e->rootfs, colo_last_error());
+  if (e->rootfs[0] && tos_tree_remove(e->rootfs) != 0 && !bad++)
+    snprintf(why, sizeof why, "removing %s: %s", e->rootfs, tos_last_error());
   e->rootfs[0] = 0;
   memcpy(e->why, why, sizeof why);
   return bad ? -1 : 0;
-}
-
-int cmd_idle(int argc, char **argv) {
-  (void)argc, (void)argv;
-  cli_catch_stop();
-  while (!cli_stop) colo__os_sleep_ns(1000000000u);
-  return CLI_OK;
-}
-
-/* ---- colo rootfs DIR ------------------------------------------------------------------------- */
-
-static const char rootfs_help[] =
-    "Usage: colo rootfs DIR [--busybox]\n"
-    "\n"
-    "Makes DIR a minimal root filesystem that runs this colo in a container,\n"
-    "without an image or a registry: the colo executable as /colo, the shared\n"
-    "libraries it has loaded (at their own paths), and empty mount points.\n"
-    "\n"
-    "Options:\n"
-    "  --busybox   add the host's static /bin/busybox and /bin/sh (a shell to\n"
-    "              look around; Debian package busybox-static)\n"
-    "  -h, --help  show this help\n"
-    "\n"
-    "Use it with:\n"
-    "  podman run --rm --rootfs DIR:O /colo probe /dev/shm\n"
-    "  tar -C DIR -c . | docker import - colo:local\n"
-    "  tar -C DIR -c . | podman import - colo:local\n"
-    "(docs/containers.md has the arrangements colo bench measures.)\n";
-
-static void print_file(void *ctx, const char *path) {
-  (void)ctx;
-  printf("  %s\n", path);
-}
-
-int cmd_rootfs(int argc, char **argv) {
-  int busybox = 0;
-  const char *dir = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      fputs(rootfs_help, stdout);
-      return CLI_OK;
-    }
-    if (!strcmp(argv[i], "--busybox")) busybox = 1;
-    else if (argv[i][0] == '-') return cli_usage("rootfs", "unknown option '%s'", argv[i]);
-    else if (dir) return cli_usage("rootfs", "one DIR only");
-    else dir = argv[i];
-  }
-  if (!dir) return cli_usage("rootfs", "expected DIR");
-  printf("colo rootfs: %s:\n", dir);
-  int rc = colo__os_rootfs(dir, busybox, print_file, NULL);
-  if (rc) return cli_fail("rootfs", rc);
-  return CLI_OK;
 }

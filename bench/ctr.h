@@ -39,7 +39,7 @@ int ctr_network(ctr_engine_t *e, const char *name, const char *subnet);
  */
 int ctr_start(ctr_engine_t *e, const char *name, char *const *opts);
 /* The command prefix that runs /colo ARGS... inside container name (for
- * colo__os_proc_spec_t.prefix); valid while e is. buf holds CTR_PREFIX slots. */
+ * tos_proc_spec_t.prefix); valid while e is. buf holds CTR_PREFIX slots. */
 #define CTR_PREFIX 16
 void ctr_exec_prefix(ctr_engine_t *e, const char *name, char *buf[CTR_PREFIX]);
 /* Removes every container, the network and the image it made, and the root

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "../shims/proc.h"
+#include "tools/os.h"
 #include "colo.h"
 
 static uint64_t stride_of(uint64_t max_msg) { return (8 + max_msg + 63) & ~(uint64_t)63; }
@@ -41,7 +41,7 @@ static inline void relax(void) {
 static int turn(unsigned *i, uint64_t *deadline, int timeout_ms) {
   relax();
   if ((++*i & 4095u) != 0) return 0;
-  uint64_t now = colo__os_now_ns();
+  uint64_t now = tos_now_ns();
   if (!*deadline) *deadline = now + (uint64_t)timeout_ms * 1000000u;
   return now >= *deadline ? COLO_ETIMEDOUT : 0;
 }

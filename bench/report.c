@@ -7,18 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/util.h"
-#include "../shims/proc.h"
+#include "tools/common.h"
+#include "tools/os.h"
 #include "bench.h"
 #include "colo.h"
-
-void bench_fmt_ns(double ns, char *buf, size_t cap) {
-  if (ns < 1000) snprintf(buf, cap, "%.0f ns", ns);
-  else if (ns < 10e3) snprintf(buf, cap, "%.2f µs", ns / 1e3);
-  else if (ns < 1e6) snprintf(buf, cap, "%.1f µs", ns / 1e3);
-  else if (ns < 1e9) snprintf(buf, cap, "%.2f ms", ns / 1e6);
-  else snprintf(buf, cap, "%.2f s", ns / 1e9);
-}
 
 static void fmt_rate(double v, char *buf, size_t cap) {
   if (v >= 1e6) snprintf(buf, cap, "%.2fM", v / 1e6);
@@ -50,8 +42,8 @@ static uint64_t run_clock_ns(const bench_run_t *run) {
 static int is_tcp(bench_transport_t t) { return t == BT_TCP || t == BT_TCP_NETNS; }
 
 void bench_print_table(FILE *f, const bench_run_t *run) {
-  colo__os_machine_t m;
-  colo__os_machine(&m);
+  tos_machine_t m;
+  tos_machine(&m);
   int stream = run->nrows && run->rows[0].pattern == BP_STREAM;
   const bench_row_t *r0 = run->nrows ? &run->rows[0] : NULL;
   int ctr = run->engine[0] != 0;
@@ -285,8 +277,8 @@ static void json_u64_or_null(FILE *f, const char *key, uint64_t v, int have) {
 int bench_write_json(const char *path, const bench_run_t *run) {
   FILE *f = out_open(path);
   if (!f) return -1;
-  colo__os_machine_t m;
-  colo__os_machine(&m);
+  tos_machine_t m;
+  tos_machine(&m);
   uint64_t clk = run_clock_ns(run);
   fprintf(f, "{\n  \"machine\": {\"cpu_model\": ");
   cli_json_str(f, m.cpu_model);
@@ -422,8 +414,8 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
   }
   if (out_close(f, data) != 0) return -1;
   if (!n) return fprintf(stderr, "colo bench: no row to plot\n"), -1;
-  colo__os_machine_t m;
-  colo__os_machine(&m);
+  tos_machine_t m;
+  tos_machine(&m);
   const bench_row_t *r0 = &run->rows[0];
   char sz[16];
   cli_human_size(r0->size, sz, sizeof sz);
@@ -451,7 +443,7 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
             data);
   if (out_close(f, script) != 0) return -1;
   char *argv[] = {"gnuplot", script, NULL};
-  int rc = colo__os_run(argv, 1);
+  int rc = tos_run(argv, 1);
   if (rc == COLO_ENOENT) {
     fprintf(stderr, "colo bench: --plot needs gnuplot (Debian package gnuplot-nox)\n");
     return -1;

@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shims/proc.h"
+#include "tools/common.h"
+#include "tools/os.h"
 #include "bench.h"
 #include "colo.h"
 #include "ref_ring.h"
@@ -38,7 +39,7 @@ typedef struct wargs {
 typedef struct bchan {
   colo_chan_t *ch;
   colo_listener_t *l;
-  colo__os_shmem_t *mem;
+  tos_shmem_t *mem;
   ref_ring_t tx, rx;
 } bchan_t;
 
@@ -89,10 +90,11 @@ static int fail(const char *fmt, ...) {
   return 1;
 }
 
-static int fail_colo(const char *what, int rc) {
-  const char *d = colo_last_error();
+static int fail_detail(const char *what, int rc, const char *d) {
   return fail("%s: %s%s%s", what, colo_strerror(rc), d[0] ? ": " : "", d);
 }
+static int fail_colo(const char *what, int rc) { return fail_detail(what, rc, colo_last_error()); }
+static int fail_os(const char *what, int rc) { return fail_detail(what, rc, tos_last_error()); }
 
 /* Checks message i; 0 when it is the payload the sender was due to send. */
 static int check(const payloads_t *pl, const wargs_t *w, const void *got, size_t n, uint64_t i) {
@@ -125,9 +127,9 @@ static const char *expected_transport(bench_transport_t t) {
 
 static int open_chan(const wargs_t *w, bchan_t *b) {
   if (w->transport == BT_REFERENCE) {
-    int rc = colo__os_shmem_attach(w->ref ? w->ref : "", ref_mem_size(w->size, REF_RING_BYTES), &b->mem);
-    if (rc) return fail_colo("reference ring", rc);
-    void *base = colo__os_shmem_base(b->mem);
+    int rc = tos_shmem_attach(w->ref ? w->ref : "", ref_mem_size(w->size, REF_RING_BYTES), &b->mem);
+    if (rc) return fail_os("reference ring", rc);
+    void *base = tos_shmem_base(b->mem);
     ref_attach(&b->tx, base, w->side_a ? 0 : 1, w->size, REF_RING_BYTES);
     ref_attach(&b->rx, base, w->side_a ? 1 : 0, w->size, REF_RING_BYTES);
     if (!w->side_a) {
@@ -159,35 +161,21 @@ static int open_chan(const wargs_t *w, bchan_t *b) {
 static void close_chan(bchan_t *b) {
   colo_close(b->ch);
   colo_listener_close(b->l);
-  colo__os_shmem_free(b->mem);
+  tos_shmem_free(b->mem);
 }
 
 /* ---- the patterns --------------------------------------------------------------------- */
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-void bench_sort_u64(uint64_t *v, uint64_t n) { qsort(v, (size_t)n, sizeof *v, cmp_u64); }
-
-uint64_t bench_pct(const uint64_t *s, uint64_t n, double q) {
-  uint64_t k = (uint64_t)(q * (double)n + 0.999999);
-  if (k < 1) k = 1;
-  if (k > n) k = n;
-  return s[k - 1];
-}
-
 /* The cost of one reading of the clock the loops use, on average. */
 static uint64_t clock_cost(void) {
   enum { N = 20000 };
-  uint64_t t0 = colo__os_now_ns();
-  for (int i = 0; i < N; i++) (void)colo__os_now_ns();
-  return (colo__os_now_ns() - t0 + N / 2) / N;
+  uint64_t t0 = tos_now_ns();
+  for (int i = 0; i < N; i++) (void)tos_now_ns();
+  return (tos_now_ns() - t0 + N / 2) / N;
 }
 
 typedef struct wresult {
-  colo__os_usage_t u0, u1;
+  tos_usage_t u0, u1;
   uint64_t verified, elapsed_ns;
   uint64_t *samples;
 } wresult_t;
@@ -196,19 +184,19 @@ typedef struct wresult {
 static int round_trips(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, t_start = 0;
   for (uint64_t i = 0; i < total; i++) {
-    if (i == w->warmup) colo__os_usage(&r->u0), t_start = colo__os_now_ns();
-    if (w->pattern == BP_IDLE && i) colo__os_sleep_ns(w->interval_us * 1000u);
+    if (i == w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
+    if (w->pattern == BP_IDLE && i) tos_sleep_ns(w->interval_us * 1000u);
     size_t n;
-    uint64_t t0 = colo__os_now_ns();
+    uint64_t t0 = tos_now_ns();
     int rc = bsend(b, pl->buf[i % BENCH_PAYLOADS], w->size);
     if (!rc) rc = brecv(b, rbuf, w->size, &n);
-    uint64_t t1 = colo__os_now_ns();
+    uint64_t t1 = tos_now_ns();
     if (rc) return fail_colo("round trip", rc);
     if ((rc = check(pl, w, rbuf, n, i)) != 0) return rc;
     r->verified++;
     if (i >= w->warmup) r->samples[i - w->warmup] = t1 - t0;
   }
-  r->elapsed_ns = colo__os_now_ns() - t_start;
+  r->elapsed_ns = tos_now_ns() - t_start;
   return 0;
 }
 
@@ -223,7 +211,7 @@ static uint64_t corrupt_at(void) {
 static int echo(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, bad = corrupt_at();
   for (uint64_t i = 0; i < total; i++) {
-    if (i == w->warmup) colo__os_usage(&r->u0);
+    if (i == w->warmup) tos_usage(&r->u0);
     size_t n;
     int rc = brecv(b, rbuf, w->size, &n);
     if (rc) return fail_colo("receive", rc);
@@ -239,7 +227,7 @@ static int echo(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbu
 static int stream_send(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count;
   for (uint64_t i = 0; i < total; i++) {
-    if (i == w->warmup) colo__os_usage(&r->u0);
+    if (i == w->warmup) tos_usage(&r->u0);
     int rc = bsend(b, pl->buf[i % BENCH_PAYLOADS], w->size);
     if (rc) return fail_colo("send", rc);
   }
@@ -254,16 +242,16 @@ static int stream_send(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8
  * message to the last one. */
 static int stream_recv(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, t_start = 0;
-  if (!w->warmup) colo__os_usage(&r->u0), t_start = colo__os_now_ns();
+  if (!w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
   for (uint64_t i = 0; i < total; i++) {
     size_t n;
     int rc = brecv(b, rbuf, w->size, &n);
     if (rc) return fail_colo("receive", rc);
     if ((rc = check(pl, w, rbuf, n, i)) != 0) return rc;
     r->verified++;
-    if (i + 1 == w->warmup) colo__os_usage(&r->u0), t_start = colo__os_now_ns();
+    if (i + 1 == w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
   }
-  r->elapsed_ns = colo__os_now_ns() - t_start;
+  r->elapsed_ns = tos_now_ns() - t_start;
   uint8_t ack = 1;
   int rc = bsend(b, &ack, 1);
   if (!rc) rc = bflush(b);
@@ -324,7 +312,7 @@ int bench_worker_main(int argc, char **argv) {
     if (w.pattern == BP_STREAM) rc = w.side_a ? stream_send(&w, &b, &pl, rbuf, &r) : stream_recv(&w, &b, &pl, rbuf, &r);
     else rc = w.side_a ? round_trips(&w, &b, &pl, rbuf, &r) : echo(&w, &b, &pl, rbuf, &r);
   }
-  colo__os_usage(&r.u1);
+  tos_usage(&r.u1);
   if (!rc) {
     printf("result verified=%llu cpu_ns=%llu rss=%llu transport=%s", (unsigned long long)r.verified,
            (unsigned long long)((r.u1.user_ns + r.u1.sys_ns) - (r.u0.user_ns + r.u0.sys_ns)),

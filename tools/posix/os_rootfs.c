@@ -1,7 +1,7 @@
 /*
  * os_rootfs.c - a directory tree that runs this program in a container with
  * no image and no registry (podman --rootfs, or a tarball for docker import),
- * and the tree removal that cleans it up again (see shims/proc.h).
+ * and the tree removal that cleans it up again (see tools/os.h).
  *
  * The files come from what the running process has loaded (/proc/self/maps),
  * not from ldd: what runs here is exactly what will run there.
@@ -20,36 +20,35 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../proc.h"
 #include "posix.h"
 
-int colo__os_mkdir(const char *path, unsigned mode) {
+int tos_mkdir(const char *path, unsigned mode) {
   if (mkdir(path, (mode_t)mode) != 0) {
     struct stat st;
     if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-    return colo__posix_err(errno, "mkdir", path);
+    return tos_posix_err(errno, "mkdir", path);
   }
-  if (chmod(path, (mode_t)mode) != 0) return colo__posix_err(errno, "chmod", path);
+  if (chmod(path, (mode_t)mode) != 0) return tos_posix_err(errno, "chmod", path);
   return 0;
 }
 
 /* Copies src to dst (dst's directories made), keeping the mode bits. */
 static int copy_file(const char *src, const char *dst) {
-  int rc = colo__posix_make_parents(dst);
+  int rc = tos_posix_make_parents(dst);
   if (rc) return rc;
   int in = open(src, O_RDONLY | O_CLOEXEC);
-  if (in < 0) return colo__posix_err(errno, "open", src);
+  if (in < 0) return tos_posix_err(errno, "open", src);
   struct stat st;
   if (fstat(in, &st) != 0) {
     int e = errno;
     close(in);
-    return colo__posix_err(e, "stat", src);
+    return tos_posix_err(e, "stat", src);
   }
   int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07755);
   if (out < 0) {
     int e = errno;
     close(in);
-    return colo__posix_err(e, "create", dst);
+    return tos_posix_err(e, "create", dst);
   }
   char buf[65536];
   ssize_t n;
@@ -57,22 +56,22 @@ static int copy_file(const char *src, const char *dst) {
   while ((n = read(in, buf, sizeof buf)) != 0) {
     if (n < 0) {
       if (errno == EINTR) continue;
-      rc = colo__posix_err(errno, "read", src);
+      rc = tos_posix_err(errno, "read", src);
       break;
     }
     for (ssize_t off = 0; off < n;) {
       ssize_t w = write(out, buf + off, (size_t)(n - off));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
-        rc = colo__posix_err(errno, "write", dst);
+        rc = tos_posix_err(errno, "write", dst);
         break;
       }
       off += w;
     }
     if (rc) break;
   }
-  if (fchmod(out, st.st_mode & 07755) != 0 && !rc) rc = colo__posix_err(errno, "chmod", dst);
-  if (close(out) != 0 && !rc) rc = colo__posix_err(errno, "write", dst);
+  if (fchmod(out, st.st_mode & 07755) != 0 && !rc) rc = tos_posix_err(errno, "chmod", dst);
+  if (close(out) != 0 && !rc) rc = tos_posix_err(errno, "write", dst);
   close(in);
   return rc;
 }
@@ -82,9 +81,9 @@ static int copy_file(const char *src, const char *dst) {
 static int elf_interp(const char *exe, char *out, size_t cap) {
   out[0] = 0;
   int fd = open(exe, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return colo__posix_err(errno, "open", exe);
+  if (fd < 0) return tos_posix_err(errno, "open", exe);
   ElfW(Ehdr) eh;
-  int rc = colo__err(COLO_EINVAL, "%s: not an ELF executable of this machine", exe);
+  int rc = tos_err(COLO_EINVAL, "%s: not an ELF executable of this machine", exe);
   if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
       eh.e_phentsize == sizeof(ElfW(Phdr)) && eh.e_phnum < 512) {
     rc = 0;
@@ -95,7 +94,7 @@ static int elf_interp(const char *exe, char *out, size_t cap) {
       if (ph.p_filesz == 0 || ph.p_filesz >= cap ||
           pread(fd, out, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz || out[0] != '/') {
         out[0] = 0;
-        rc = colo__err(COLO_EINVAL, "%s: unreadable ELF interpreter path", exe);
+        rc = tos_err(COLO_EINVAL, "%s: unreadable ELF interpreter path", exe);
       }
       out[cap - 1] = 0;
       break;
@@ -108,12 +107,35 @@ static int elf_interp(const char *exe, char *out, size_t cap) {
 /* The names the loader asks for are often links to the file that is mapped
  * (libmimalloc.so.2 -> libmimalloc.so.2.0): copy the file under each name in
  * its directory that resolves to it. */
-static int place_aliases(const char *dir, const char *file, void (*files)(void *, const char *), void *ctx);
+static int place_aliases(const char *dir, const char *file, const char *at, void (*files)(void *, const char *),
+                         void *ctx);
+
+#ifndef TOS_BIN_TO_LIB
+#  define TOS_BIN_TO_LIB "../lib" /* CMake sets it: the installed colo's RUNPATH is $ORIGIN/TOS_BIN_TO_LIB */
+#endif
+
+/* An installed colo finds libcolo through its RUNPATH, $ORIGIN/TOS_BIN_TO_LIB.
+ * As /colo at the root of the tree it resolves that to /lib (a ".." above the
+ * root stays there), so a library loaded from that directory of the host goes
+ * there too. host: the directory on the host ("" when there is none); inside:
+ * where it is in the tree. */
+static void origin_libdir(const char *exe, char *host, size_t hcap, char *inside, size_t icap) {
+  char p[PATH_MAX];
+  const char *rel = TOS_BIN_TO_LIB;
+  snprintf(p, sizeof p, "%s", exe);
+  *strrchr(p, '/') = 0;
+  size_t n = strlen(p);
+  snprintf(p + n, sizeof p - n, "/%s", rel);
+  host[0] = 0;
+  if (strlen(p) < hcap && realpath(p, host) == NULL) host[0] = 0;
+  while (!strncmp(rel, "../", 3)) rel += 3;
+  snprintf(inside, icap, "/%s", rel);
+}
 
 /* Copies host file src to dir + dst. */
 static int place(const char *dir, const char *src, const char *dst, void (*files)(void *, const char *), void *ctx) {
   char to[PATH_MAX];
-  if (snprintf(to, sizeof to, "%s%s", dir, dst) > COLO__PATH_MAX) return colo__err(COLO_EINVAL, "path too long: %s%s", dir, dst);
+  if (snprintf(to, sizeof to, "%s%s", dir, dst) > TOS_PATH_MAX) return tos_err(COLO_EINVAL, "path too long: %s%s", dir, dst);
   int rc = copy_file(src, to);
   if (!rc && files) files(ctx, dst);
   return rc;
@@ -125,25 +147,27 @@ static int is_shared_object(const char *path) {
   return so && (so[3] == 0 || so[3] == '.');
 }
 
-int colo__os_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char *path), void *ctx) {
-  int rc = colo__os_mkdir(dir, 0755);
+int tos_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char *path), void *ctx) {
+  int rc = tos_mkdir(dir, 0755);
   static const char *const mounts[] = {"dev", "proc", "sys", "tmp", "etc", "run", "colo-shared"};
   char path[PATH_MAX];
   for (size_t i = 0; !rc && i < sizeof mounts / sizeof mounts[0]; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, mounts[i]);
-    rc = colo__os_mkdir(path, strcmp(mounts[i], "tmp") ? 0755 : 01777);
+    rc = tos_mkdir(path, strcmp(mounts[i], "tmp") ? 0755 : 01777);
   }
   if (rc) return rc;
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return colo__posix_err(errno, "readlink", "/proc/self/exe");
+  if (n <= 0) return tos_posix_err(errno, "readlink", "/proc/self/exe");
   exe[n] = 0;
   if ((rc = place(dir, "/proc/self/exe", "/colo", files, ctx)) != 0) return rc;
+  char libdir[PATH_MAX], inside[PATH_MAX];
+  origin_libdir(exe, libdir, sizeof libdir, inside, sizeof inside);
   /* Every file mapped into this process but the executable: its libraries
    * and the loader, at their real paths (which the loader's default search
    * covers on multiarch Debian). */
   FILE *maps = fopen("/proc/self/maps", "re");
-  if (!maps) return colo__posix_err(errno, "open", "/proc/self/maps");
+  if (!maps) return tos_posix_err(errno, "open", "/proc/self/maps");
   char line[PATH_MAX + 128], done[32][PATH_MAX / 4];
   int ndone = 0;
   while (!rc && fgets(line, sizeof line, maps)) {
@@ -155,12 +179,19 @@ int colo__os_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const
     for (int i = 0; i < ndone; i++) seen |= !strcmp(done[i], file);
     if (seen) continue;
     if (ndone == 32 || strlen(file) >= sizeof done[0]) {
-      rc = colo__err(COLO_EINVAL, "too many or too long library paths (%s)", file);
+      rc = tos_err(COLO_EINVAL, "too many or too long library paths (%s)", file);
       break;
     }
     snprintf(done[ndone++], sizeof done[0], "%s", file);
     rc = place(dir, file, file, files, ctx);
-    if (!rc) rc = place_aliases(dir, file, files, ctx);
+    if (!rc) rc = place_aliases(dir, file, NULL, files, ctx);
+    size_t hl = strlen(libdir);
+    if (!rc && hl && !strncmp(file, libdir, hl) && file[hl] == '/' && !strchr(file + hl + 1, '/') && strcmp(libdir, inside)) {
+      char to[PATH_MAX];
+      snprintf(to, sizeof to, "%s%s", inside, file + hl);
+      rc = place(dir, file, to, files, ctx);
+      if (!rc) rc = place_aliases(dir, file, inside, files, ctx);
+    }
   }
   fclose(maps);
   if (rc) return rc;
@@ -170,33 +201,36 @@ int colo__os_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const
   if ((rc = elf_interp("/proc/self/exe", interp, sizeof interp)) != 0) return rc;
   if (interp[0]) {
     char real[PATH_MAX];
-    if (!realpath(interp, real)) return colo__posix_err(errno, "realpath", interp);
+    if (!realpath(interp, real)) return tos_posix_err(errno, "realpath", interp);
     if (strcmp(real, interp) && (rc = place(dir, real, interp, files, ctx)) != 0) return rc;
   }
   if (busybox) {
     struct stat st;
-    if (stat("/bin/busybox", &st) != 0) return colo__err(COLO_ENOENT, "no /bin/busybox here (Debian package busybox-static)");
+    if (stat("/bin/busybox", &st) != 0) return tos_err(COLO_ENOENT, "no /bin/busybox here (Debian package busybox-static)");
     if ((rc = place(dir, "/bin/busybox", "/bin/busybox", files, ctx)) != 0) return rc;
     snprintf(path, sizeof path, "%s/bin/sh", dir);
     unlink(path);
-    if (symlink("busybox", path) != 0) return colo__posix_err(errno, "symlink", path);
+    if (symlink("busybox", path) != 0) return tos_posix_err(errno, "symlink", path);
   }
   return 0;
 }
 
-static int place_aliases(const char *dir, const char *file, void (*files)(void *, const char *), void *ctx) {
-  char parent[PATH_MAX], entry[PATH_MAX], real[PATH_MAX];
+/* at: the directory of the tree to place them in; NULL: the file's own. */
+static int place_aliases(const char *dir, const char *file, const char *at, void (*files)(void *, const char *),
+                         void *ctx) {
+  char parent[PATH_MAX], entry[PATH_MAX], real[PATH_MAX], to[PATH_MAX];
   snprintf(parent, sizeof parent, "%s", file);
   *strrchr(parent, '/') = 0;
   DIR *d = opendir(parent[0] ? parent : "/");
-  if (!d) return colo__posix_err(errno, "opendir", parent);
+  if (!d) return tos_posix_err(errno, "opendir", parent);
   struct dirent *de;
   int rc = 0;
   while (!rc && (de = readdir(d))) {
     struct stat st;
     if (snprintf(entry, sizeof entry, "%s/%s", parent, de->d_name) >= (int)sizeof entry) continue;
     if (lstat(entry, &st) != 0 || !S_ISLNK(st.st_mode) || !realpath(entry, real) || strcmp(real, file)) continue;
-    rc = place(dir, file, entry, files, ctx);
+    if (at) snprintf(to, sizeof to, "%s/%s", at, de->d_name);
+    rc = place(dir, file, at ? to : entry, files, ctx);
   }
   closedir(d);
   return rc;
@@ -211,11 +245,11 @@ static int remove_one(const char *path, const struct stat *st, int type, struct 
   return 0;
 }
 
-int colo__os_tree_remove(const char *dir) {
+int tos_tree_remove(const char *dir) {
   struct stat st;
-  if (lstat(dir, &st) != 0) return errno == ENOENT ? 0 : colo__posix_err(errno, "stat", dir);
+  if (lstat(dir, &st) != 0) return errno == ENOENT ? 0 : tos_posix_err(errno, "stat", dir);
   /* FTW_PHYS: links are removed, never followed; FTW_MOUNT: stays on dir's filesystem. */
-  if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) return colo__posix_err(errno, "remove", dir);
-  if (lstat(dir, &st) == 0) return colo__err(COLO_EIO, "%s: could not remove everything in it (a mount inside?)", dir);
+  if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) return tos_posix_err(errno, "remove", dir);
+  if (lstat(dir, &st) == 0) return tos_err(COLO_EIO, "%s: could not remove everything in it (a mount inside?)", dir);
   return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * os_proc.c - processes, CPUs, usage, machine facts and an inheritable shared
- * mapping for colo bench, on Linux (see shims/proc.h).
+ * mapping for colo bench, on Linux (see tools/os.h).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,10 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../proc.h"
 #include "posix.h"
 
-struct colo__os_proc {
+struct tos_proc {
   pid_t pid;
   int out;          /* read end of the child's stdout */
   int exited, code; /* once reaped */
@@ -60,25 +59,25 @@ static int pin_raw(int cpu) {
   return sched_setaffinity(0, sizeof set, &set);
 }
 
-int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out) {
-  colo__os_proc_t *p = calloc(1, sizeof *p);
-  if (!p) return colo__err(COLO_ENOMEM, "out of memory");
+int tos_proc_spawn(const tos_proc_spec_t *spec, tos_proc_t **out) {
+  tos_proc_t *p = calloc(1, sizeof *p);
+  if (!p) return tos_err(COLO_ENOMEM, "out of memory");
   int outp[2], errp[2];
   if (pipe2(outp, O_CLOEXEC) != 0) {
     free(p);
-    return colo__posix_err(errno, "pipe", NULL);
+    return tos_posix_err(errno, "pipe", NULL);
   }
   /* errp tells the parent why the child could not exec (closed on exec). */
   if (pipe2(errp, O_CLOEXEC) != 0) {
     int e = errno;
     close(outp[0]), close(outp[1]), free(p);
-    return colo__posix_err(e, "pipe", NULL);
+    return tos_posix_err(e, "pipe", NULL);
   }
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
     close(outp[0]), close(outp[1]), close(errp[0]), close(errp[1]), free(p);
-    return colo__posix_err(e, "fork", NULL);
+    return tos_posix_err(e, "fork", NULL);
   }
   if (pid == 0) {
     char what[300];
@@ -123,7 +122,7 @@ int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out)
     waitpid(pid, NULL, 0);
     close(outp[0]);
     free(p);
-    return colo__posix_err(e, text ? text + 1 : why, NULL);
+    return tos_posix_err(e, text ? text + 1 : why, NULL);
   }
   p->pid = pid;
   p->out = outp[0];
@@ -131,8 +130,8 @@ int colo__os_proc_spawn(const colo__os_proc_spec_t *spec, colo__os_proc_t **out)
   return 0;
 }
 
-int colo__os_proc_line(colo__os_proc_t *p, char *buf, size_t cap, int timeout_ms) {
-  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+int tos_proc_line(tos_proc_t *p, char *buf, size_t cap, int timeout_ms) {
+  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : tos_now_ns() + (uint64_t)timeout_ms * 1000000u;
   for (;;) {
     char *nl = memchr(p->buf, '\n', p->len);
     if (nl) {
@@ -145,27 +144,27 @@ int colo__os_proc_line(colo__os_proc_t *p, char *buf, size_t cap, int timeout_ms
       return 0;
     }
     if (p->len == sizeof p->buf) p->len = 0; /* an overlong line: drop it */
-    uint64_t now = colo__os_now_ns();
-    if (now >= deadline) return colo__err(COLO_ETIMEDOUT, "no report within %d ms", timeout_ms);
+    uint64_t now = tos_now_ns();
+    if (now >= deadline) return tos_err(COLO_ETIMEDOUT, "no report within %d ms", timeout_ms);
     uint64_t left_ms = deadline == UINT64_MAX ? 1000 : (deadline - now) / 1000000u + 1;
     struct pollfd pfd = {p->out, POLLIN, 0};
     int r = poll(&pfd, 1, left_ms > 1000 ? 1000 : (int)left_ms);
-    if (r < 0 && errno == EINTR) return colo__err(COLO_EAGAIN, "interrupted by a signal");
+    if (r < 0 && errno == EINTR) return tos_err(COLO_EAGAIN, "interrupted by a signal");
     if (r <= 0) continue;
     ssize_t got = read(p->out, p->buf + p->len, sizeof p->buf - p->len);
-    if (got < 0 && errno == EINTR) return colo__err(COLO_EAGAIN, "interrupted by a signal");
-    if (got <= 0) return colo__err(COLO_ECLOSED, "the process ended without a report");
+    if (got < 0 && errno == EINTR) return tos_err(COLO_EAGAIN, "interrupted by a signal");
+    if (got <= 0) return tos_err(COLO_ECLOSED, "the process ended without a report");
     p->len += (size_t)got;
   }
 }
 
-static void reaped(colo__os_proc_t *p, int status) {
+static void reaped(tos_proc_t *p, int status) {
   p->exited = 1;
   p->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-int colo__os_proc_wait(colo__os_proc_t *p, int timeout_ms, int *code) {
-  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+int tos_proc_wait(tos_proc_t *p, int timeout_ms, int *code) {
+  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : tos_now_ns() + (uint64_t)timeout_ms * 1000000u;
   while (!p->exited) {
     int status;
     pid_t r = waitpid(p->pid, &status, WNOHANG);
@@ -173,15 +172,15 @@ int colo__os_proc_wait(colo__os_proc_t *p, int timeout_ms, int *code) {
       reaped(p, status);
       break;
     }
-    if (r < 0 && errno != EINTR) return colo__posix_err(errno, "waitpid", NULL);
-    if (colo__os_now_ns() >= deadline) return colo__err(COLO_ETIMEDOUT, "still running after %d ms", timeout_ms);
-    colo__os_sleep_ns(2000000u);
+    if (r < 0 && errno != EINTR) return tos_posix_err(errno, "waitpid", NULL);
+    if (tos_now_ns() >= deadline) return tos_err(COLO_ETIMEDOUT, "still running after %d ms", timeout_ms);
+    tos_sleep_ns(2000000u);
   }
   *code = p->code;
   return 0;
 }
 
-void colo__os_proc_free(colo__os_proc_t *p) {
+void tos_proc_free(tos_proc_t *p) {
   if (!p) return;
   if (!p->exited) {
     kill(p->pid, SIGKILL);
@@ -198,13 +197,13 @@ void colo__os_proc_free(colo__os_proc_t *p) {
  * us, and we decide what to stop and clean up. */
 static int run_cmd(char *const argv[], int show, int timeout_ms, char *out, size_t cap) {
   int pfd[2] = {-1, -1};
-  if (out && pipe2(pfd, O_CLOEXEC) != 0) return colo__posix_err(errno, "pipe", NULL);
+  if (out && pipe2(pfd, O_CLOEXEC) != 0) return tos_posix_err(errno, "pipe", NULL);
   if (out && cap) out[0] = 0;
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
     if (out) close(pfd[0]), close(pfd[1]);
-    return colo__posix_err(e, "fork", NULL);
+    return tos_posix_err(e, "fork", NULL);
   }
   if (pid == 0) {
     setpgid(0, 0);
@@ -217,7 +216,7 @@ static int run_cmd(char *const argv[], int show, int timeout_ms, char *out, size
   }
   size_t len = 0;
   if (out) close(pfd[1]);
-  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : colo__os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : tos_now_ns() + (uint64_t)timeout_ms * 1000000u;
   int status = 0, timed_out = 0;
   for (;;) {
     if (out && pfd[0] >= 0) {
@@ -241,32 +240,32 @@ static int run_cmd(char *const argv[], int show, int timeout_ms, char *out, size
     if (r < 0 && errno != EINTR) {
       int e = errno;
       if (out && pfd[0] >= 0) close(pfd[0]);
-      return colo__posix_err(e, "waitpid", NULL);
+      return tos_posix_err(e, "waitpid", NULL);
     }
-    if (colo__os_now_ns() >= deadline && !timed_out) {
+    if (tos_now_ns() >= deadline && !timed_out) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       timed_out = 1;
     }
-    if (!out || pfd[0] < 0) colo__os_sleep_ns(2000000u);
+    if (!out || pfd[0] < 0) tos_sleep_ns(2000000u);
   }
   if (out && pfd[0] >= 0) close(pfd[0]);
   while (len && (out[len - 1] == '\n' || out[len - 1] == ' ')) out[--len] = 0;
-  if (timed_out) return colo__err(COLO_ETIMEDOUT, "%s did not finish within %d ms", argv[0], timeout_ms);
+  if (timed_out) return tos_err(COLO_ETIMEDOUT, "%s did not finish within %d ms", argv[0], timeout_ms);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
-    return colo__err(COLO_ENOENT, "%s: not installed", argv[0]);
+    return tos_err(COLO_ENOENT, "%s: not installed", argv[0]);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int colo__os_run(char *const argv[], int show_output) { return run_cmd(argv, show_output, -1, NULL, 0); }
+int tos_run(char *const argv[], int show_output) { return run_cmd(argv, show_output, -1, NULL, 0); }
 
-int colo__os_run_output(char *const argv[], int timeout_ms, char *out, size_t cap) {
+int tos_run_output(char *const argv[], int timeout_ms, char *out, size_t cap) {
   return run_cmd(argv, 0, timeout_ms, out, cap);
 }
 
 /* ---- CPUs, usage, machine ------------------------------------------------------- */
 
-int colo__os_cpus(int *cpus, int cap) {
+int tos_cpus(int *cpus, int cap) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
   int n = 0;
@@ -275,14 +274,14 @@ int colo__os_cpus(int *cpus, int cap) {
   return n;
 }
 
-int colo__os_pin(int cpu) {
-  if (pin_raw(cpu) != 0) return colo__posix_err(errno, "sched_setaffinity", NULL);
+int tos_pin(int cpu) {
+  if (pin_raw(cpu) != 0) return tos_posix_err(errno, "sched_setaffinity", NULL);
   return 0;
 }
 
 static uint64_t tv_ns(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u; }
 
-void colo__os_usage(colo__os_usage_t *u) {
+void tos_usage(tos_usage_t *u) {
   struct rusage ru;
   memset(u, 0, sizeof *u);
   if (getrusage(RUSAGE_SELF, &ru) != 0) return;
@@ -362,7 +361,7 @@ static void detect_virt(char *out, size_t cap) {
 #endif
 }
 
-void colo__os_machine(colo__os_machine_t *m) {
+void tos_machine(tos_machine_t *m) {
   memset(m, 0, sizeof *m);
   snprintf(m->cpu_model, sizeof m->cpu_model, "unknown");
   char line[512];
@@ -391,39 +390,39 @@ void colo__os_machine(colo__os_machine_t *m) {
   detect_virt(m->virt, sizeof m->virt);
 }
 
-int colo__os_is_admin(void) { return geteuid() == 0; }
+int tos_is_admin(void) { return geteuid() == 0; }
 
-int colo__os_stderr_tty(void) { return isatty(2); }
+int tos_stderr_tty(void) { return isatty(2); }
 
 /* ---- a mapping shared with child processes ---------------------------------------- */
 
-struct colo__os_shmem {
+struct tos_shmem {
   int fd;
   void *base;
   uint64_t size;
 };
 
-static int shmem_map(int fd, uint64_t size, colo__os_shmem_t **out) {
-  colo__os_shmem_t *m = calloc(1, sizeof *m);
-  if (!m) return colo__err(COLO_ENOMEM, "out of memory");
+static int shmem_map(int fd, uint64_t size, tos_shmem_t **out) {
+  tos_shmem_t *m = calloc(1, sizeof *m);
+  if (!m) return tos_err(COLO_ENOMEM, "out of memory");
   void *base = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) {
     int e = errno;
     free(m);
-    return colo__posix_err(e, "mmap", NULL);
+    return tos_posix_err(e, "mmap", NULL);
   }
   m->fd = fd, m->base = base, m->size = size;
   *out = m;
   return 0;
 }
 
-int colo__os_shmem_create(uint64_t size, colo__os_shmem_t **out, char *handle, size_t cap) {
+int tos_shmem_create(uint64_t size, tos_shmem_t **out, char *handle, size_t cap) {
   int fd = memfd_create("colo-bench", 0); /* no CLOEXEC: children inherit it */
-  if (fd < 0) return colo__posix_err(errno, "memfd_create", NULL);
+  if (fd < 0) return tos_posix_err(errno, "memfd_create", NULL);
   if (ftruncate(fd, (off_t)size) != 0) {
     int e = errno;
     close(fd);
-    return colo__posix_err(e, "ftruncate", NULL);
+    return tos_posix_err(e, "ftruncate", NULL);
   }
   int rc = shmem_map(fd, size, out);
   if (rc) {
@@ -434,21 +433,21 @@ int colo__os_shmem_create(uint64_t size, colo__os_shmem_t **out, char *handle, s
   return 0;
 }
 
-int colo__os_shmem_attach(const char *handle, uint64_t size, colo__os_shmem_t **out) {
+int tos_shmem_attach(const char *handle, uint64_t size, tos_shmem_t **out) {
   char *end;
   long fd = strtol(handle, &end, 10);
   struct stat st;
   if (*end || fd < 0 || fd > 1 << 20 || fstat((int)fd, &st) != 0)
-    return colo__err(COLO_EINVAL, "no inherited mapping '%s'", handle);
+    return tos_err(COLO_EINVAL, "no inherited mapping '%s'", handle);
   if ((uint64_t)st.st_size < size)
-    return colo__err(COLO_EINVAL, "inherited mapping '%s' holds %lld bytes, not %llu", handle,
+    return tos_err(COLO_EINVAL, "inherited mapping '%s' holds %lld bytes, not %llu", handle,
                      (long long)st.st_size, (unsigned long long)size);
   return shmem_map((int)fd, size, out);
 }
 
-void *colo__os_shmem_base(colo__os_shmem_t *m) { return m->base; }
+void *tos_shmem_base(tos_shmem_t *m) { return m->base; }
 
-void colo__os_shmem_free(colo__os_shmem_t *m) {
+void tos_shmem_free(tos_shmem_t *m) {
   if (!m) return;
   munmap(m->base, (size_t)m->size);
   close(m->fd);
@@ -457,11 +456,11 @@ void colo__os_shmem_free(colo__os_shmem_t *m) {
 
 /* ---- a private directory ------------------------------------------------------------ */
 
-int colo__os_tmpdir(const char *prefix, char *out, size_t cap) {
+int tos_tmpdir(const char *prefix, char *out, size_t cap) {
   const char *base = getenv("TMPDIR");
   if (!base || base[0] != '/') base = "/tmp";
   int n = snprintf(out, cap, "%s/%s.XXXXXX", base, prefix);
-  if (n < 0 || (size_t)n >= cap) return colo__err(COLO_EINVAL, "temporary directory name too long");
-  if (!mkdtemp(out)) return colo__posix_err(errno, out, NULL);
+  if (n < 0 || (size_t)n >= cap) return tos_err(COLO_EINVAL, "temporary directory name too long");
+  if (!mkdtemp(out)) return tos_posix_err(errno, out, NULL);
   return 0;
 }
