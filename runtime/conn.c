@@ -45,6 +45,14 @@ static int hs_io(colo__hs_t *h) {
                  ? colo__os_conn_write_seg(h->conn, h->out, h->out_len, &put, h->out_seg)
                  : colo__os_conn_write(h->conn, h->out + h->out_off, h->out_len - h->out_off, &put);
     if (rc == COLO_EAGAIN) return 0;
+    if (rc && h->out_seg && h->out_off == 0 && rc != COLO_EPEERDEAD && rc != COLO_ECLOSED) {
+      /* The connection works but the segment cannot go over it: the
+       * protocol skips what needed it, with the reason. */
+      h->out_seg_err = rc;
+      h->out_seg = NULL;
+      h->out_len = h->in_want = h->in_have = 0;
+      return 1;
+    }
     if (rc) return rc;
     h->out_off += put;
   }

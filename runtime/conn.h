@@ -45,6 +45,8 @@ struct colo__hs {
   uint8_t out[COLO__HS_BUF];
   size_t out_len, out_off;
   colo__os_seg_t *out_seg;      /* passed with out's first byte (not owned) */
+  int out_seg_err;              /* the system refused to pass out_seg: nothing of out was sent,
+                                   nothing is read, and the step is called to say what instead */
   uint8_t in[COLO__HS_BUF];
   size_t in_want, in_have;
   colo__hs_t *next;

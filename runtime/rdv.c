@@ -388,7 +388,17 @@ static int rdv_hs_step(colo__hs_t *h, colo_chan_t **out) {
     if (r->req.type != COLO__RDV_REQ)
       return colo__err(COLO_EPROTO, "%s: the client did not start with a request", endpoint);
     return next_rung(h, r);
-  case P_ANS_BODY: return want_body(h, P_ANS);
+  case P_ANS_BODY:
+    if (h->out_seg_err) { /* the offer never went out: the system would not pass the segment */
+      char why[COLO__RDV_TEXT_MAX + 1];
+      snprintf(why, sizeof why, "the segment could not be passed over the connection: %s",
+               colo__err_detail(endpoint));
+      h->out_seg_err = 0;
+      colo__route_skip(&r->route, rung_name[r->rung], why);
+      offer_end(r, 0);
+      return send_rec(h, COLO__RDV_SKIP, r->rung, why, P_SENT_SKIP);
+    }
+    return want_body(h, P_ANS);
   case P_ANS:
     if ((rc = colo__rdv_parse(h->in, h->in_have, &rec)) != 0) return rc;
     if (!((rec.type == COLO__RDV_SKIP || rec.type == COLO__RDV_ECHOED) && rec.rung == r->rung))
