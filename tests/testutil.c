@@ -12,9 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef COLO_TEST_SHIM_POSIX
+#include "../shims/posix/posix.h"
+#endif
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -241,3 +246,25 @@ size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf) {
 }
 
 uint64_t tu_xxh3(const void *p, size_t n) { return XXH3_64bits(p, n); }
+
+#ifdef COLO_TEST_SHIM_POSIX
+/* recvmsg that offers no room for descriptors: the kernel drops them and
+ * says so with MSG_CTRUNC. */
+static ssize_t refusing_recvmsg(int fd, struct msghdr *m, int flags) {
+  m->msg_control = NULL;
+  m->msg_controllen = 0;
+  return recvmsg(fd, m, flags);
+}
+#endif
+
+int tu_refuse_seg_passing(int on) {
+#ifdef COLO_TEST_SHIM_POSIX
+  static ssize_t (*real)(int, struct msghdr *, int);
+  if (!real) real = colo__posix_sys.recvmsg;
+  colo__posix_sys.recvmsg = on ? refusing_recvmsg : real;
+  return 0;
+#else
+  (void)on;
+  return -1;
+#endif
+}

@@ -80,4 +80,10 @@ void tu_blocked_join(tu_blocked_t *b);
 size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf);
 uint64_t tu_xxh3(const void *p, size_t n);
 
+/* Makes this process's shim drop every segment passed to it, as a security
+ * module that forbids passing descriptors would (POSIX: the recvmsg of the
+ * fault-injection table offers no room for them). -1 where there is no such
+ * hook. */
+int tu_refuse_seg_passing(int on);
+
 #endif
