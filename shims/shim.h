@@ -283,9 +283,8 @@ int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
  * it in transit, it is not a sealed memory object, it is too large), *seg
  * stays NULL and *seg_err gets the code, with the detail recorded. Both
  * leave *seg_err 0 and *seg NULL when nothing was attached.
- * Test hook: the environment variable COLO_TEST_REFUSE_FDPASS=1 makes
- * read_seg offer no room for descriptors, so the kernel drops them as a
- * security module that forbids passing them would.
+ * (Tests make the system drop a segment in transit through the posix
+ * shim's fault-injection table, shims/posix/posix.h.)
  */
 int colo__os_conn_write_seg(colo__os_conn_t *c, const void *buf, size_t n, size_t *put, colo__os_seg_t *seg);
 int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got, colo__os_seg_t **seg,

@@ -43,6 +43,8 @@
  *                                   print "R W" where each is OK or the errno's name
  *   as-nobody ROLE EP ...           any role above, run as uid/gid 65534 (prints "SKIP
  *                                   why" when that is not possible)
+ *   refuse-fdpass ROLE EP ...       any role above (as-nobody included), with every segment
+ *                                   passed to it dropped by the system (tu_refuse_seg_passing)
  *
  * Exit 0 when the role completed as intended; messages on stderr otherwise.
  */
@@ -338,6 +340,10 @@ static int connect_truncate(const char *ep) {
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "refuse-fdpass")) {
+    tu_refuse_seg_passing(1);
+    argv++, argc--;
+  }
   if (argc >= 2 && !strcmp(argv[1], "as-nobody")) {
     if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
       printf("SKIP cannot become uid 65534: %s\n", strerror(errno));

@@ -109,9 +109,9 @@ Test(ladder, refused_descriptor_passing_lands_on_named_shm_and_removes_the_name)
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
   int before = rdv_names_in_dev_shm();
-  setenv("COLO_TEST_REFUSE_FDPASS", "1", 1);
+  cr_assert_eq(tu_refuse_seg_passing(1), 0);
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
-  unsetenv("COLO_TEST_REFUSE_FDPASS");
+  tu_refuse_seg_passing(0);
   colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info(cli, &in), 0);
   cr_assert_eq(in.rung, 2);
@@ -131,6 +131,33 @@ Test(ladder, refused_descriptor_passing_lands_on_named_shm_and_removes_the_name)
   colo_listener_close(l);
 }
 
+/* The listener's system refuses to send the memfd: that rung is skipped with
+ * the reason (not the whole handshake), and the client lands on the next. */
+Test(ladder, a_segment_the_system_will_not_send_skips_the_memfd_rung_with_the_reason) {
+  char ep[128];
+  rdv_endpoint(ep, sizeof ep, "nosend");
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  cr_assert_eq(tu_forbid_seg_sending(1), 0);
+  colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
+  tu_forbid_seg_sending(0);
+  colo_info_t in = {.struct_size = sizeof in};
+  cr_assert_eq(colo_info(srv, &in), 0);
+  cr_assert_eq(in.rung, 2);
+  cr_assert_str_eq(in.skipped[0].what, "memfd");
+  cr_assert(strstr(in.skipped[0].why, "could not be passed"), "%s", in.skipped[0].why);
+  cr_assert_eq(colo_info(cli, &in), 0);
+  cr_assert_eq(in.rung, 2, "the client was told and took the next rung");
+  cr_assert(strstr(in.skipped[0].why, "could not be passed"), "the client knows why: %s", in.skipped[0].why);
+  cr_assert_eq(colo_send(cli, "x", 1, tu_ms(1000)), 0);
+  char c;
+  size_t n;
+  cr_assert_eq(colo_recv(srv, &c, 1, &n, tu_ms(1000)), 0, "%s", colo_last_error());
+  colo_close(cli);
+  colo_close(srv);
+  colo_listener_close(l);
+}
+
 /* The peer in its own mount namespace with its own /dev/shm (as root). */
 static void private_dev_shm(int refuse_fdpass, const char *want) {
   if (!tu_is_root()) {
@@ -139,10 +166,10 @@ static void private_dev_shm(int refuse_fdpass, const char *want) {
   }
   char ep[128];
   rdv_endpoint(ep, sizeof ep, "ns");
-  if (refuse_fdpass) setenv("COLO_TEST_REFUSE_FDPASS", "1", 1);
+  if (refuse_fdpass) cr_assert_eq(tu_refuse_seg_passing(1), 0);
   tu_proc_t h;
-  const char *args[] = {"serve-private-shm", ep, NULL};
-  cr_assert_eq(tu_spawn_helper(&h, args), 0);
+  const char *args[] = {"refuse-fdpass", "serve-private-shm", ep, NULL};
+  cr_assert_eq(tu_spawn_helper(&h, refuse_fdpass ? args : args + 1), 0);
   char line[256];
   cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(10000)), 0);
   if (strncmp(line, "SKIP", 4) == 0) {
@@ -153,7 +180,7 @@ static void private_dev_shm(int refuse_fdpass, const char *want) {
   cr_assert_str_eq(line, "ready");
   colo_chan_t *ch;
   int rc = colo_connect(&ch, ep, NULL, tu_ms(5000));
-  unsetenv("COLO_TEST_REFUSE_FDPASS");
+  tu_refuse_seg_passing(0);
   cr_assert_eq(rc, 0, "%s", colo_last_error());
   cr_assert_str_eq(colo_transport(ch), want);
   cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
@@ -418,9 +445,9 @@ Test(hostile, the_named_rung_is_private_to_the_user_even_on_an_open_socket) {
   o.perm = 0666; /* a socket clients of any user may reach */
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
-  setenv("COLO_TEST_REFUSE_FDPASS", "1", 1);
+  cr_assert_eq(tu_refuse_seg_passing(1), 0);
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
-  unsetenv("COLO_TEST_REFUSE_FDPASS");
+  tu_refuse_seg_passing(0);
   struct stat st;
   int fd = rung2_fd(&st);
   cr_assert_geq(fd, 0, "the rung-2 segment is mapped");
@@ -447,11 +474,11 @@ Test(hostile, a_client_of_another_user_skips_the_named_rung_with_the_reason) {
   o.peer_user = "*";
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
-  setenv("COLO_TEST_REFUSE_FDPASS", "1", 1); /* (the helper inherits it: no memfd) */
+  cr_assert_eq(tu_refuse_seg_passing(1), 0); /* (and the helper, told so: no memfd) */
   tu_proc_t h;
-  const char *args[] = {"as-nobody", "connect-echo", ep, NULL};
+  const char *args[] = {"refuse-fdpass", "as-nobody", "connect-echo", ep, NULL};
   cr_assert_eq(tu_spawn_helper(&h, args), 0);
-  unsetenv("COLO_TEST_REFUSE_FDPASS");
+  tu_refuse_seg_passing(0);
   colo_chan_t *ch;
   cr_assert_eq(colo_accept(l, &ch, tu_ms(5000)), 0, "%s", colo_last_error());
   colo_info_t in = {.struct_size = sizeof in};

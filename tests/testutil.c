@@ -8,13 +8,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef COLO_TEST_SHIM_POSIX
+#include "../shims/posix/posix.h"
+#endif
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -241,3 +249,186 @@ size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf) {
 }
 
 uint64_t tu_xxh3(const void *p, size_t n) { return XXH3_64bits(p, n); }
+
+/* ---- the OS services a portable test needs (POSIX) -------------------------------------- */
+
+const char *tu_shm_name(char *buf, size_t cap, const char *tag) {
+  static unsigned n;
+  snprintf(buf, cap, "t.%d.os%u.%s", (int)getpid(), n++, tag);
+  return buf;
+}
+
+const char *tu_shm_path_of(const char *name, char *buf, size_t cap) {
+  snprintf(buf, cap, "/dev/shm/colo.%s", name);
+  return buf;
+}
+
+uint64_t tu_shm_fs_bytes(void) {
+  struct statvfs sv;
+  if (statvfs("/dev/shm", &sv) != 0) return 0;
+  return (uint64_t)sv.f_blocks * sv.f_frsize;
+}
+
+const char *tu_tmp_path(char *buf, size_t cap, const char *tag) {
+  static unsigned n;
+  const char *dir = getenv("TMPDIR");
+  snprintf(buf, cap, "%s/colo-t.%d.%u.%s", dir && dir[0] == '/' ? dir : "/tmp", (int)getpid(), n++, tag);
+  return buf;
+}
+
+int tu_pid(void) { return (int)getpid(); }
+
+void tu_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+int tu_thread_start(tu_thread_t *t, void *(*fn)(void *), void *arg) {
+  pthread_t *th = malloc(sizeof *th);
+  if (!th || pthread_create(th, NULL, fn, arg) != 0) {
+    free(th);
+    t->impl = NULL;
+    return -1;
+  }
+  t->impl = th;
+  return 0;
+}
+
+void tu_thread_join(tu_thread_t *t) {
+  if (!t->impl) return;
+  pthread_join(*(pthread_t *)t->impl, NULL);
+  free(t->impl);
+  t->impl = NULL;
+}
+
+int tu_fork_call(tu_proc_t *p, int (*fn)(void *), void *arg) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]), close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 1);
+    _exit(fn(arg));
+  }
+  close(fds[1]);
+  p->pid = pid;
+  p->out_fd = fds[0];
+  return 0;
+}
+
+void tu_child_say(const char *line) {
+  dprintf(1, "%s\n", line);
+}
+
+int tu_kill(tu_proc_t *p) { return kill(p->pid, SIGKILL) == 0 ? 0 : -1; }
+
+int tu_mkdir(const char *path) { return mkdir(path, 0700) == 0 ? 0 : -1; }
+int tu_symlink(const char *target, const char *path) { return symlink(target, path) == 0 ? 0 : -1; }
+int tu_mkfifo(const char *path) { return mkfifo(path, 0600) == 0 ? 0 : -1; }
+
+int tu_write_file(const char *path, const void *data, size_t len) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  ssize_t n = len ? write(fd, data, len) : 0;
+  close(fd);
+  return n == (ssize_t)len ? 0 : -1;
+}
+
+int tu_truncate(const char *path, uint64_t size) { return truncate(path, (off_t)size) == 0 ? 0 : -1; }
+int tu_chown(const char *path, uint32_t uid) { return lchown(path, (uid_t)uid, (gid_t)-1) == 0 ? 0 : -1; }
+
+void tu_remove_tree(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return;
+  if (S_ISDIR(st.st_mode)) {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      char sub[4096];
+      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+      tu_remove_tree(sub);
+    }
+    if (d) closedir(d);
+    rmdir(path);
+  } else {
+    unlink(path);
+  }
+}
+
+int tu_umask(int mask) { return (int)umask((mode_t)mask); }
+const char *tu_device_path(void) { return "/dev/null"; }
+
+int tu_self_user(uint64_t *id, char *name, size_t cap) {
+  struct passwd pw, *res = NULL;
+  char buf[2048];
+  *id = geteuid();
+  if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) != 0 || !res) return -1;
+  snprintf(name, cap, "%s", pw.pw_name);
+  return 0;
+}
+
+int tu_read_lock(const char *path, int byte) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+  if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void tu_read_unlock(int handle) {
+  if (handle >= 0) close(handle);
+}
+
+#ifdef COLO_TEST_SHIM_POSIX
+/* recvmsg that offers no room for descriptors: the kernel drops them and
+ * says so with MSG_CTRUNC. */
+static ssize_t refusing_recvmsg(int fd, struct msghdr *m, int flags) {
+  m->msg_control = NULL;
+  m->msg_controllen = 0;
+  return recvmsg(fd, m, flags);
+}
+
+/* sendmsg that a security module forbids: EPERM for anything with
+ * descriptors attached. */
+static ssize_t forbidding_sendmsg(int fd, const struct msghdr *m, int flags) {
+  if (m->msg_controllen) {
+    errno = EPERM;
+    return -1;
+  }
+  return sendmsg(fd, m, flags);
+}
+
+int tu_refuse_seg_passing(int on) {
+  static ssize_t (*real)(int, struct msghdr *, int);
+  if (!real) real = colo__posix_sys.recvmsg;
+  colo__posix_sys.recvmsg = on ? refusing_recvmsg : real;
+  return 0;
+}
+
+int tu_forbid_seg_sending(int on) {
+  static ssize_t (*real)(int, const struct msghdr *, int);
+  if (!real) real = colo__posix_sys.sendmsg;
+  colo__posix_sys.sendmsg = on ? forbidding_sendmsg : real;
+  return 0;
+}
+#else
+int tu_refuse_seg_passing(int on) {
+  (void)on;
+  return -1;
+}
+
+int tu_forbid_seg_sending(int on) {
+  (void)on;
+  return -1;
+}
+#endif

@@ -80,4 +80,70 @@ void tu_blocked_join(tu_blocked_t *b);
 size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf);
 uint64_t tu_xxh3(const void *p, size_t n);
 
+/* ---- the OS services a portable test needs (tests/test_os.c) ----------------------
+ * POSIX implementations today; a Windows one will follow. A function that
+ * the platform cannot do returns -1 (or NULL), and the test skips with the
+ * reason. */
+
+/* A unique segment NAME (no scheme) for shm: "t.PID.N.tag", which
+ * tests/leftovers.sh recognises. */
+const char *tu_shm_name(char *buf, size_t cap, const char *tag);
+/* The file behind an shm segment NAME, or NULL where it has none. */
+const char *tu_shm_path_of(const char *name, char *buf, size_t cap);
+/* The size of the filesystem shm segments live on; 0 when unknown or
+ * unlimited. */
+uint64_t tu_shm_fs_bytes(void);
+/* A unique absolute path in the temporary directory: ".../colo-t.PID.N.tag". */
+const char *tu_tmp_path(char *buf, size_t cap, const char *tag);
+int tu_pid(void);
+void tu_sleep_ms(int ms);
+
+/* Threads. */
+typedef struct tu_thread {
+  void *impl;
+} tu_thread_t;
+int tu_thread_start(tu_thread_t *t, void *(*fn)(void *), void *arg);
+void tu_thread_join(tu_thread_t *t);
+
+/* Runs fn(arg) in a child process (POSIX: fork, without exec), which exits
+ * with what fn returns; lines it writes with tu_child_say reach the parent's
+ * tu_read_line. -1 where the platform has no fork. */
+int tu_fork_call(tu_proc_t *p, int (*fn)(void *), void *arg);
+/* In such a child: one line to the parent. */
+void tu_child_say(const char *line);
+/* Kills the child at once (SIGKILL): tu_wait then returns 128 + 9. */
+int tu_kill(tu_proc_t *p);
+#define TU_KILLED (128 + 9)
+
+/* Files, by path. 0 or -1 (errno-free: the test says what it tried). */
+int tu_mkdir(const char *path);
+int tu_symlink(const char *target, const char *path);
+int tu_mkfifo(const char *path);
+int tu_write_file(const char *path, const void *data, size_t len); /* creates or replaces */
+int tu_truncate(const char *path, uint64_t size);                  /* sparse when growing */
+int tu_chown(const char *path, uint32_t uid);
+/* Removes a file, or a directory with everything in it. Missing is fine. */
+void tu_remove_tree(const char *path);
+/* Sets the file-creation mask; returns the previous one (-1: none here). */
+int tu_umask(int mask);
+/* A character device any user can open ("/dev/null"), or NULL. */
+const char *tu_device_path(void);
+/* The process's effective user: its id and name. -1 when unknown. */
+int tu_self_user(uint64_t *id, char *name, size_t cap);
+
+/* What a mere reader of a file can do to a presence slot: opens path
+ * read-only and takes a shared (read) lock on byte `byte`. A handle >= 0
+ * (give it to tu_read_unlock), or -1. */
+int tu_read_lock(const char *path, int byte);
+void tu_read_unlock(int handle);
+
+/* Makes this process's shim drop every segment passed to it, as a security
+ * module that forbids passing descriptors would (POSIX: the recvmsg of the
+ * fault-injection table offers no room for them). -1 where there is no such
+ * hook. */
+int tu_refuse_seg_passing(int on);
+/* The same for sending: a segment attached to bytes is refused (EPERM) as a
+ * security module forbidding it would. -1 where there is no such hook. */
+int tu_forbid_seg_sending(int on);
+
 #endif

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,8 +28,11 @@
 
 static int sys_openat(int dirfd, const char *name, int flags, mode_t mode) { return openat(dirfd, name, flags, mode); }
 static int sys_fallocate(int fd, off_t off, off_t len) { return posix_fallocate(fd, off, len); }
+static ssize_t sys_recvmsg(int fd, struct msghdr *m, int flags) { return recvmsg(fd, m, flags); }
 
-colo__posix_sys_t colo__posix_sys = {sys_openat, sys_fallocate};
+static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags) { return sendmsg(fd, m, flags); }
+colo__posix_sys_t colo__posix_sys = {
+    .openat = sys_openat, .fallocate = sys_fallocate, .recvmsg = sys_recvmsg, .sendmsg = sys_sendmsg};
 
 const colo__os_caps_t colo__os_caps = {
     .persistent_names = 1, .listable_names = 1, .xproc_addr_wait = 1, .rdv_kind = COLO__EP_UNIX};

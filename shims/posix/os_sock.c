@@ -492,7 +492,7 @@ int colo__os_conn_write_seg(colo__os_conn_t *c, const void *buf, size_t n, size_
   int fd = colo__posix_seg_fd(seg);
   memcpy(CMSG_DATA(h), &fd, sizeof fd);
   for (;;) {
-    ssize_t r = sendmsg(c->wfd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t r = colo__posix_sys.sendmsg(c->wfd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (r >= 0) {
       *put = (size_t)r;
       return 0;
@@ -511,13 +511,10 @@ int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got,
     struct cmsghdr h;
     char space[CMSG_SPACE(FDS_MAX * sizeof(int))];
   } ctl;
-  const char *refuse = getenv("COLO_TEST_REFUSE_FDPASS");
-  int offer_room = !(refuse && strcmp(refuse, "1") == 0);
   struct iovec iov = {buf, n};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = offer_room ? ctl.space : NULL,
-                     .msg_controllen = offer_room ? sizeof ctl.space : 0};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space, .msg_controllen = sizeof ctl.space};
   ssize_t r;
-  do r = recvmsg(c->rfd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  do r = colo__posix_sys.recvmsg(c->rfd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return COLO_EAGAIN;
@@ -526,7 +523,7 @@ int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got,
   if (r == 0) return COLO_ECLOSED;
   *got = (size_t)r;
   int fd = -1;
-  for (struct cmsghdr *h = offer_room ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h)) {
+  for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
     if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t i = 0; i < count; i++) {
@@ -538,9 +535,8 @@ int colo__os_conn_read_seg(colo__os_conn_t *c, void *buf, size_t n, size_t *got,
   }
   if (m.msg_flags & MSG_CTRUNC) {
     if (fd >= 0) close(fd);
-    *seg_err = colo__err(COLO_EPERM, "the system dropped the descriptor the peer passed (no room was %s)",
-                         offer_room ? "enough, or a security module forbids passing it"
-                                    : "offered: COLO_TEST_REFUSE_FDPASS=1");
+    *seg_err = colo__err(COLO_EPERM, "the system dropped the descriptor the peer passed (no room was enough, or a "
+                         "security module forbids passing it)");
     return 0;
   }
   if (fd >= 0) *seg_err = colo__posix_seg_from_fd(fd, seg);
