@@ -197,13 +197,13 @@ static int flush_until(stream_chan_t *ch, uint64_t deadline) {
     if (rc) return rc;
     if (ch->tx_start == ch->tx_end) return 0;
     if (ch->ended) return COLO_EPEERDEAD;
-    uint64_t left = colo__remaining_ns(deadline);
-    if (left == 0) return 0;
+    if (colo__remaining_ns(deadline) == 0) return 0;
     int rx_room = assist_rx(ch);
     if (ch->ended) return COLO_EPEERDEAD;
     unlock(&ch->tx_lock);
-    colo__os_conn_poll(ch->conn, COLO__POLL_OUT | (rx_room ? COLO__POLL_IN : 0), left);
+    int late = colo__conn_wait(ch->conn, COLO__POLL_OUT | (rx_room ? COLO__POLL_IN : 0), deadline);
     lock(&ch->tx_lock);
+    if (late) return 0;
   }
 }
 
@@ -212,11 +212,10 @@ static int flush_until(stream_chan_t *ch, uint64_t deadline) {
  * the lock let go meanwhile. */
 static int wait_step(stream_chan_t *ch, int want, int timeout_ms, uint64_t deadline) {
   if (timeout_ms == 0) return COLO_EAGAIN;
-  uint64_t left = colo__remaining_ns(deadline);
-  if (left == 0)
+  if (colo__remaining_ns(deadline) == 0)
     return colo__err(COLO_ETIMEDOUT, "%s: timed out after %d ms waiting for a message", ch->base.endpoint, timeout_ms);
   unlock(&ch->rx_lock);
-  colo__os_conn_poll(ch->conn, want, left);
+  colo__conn_wait(ch->conn, want, deadline);
   lock(&ch->rx_lock);
   return 0;
 }
