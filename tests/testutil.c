@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -213,10 +214,10 @@ void tu_blocked_start(tu_blocked_t *b, colo_chan_t *ch, tu_block_op_t op) {
   memset(b, 0, sizeof *b);
   b->ch = ch;
   b->op = op;
-  if (pthread_create(&b->thread, NULL, blocked_main, b) != 0) abort();
+  if (tu_thread_start(&b->thread, blocked_main, b) != 0) abort();
 }
 
-void tu_blocked_join(tu_blocked_t *b) { pthread_join(b->thread, NULL); }
+void tu_blocked_join(tu_blocked_t *b) { tu_thread_join(&b->thread); }
 
 /* splitmix64 */
 static uint64_t mix(uint64_t x) {

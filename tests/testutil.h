@@ -5,10 +5,8 @@
 #ifndef COLO_TESTS_TESTUTIL_H
 #define COLO_TESTS_TESTUTIL_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "colo.h"
 
@@ -26,9 +24,16 @@ uint64_t tu_now_ms(void);
 int tu_is_root(void);
 uint64_t tu_env_u64(const char *name, uint64_t dflt);
 
+/* Threads. */
+typedef struct tu_thread {
+  void *impl;
+} tu_thread_t;
+int tu_thread_start(tu_thread_t *t, void *(*fn)(void *), void *arg);
+void tu_thread_join(tu_thread_t *t);
+
 /* A child process with its stdout on a pipe. */
 typedef struct tu_proc {
-  pid_t pid;
+  int pid; /* the process id (POSIX) */
   int out_fd;
 } tu_proc_t;
 
@@ -69,7 +74,7 @@ typedef struct tu_blocked {
   int rc;           /* what the call returned */
   size_t n;         /* TU_RECV_ONE: the message's length */
   uint64_t done_ms; /* tu_now_ms() when it returned */
-  pthread_t thread;
+  tu_thread_t thread;
 } tu_blocked_t;
 void tu_blocked_start(tu_blocked_t *b, colo_chan_t *ch, tu_block_op_t op);
 void tu_blocked_join(tu_blocked_t *b);
@@ -98,12 +103,6 @@ const char *tu_tmp_path(char *buf, size_t cap, const char *tag);
 int tu_pid(void);
 void tu_sleep_ms(int ms);
 
-/* Threads. */
-typedef struct tu_thread {
-  void *impl;
-} tu_thread_t;
-int tu_thread_start(tu_thread_t *t, void *(*fn)(void *), void *arg);
-void tu_thread_join(tu_thread_t *t);
 
 /* Runs fn(arg) in a child process (POSIX: fork, without exec), which exits
  * with what fn returns; lines it writes with tu_child_say reach the parent's
