@@ -19,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -645,28 +644,30 @@ static void a_forked_child_does_not_keep_a_dead_parent_alive(transport_t t) {
   char buf[8];
   size_t n;
   int rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(3000));
-  kill(child, SIGKILL);
+  tu_kill_pid(child);
   cr_assert_eq(rc, COLO_EPEERDEAD, "the child still lives, yet the parent is seen dead: %s", colo_errname(rc));
   cr_assert_lt(tu_now_ms() - t0, 1500u);
   colo_close(ch);
   colo_listener_close(p.l);
 }
 
+static int child_uses_parents_channel(void *arg) {
+  pair_t *p = arg;
+  int rc = colo_send(p->cli, "child", 5, 0);
+  colo_close(p->cli);
+  colo_close(p->srv);
+  colo_listener_close(p->l);
+  return rc == COLO_ESTATE ? 0 : 10 + (-rc);
+}
+
 static void a_child_can_neither_use_nor_close_its_parents_channel(transport_t t) {
   colo_opts_t o = small_opts();
   pair_t p;
   pair_open(t, &p, "forkuse", &o);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int rc = colo_send(p.cli, "child", 5, 0);
-    colo_close(p.cli);
-    colo_close(p.srv);
-    colo_listener_close(p.l);
-    _exit(rc == COLO_ESTATE ? 0 : 10 + (-rc));
-  }
-  int st;
-  cr_assert_eq(waitpid(pid, &st, 0), pid);
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child's send said ESTATE (exit %d)", WEXITSTATUS(st));
+  tu_proc_t child;
+  cr_assert_eq(tu_fork_call(&child, child_uses_parents_channel, &p), 0);
+  int st = tu_wait(&child, tu_ms(10000));
+  cr_assert_eq(st, 0, "the child's send said ESTATE (exit %d)", st);
   /* The parent's channel, listener and endpoint are as they were. */
   char buf[16], path[600];
   size_t n;

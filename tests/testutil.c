@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -328,6 +329,25 @@ void tu_child_say(const char *line) {
 }
 
 int tu_kill(tu_proc_t *p) { return kill(p->pid, SIGKILL) == 0 ? 0 : -1; }
+int tu_kill_pid(int pid) { return kill(pid, SIGKILL) == 0 ? 0 : -1; }
+
+void *tu_map_file(const char *path, size_t *len) {
+  *len = 0;
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return NULL;
+  void *m = fstat(fd, &st) == 0 && st.st_size > 0
+                ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                : MAP_FAILED;
+  close(fd);
+  if (m == MAP_FAILED) return NULL;
+  *len = (size_t)st.st_size;
+  return m;
+}
+
+void tu_unmap(void *p, size_t len) {
+  if (p) munmap(p, len);
+}
 
 int tu_mkdir(const char *path) { return mkdir(path, 0700) == 0 ? 0 : -1; }
 int tu_symlink(const char *target, const char *path) { return symlink(target, path) == 0 ? 0 : -1; }

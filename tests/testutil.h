@@ -112,6 +112,8 @@ int tu_fork_call(tu_proc_t *p, int (*fn)(void *), void *arg);
 void tu_child_say(const char *line);
 /* Kills the child at once (SIGKILL): tu_wait then returns 128 + 9. */
 int tu_kill(tu_proc_t *p);
+/* The same for a process known by its id only (a grandchild). */
+int tu_kill_pid(int pid);
 #define TU_KILLED (128 + 9)
 
 /* Files, by path. 0 or -1 (errno-free: the test says what it tried). */
@@ -129,6 +131,11 @@ int tu_umask(int mask);
 const char *tu_device_path(void);
 /* The process's effective user: its id and name. -1 when unknown. */
 int tu_self_user(uint64_t *id, char *name, size_t cap);
+
+/* Maps the whole file at path read-write and shared, as another writer of
+ * it could; *len: its size. NULL when it cannot. */
+void *tu_map_file(const char *path, size_t *len);
+void tu_unmap(void *p, size_t len);
 
 /* What a mere reader of a file can do to a presence slot: opens path
  * read-only and takes a shared (read) lock on byte `byte`. A handle >= 0
