@@ -1285,6 +1285,39 @@ STREAM_TEST(check_peer_accepts_this_user_at_either_end, .timeout = 60) {
   pair_close(&p);
 }
 
+static int child_say_and_sleep(void *arg) {
+  (void)arg;
+  tu_child_say("ready");
+  for (;;) tu_sleep_ms(1000);
+  return 0; /* not reached */
+}
+
+/* "After fork() the child has none of the library's descriptors, so it keeps
+ * no ... socket of its parent alive." */
+STREAM_TEST(after_fork_the_child_keeps_no_end_of_its_parents_stream_alive, .timeout = 60) {
+  pair_t p;
+  PAIR(p, kind);
+  tu_proc_t c;
+  if (tu_fork_call(&c, child_say_and_sleep, NULL) != 0) {
+    pair_close(&p);
+    cr_skip_test("no fork() on this platform");
+    return;
+  }
+  char line[64];
+  int said = tu_read_line(&c, line, sizeof line, tu_ms(10000));
+  cr_assert_eq(said, 0, "the child said nothing (exit %d)", said ? tu_wait(&c, 0) : 0);
+  colo__os_conn_close(p.b); /* the child, alive, has a copy of nothing */
+  p.b = NULL;
+  cr_assert_eq(colo__os_conn_poll(p.a, COLO__POLL_IN, 5 * S_), COLO__POLL_IN, "the end of stream arrives");
+  char buf[8];
+  size_t got;
+  int rc = colo__os_conn_read(p.a, buf, sizeof buf, &got);
+  cr_assert_eq(rc, COLO_ECLOSED, "%s: %s", colo_errname(rc), colo_last_error());
+  tu_kill(&c);
+  tu_wait(&c, tu_ms(10000));
+  pair_close(&p);
+}
+
 /* Another user at the other end (COLO_EPERM naming it, by connect and by
  * check_peer) and links of another user in a socket path need a second user
  * to run a process: tests/test_peer.c and test_conform.c cover them through
