@@ -255,7 +255,7 @@ typedef struct observer {
   const char *name;
   _Atomic int stop;
   _Atomic int opens;
-  int empty, sized, bad;
+  int empty, mark_only, sized, bad;
   char why[256];
 } observer_t;
 
@@ -272,6 +272,7 @@ static void *observe(void *arg) {
       if (b) ob->bad++, snprintf(ob->why, sizeof ob->why, "size 0 but a mapping");
     } else {
       ob->sized++;
+      ob->mark_only += size == sizeof MARK;
       int held = colo__os_seg_probe(o, 1);
       if (held != 1) ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu, slot 1 probed %d", (unsigned long long)size, held);
       if (size >= sizeof MARK && memcmp(b, MARK, sizeof MARK) != 0)
@@ -299,7 +300,8 @@ Test(seg, create_holds_its_slot_and_writes_the_mark_before_the_object_is_seen_si
     cr_assert_eq(rc, 0, "%s", colo_last_error());
     cr_assert_eq(ob.bad, 0, "%d bad observations, the last: %s", ob.bad, ob.why);
     opens += atomic_load(&ob.opens);
-    cr_log_info("round %d: %d opens, %d at size 0, %d sized", round, atomic_load(&ob.opens), ob.empty, ob.sized);
+    cr_log_info("round %d: %d opens, %d at size 0, %d sized (%d of them the mark only)", round,
+                atomic_load(&ob.opens), ob.empty, ob.sized, ob.mark_only);
     seg_done(s, COLO__EP_SHM, name);
   }
   cr_assert_gt(opens, 0, "the observer opened the segment at least once");
