@@ -129,6 +129,9 @@ void tu_remove_tree(const char *path);
 int tu_umask(int mask);
 /* A character device any user can open ("/dev/null"), or NULL. */
 const char *tu_device_path(void);
+/* In a child: becomes uid/gid 65534 (nobody), no supplementary groups.
+ * -1 when this process may not (only the administrator can). */
+int tu_become_other_user(void);
 /* The process's effective user: its id and name. -1 when unknown. */
 int tu_self_user(uint64_t *id, char *name, size_t cap);
 
