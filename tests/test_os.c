@@ -276,7 +276,8 @@ static void *observe(void *arg) {
       ob->sized++;
       ob->mark_only += size == sizeof MARK;
       int held = colo__os_seg_probe(o, 1);
-      if (held != 1) ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu, slot 1 probed %d", (unsigned long long)size, held);
+      if (held != 1)
+        ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu, slot 1 probed %d", (unsigned long long)size, held);
       if (size >= sizeof MARK && memcmp(b, MARK, sizeof MARK) != 0)
         ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu without the mark", (unsigned long long)size);
     }
