@@ -1,8 +1,9 @@
 # colo - the two commands of the README, and what they are made of.
 #
 #   make test    install missing Debian packages, build with -Werror, run every
-#                test; then an ASan+UBSan build running every test and a TSan
-#                build running the ring and conformance tests
+#                test; then an ASan+UBSan build running every test, a TSan
+#                build running the ring, conformance and OS-contract tests, and
+#                the stub OS layer's build (make test-stub)
 #   make bench   install what the benchmark needs, build, run `colo bench`:
 #                the table and how much shared memory saves over TCP; also
 #                writes build/bench.json and build/bench.svg (BENCH_ARGS adds
@@ -83,7 +84,7 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1 $(CTEST)
 
 test-tsan:
-	@echo "== TSan build, ring and conformance tests" >&2
+	@echo "== TSan build, ring, conformance and OS-contract tests" >&2
 	$(call configure,tsan,-DCOLO_BUILD_TESTS=ON -DCOLO_SANITIZE=thread)
 	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST)
 

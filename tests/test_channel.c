@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,10 +356,9 @@ Test(chan, message_checksum_catches_a_changed_payload) {
   cr_assert_eq(colo_send(p.srv, "checked", 7, 0), 0);
   /* Change one payload byte in the shared mapping, as a faulty peer would. */
   char path[600];
-  int fd = open(tu_shm_path(p.ep, path, sizeof path), O_RDWR);
-  struct stat st;
-  cr_assert_eq(fstat(fd, &st), 0);
-  uint8_t *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  size_t len;
+  uint8_t *m = tu_map_file(tu_shm_path(p.ep, path, sizeof path), &len);
+  cr_assert_not_null(m);
   colo_seg_header_t h;
   memcpy(&h, m, sizeof h);
   cr_assert_eq(h.incompat_flags & COLO_SEG_F_MSG_CHECKSUM, COLO_SEG_F_MSG_CHECKSUM);
@@ -370,8 +368,7 @@ Test(chan, message_checksum_catches_a_changed_payload) {
   cr_assert_eq(colo_recv(p.cli, buf, sizeof buf, &n, 0), COLO_ECORRUPT);
   cr_assert(strstr(colo_last_error(), "checksum"), "%s", colo_last_error());
   cr_assert_eq(colo_recv(p.cli, buf, sizeof buf, &n, 0), COLO_ECORRUPT, "a broken ring stays broken");
-  munmap(m, (size_t)st.st_size);
-  close(fd);
+  tu_unmap(m, len);
   pair_close(&p);
 }
 

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -83,11 +81,11 @@ static void listen_on(transport_t t, pair_t *p, const char *tag, const colo_opts
  * while this one connects. */
 static colo_chan_t *connect_one(pair_t *p, const colo_opts_t *o, colo_chan_t **srv) {
   acceptor_t a = {p->l, NULL, 0};
-  pthread_t th;
-  pthread_create(&th, NULL, accept_main, &a);
+  tu_thread_t th;
+  tu_thread_start(&th, accept_main, &a);
   colo_chan_t *cli;
   int rc = colo_connect(&cli, p->ep, o, tu_ms(5000));
-  pthread_join(th, NULL);
+  tu_thread_join(&th);
   cr_assert_eq(rc, 0, "connect %s: %s", p->ep, colo_last_error());
   cr_assert_eq(a.rc, 0, "accept %s: %s", p->ep, colo_errname(a.rc));
   *srv = a.ch;
@@ -313,7 +311,7 @@ static void blocked_receiver_sees_a_kill(transport_t t) {
   tu_blocked_start(&b, ch, TU_RECV_ONE);
   usleep(200000);
   uint64_t k = tu_now_ms();
-  kill(h.pid, SIGKILL);
+  tu_kill(&h);
   tu_blocked_join(&b);
   cr_assert_eq(b.rc, COLO_EPEERDEAD, "%s", colo_errname(b.rc));
   cr_assert_lt(b.done_ms - k, 1000u);
@@ -463,9 +461,9 @@ static void two_threads_on_one_channel(transport_t t) {
   pair_open(t, &p, "duplex", &o);
   uint64_t count = tu_env_u64("COLO_TEST_DUPLEX_COUNT", 20000);
   duplex_t snd = {p.cli, count, 0}, echo = {p.srv, count, 0};
-  pthread_t ts, te;
-  pthread_create(&te, NULL, duplex_echo, &echo);
-  pthread_create(&ts, NULL, duplex_sender, &snd);
+  tu_thread_t ts, te;
+  tu_thread_start(&te, duplex_echo, &echo);
+  tu_thread_start(&ts, duplex_sender, &snd);
   static uint8_t got[8192], want[2048];
   for (uint64_t i = 0; i < count; i++) {
     size_t n;
@@ -475,8 +473,8 @@ static void two_threads_on_one_channel(transport_t t) {
     cr_assert_eq(n, wn, "echo %llu", (unsigned long long)i);
     cr_assert_eq(memcmp(got, want, n), 0, "echo %llu", (unsigned long long)i);
   }
-  pthread_join(ts, NULL);
-  pthread_join(te, NULL);
+  tu_thread_join(&ts);
+  tu_thread_join(&te);
   cr_assert_eq(snd.rc, 0, "%s", colo_errname(snd.rc));
   cr_assert_eq(echo.rc, 0, "%s", colo_errname(echo.rc));
   pair_close(&p);
@@ -677,28 +675,30 @@ static void a_forked_child_does_not_keep_a_dead_parent_alive(transport_t t) {
   char buf[8];
   size_t n;
   int rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(3000));
-  kill(child, SIGKILL);
+  tu_kill_pid(child);
   cr_assert_eq(rc, COLO_EPEERDEAD, "the child still lives, yet the parent is seen dead: %s", colo_errname(rc));
   cr_assert_lt(tu_now_ms() - t0, 1500u);
   colo_close(ch);
   colo_listener_close(p.l);
 }
 
+static int child_uses_parents_channel(void *arg) {
+  pair_t *p = arg;
+  int rc = colo_send(p->cli, "child", 5, 0);
+  colo_close(p->cli);
+  colo_close(p->srv);
+  colo_listener_close(p->l);
+  return rc == COLO_ESTATE ? 0 : 10 + (-rc);
+}
+
 static void a_child_can_neither_use_nor_close_its_parents_channel(transport_t t) {
   colo_opts_t o = small_opts();
   pair_t p;
   pair_open(t, &p, "forkuse", &o);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int rc = colo_send(p.cli, "child", 5, 0);
-    colo_close(p.cli);
-    colo_close(p.srv);
-    colo_listener_close(p.l);
-    _exit(rc == COLO_ESTATE ? 0 : 10 + (-rc));
-  }
-  int st;
-  cr_assert_eq(waitpid(pid, &st, 0), pid);
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child's send said ESTATE (exit %d)", WEXITSTATUS(st));
+  tu_proc_t child;
+  cr_assert_eq(tu_fork_call(&child, child_uses_parents_channel, &p), 0);
+  int st = tu_wait(&child, tu_ms(10000));
+  cr_assert_eq(st, 0, "the child's send said ESTATE (exit %d)", st);
   /* The parent's channel, listener and endpoint are as they were. */
   char buf[16], path[600];
   size_t n;
@@ -853,11 +853,11 @@ static void a_client_that_gave_up_is_never_handed_out(transport_t t) {
   colo_chan_t *stale;
   for (int i = 0; i < 3; i++) cr_assert_eq(colo_connect(&stale, p.ep, &o, 50), COLO_ETIMEDOUT, "%s", colo_last_error());
   late_conn_t c = {p.ep, &o, tu_ms(5000), 0, NULL};
-  pthread_t th;
-  pthread_create(&th, NULL, late_conn_main, &c);
+  tu_thread_t th;
+  tu_thread_start(&th, late_conn_main, &c);
   colo_chan_t *srv;
   cr_assert_eq(colo_accept(p.l, &srv, tu_ms(5000)), 0, "%s", colo_last_error());
-  pthread_join(th, NULL);
+  tu_thread_join(&th);
   cr_assert_eq(c.rc, 0, "%s", colo_errname(c.rc));
   cr_assert_eq(colo_send(c.ch, "live", 4, tu_ms(1000)), 0);
   char buf[8];
@@ -891,13 +891,13 @@ static void a_busy_listener_is_waited_for_not_reported_dead(transport_t t) {
   }
   cr_assert_lt(k, 512, "the queue filled");
   late_conn_t c = {p.ep, &o, tu_ms(5000), 0, NULL};
-  pthread_t th;
-  pthread_create(&th, NULL, late_conn_main, &c);
+  tu_thread_t th;
+  tu_thread_start(&th, late_conn_main, &c);
   usleep(300000); /* it finds the queue full for a while */
   for (int i = 0; i < k; i++) close(fds[i]);
   colo_chan_t *srv;
   cr_assert_eq(colo_accept(p.l, &srv, tu_ms(5000)), 0, "%s", colo_last_error());
-  pthread_join(th, NULL);
+  tu_thread_join(&th);
   cr_assert_eq(c.rc, 0, "waited for the busy listener: %s", colo_errname(c.rc));
   colo_close(c.ch);
   colo_close(srv);
@@ -962,8 +962,8 @@ static void a_flood_of_connections_does_not_hold_accept_past_its_deadline(transp
   listen_on(t, &p, "flood", &o);
   flood_t f = {t, p.ep, 0};
   enum { FLOODERS = 4 };
-  pthread_t th[FLOODERS];
-  for (int i = 0; i < FLOODERS; i++) pthread_create(&th[i], NULL, flood_main, &f);
+  tu_thread_t th[FLOODERS];
+  for (int i = 0; i < FLOODERS; i++) tu_thread_start(&th[i], flood_main, &f);
   usleep(100000);
   for (int i = 0; i < 3; i++) {
     colo_chan_t *ch;
@@ -973,7 +973,7 @@ static void a_flood_of_connections_does_not_hold_accept_past_its_deadline(transp
     cr_assert_lt(took, 450u, "accept(300 ms) took %llu ms", (unsigned long long)took);
   }
   f.stop = 1;
-  for (int i = 0; i < FLOODERS; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < FLOODERS; i++) tu_thread_join(&th[i]);
   colo_listener_close(p.l);
 }
 

@@ -71,6 +71,8 @@ static void skip_why(const char *what) {
     }                                                                                \
   } while (0)
 
+static const char *child_name; /* what a forked child opens (its copy of the parent's memory) */
+
 static uint64_t ms_since(uint64_t t0) { return tu_now_ms() - t0; }
 
 /* A named shm segment of size bytes, slot `slot` held by it, MARK at 0. */
@@ -309,7 +311,7 @@ typedef struct observer {
   const char *name;
   _Atomic int stop;
   _Atomic int opens;
-  int empty, sized, bad;
+  int empty, mark_only, sized, bad;
   char why[256];
 } observer_t;
 
@@ -326,8 +328,10 @@ static void *observe(void *arg) {
       if (b) ob->bad++, snprintf(ob->why, sizeof ob->why, "size 0 but a mapping");
     } else {
       ob->sized++;
+      ob->mark_only += size == sizeof MARK;
       int held = colo__os_seg_probe(o, 1);
-      if (held != 1) ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu, slot 1 probed %d", (unsigned long long)size, held);
+      if (held != 1)
+        ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu, slot 1 probed %d", (unsigned long long)size, held);
       if (size >= sizeof MARK && memcmp(b, MARK, sizeof MARK) != 0)
         ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu without the mark", (unsigned long long)size);
     }
@@ -353,7 +357,8 @@ Test(seg, create_holds_its_slot_and_writes_the_mark_before_the_object_is_seen_si
     cr_assert_eq(rc, 0, "%s", colo_last_error());
     cr_assert_eq(ob.bad, 0, "%d bad observations, the last: %s", ob.bad, ob.why);
     opens += atomic_load(&ob.opens);
-    cr_log_info("round %d: %d opens, %d at size 0, %d sized", round, atomic_load(&ob.opens), ob.empty, ob.sized);
+    cr_log_info("round %d: %d opens, %d at size 0, %d sized (%d of them the mark only)", round,
+                atomic_load(&ob.opens), ob.empty, ob.sized, ob.mark_only);
     seg_done(s, COLO__EP_SHM, name);
   }
   cr_assert_gt(opens, 0, "the observer opened the segment at least once");
@@ -519,17 +524,43 @@ Test(seg, size_is_the_objects_size_when_the_handle_was_opened) {
   seg_done(s, COLO__EP_FILE, path);
 }
 
-Test(seg, open_is_EPERM_where_this_user_may_not_write) {
+/* In a child that became another user (the administrator may open
+ * anything): 0 when opening child_name to write is COLO_EPERM and reading it
+ * is allowed. */
+static int child_open_as_other_user(void *arg) {
+  (void)arg;
+  if (tu_become_other_user() != 0) return 30;
+  colo__os_seg_t *o = NULL;
+  if (colo__os_seg_open(&o, COLO__EP_SHM, child_name, COLO__SEG_MAP) != COLO_EPERM) return 31;
+  if (colo__os_seg_open(&o, COLO__EP_SHM, child_name, 0) != 0) return 32;
+  colo__os_seg_close(o);
+  return 0;
+}
+
+Test(seg, open_is_EPERM_where_this_user_may_not_write, .timeout = 60) {
   NEED_SEGMENTS();
-  SKIP_UNLESS(!tu_is_root(), "the administrator may open anything: run as another user to test this");
   colo__os_seg_t *s, *o = NULL;
   char name[128];
   tu_shm_name(name, sizeof name, "eperm");
-  OK(colo__os_seg_create(&s, COLO__EP_SHM, name, 4096, 0400, 0, MARK, sizeof MARK, 0));
-  cr_assert_eq(colo__os_seg_open(&o, COLO__EP_SHM, name, COLO__SEG_MAP), COLO_EPERM, "%s", colo_last_error());
-  OK(colo__os_seg_open(&o, COLO__EP_SHM, name, 0)); /* reading is allowed */
-  colo__os_seg_close(o);
+  OK(colo__os_seg_create(&s, COLO__EP_SHM, name, 4096, tu_is_root() ? 0644 : 0444, 0, MARK, sizeof MARK, 0));
+  if (!tu_is_root()) {
+    cr_assert_eq(colo__os_seg_open(&o, COLO__EP_SHM, name, COLO__SEG_MAP), COLO_EPERM, "%s", colo_last_error());
+    OK(colo__os_seg_open(&o, COLO__EP_SHM, name, 0)); /* reading is allowed */
+    colo__os_seg_close(o);
+    seg_done(s, COLO__EP_SHM, name);
+    return;
+  }
+  child_name = name;
+  tu_proc_t p;
+  if (tu_fork_call(&p, child_open_as_other_user, NULL) != 0) {
+    seg_done(s, COLO__EP_SHM, name);
+    cr_skip_test("cannot start a child process here");
+    return;
+  }
+  int rc = tu_wait(&p, tu_ms(10000));
   seg_done(s, COLO__EP_SHM, name);
+  SKIP_UNLESS(rc != 30, "the child cannot become another user (uid 65534)");
+  cr_assert_eq(rc, 0, "as uid 65534: 31 = writing was not EPERM, 32 = reading failed (exit %d)", rc);
 }
 
 Test(seg, open_of_an_object_larger_than_COLO__OBJECT_MAX_is_ECORRUPT) {
@@ -699,7 +730,6 @@ Test(presence, close_drops_every_hold_of_the_handle) {
   seg_done(o, COLO__EP_SHM, name);
 }
 
-static const char *child_name; /* what a forked child opens (its copy of the parent's memory) */
 
 static int child_hold_and_sleep(void *arg) {
   (void)arg;
@@ -1344,10 +1374,137 @@ STREAM_TEST(check_peer_accepts_this_user_at_either_end, .timeout = 60) {
   pair_close(&p);
 }
 
-/* Another user at the other end (COLO_EPERM naming it, by connect and by
- * check_peer) and links of another user in a socket path need a second user
- * to run a process: tests/test_peer.c and test_conform.c cover them through
- * the helper as uid 65534. */
+static int child_say_and_sleep(void *arg) {
+  (void)arg;
+  tu_child_say("ready");
+  for (;;) tu_sleep_ms(1000);
+  return 0; /* not reached */
+}
+
+/* "After fork() the child has none of the library's descriptors, so it keeps
+ * no ... socket of its parent alive." */
+STREAM_TEST(after_fork_the_child_keeps_no_end_of_its_parents_stream_alive, .timeout = 60) {
+  pair_t p;
+  PAIR(p, kind);
+  tu_proc_t c;
+  if (tu_fork_call(&c, child_say_and_sleep, NULL) != 0) {
+    pair_close(&p);
+    cr_skip_test("no fork() on this platform");
+    return;
+  }
+  char line[64];
+  int said = tu_read_line(&c, line, sizeof line, tu_ms(10000));
+  cr_assert_eq(said, 0, "the child said nothing (exit %d)", said ? tu_wait(&c, 0) : 0);
+  colo__os_conn_close(p.b); /* the child, alive, has a copy of nothing */
+  p.b = NULL;
+  cr_assert_eq(colo__os_conn_poll(p.a, COLO__POLL_IN, 5 * S_), COLO__POLL_IN, "the end of stream arrives");
+  char buf[8];
+  size_t got;
+  int rc = colo__os_conn_read(p.a, buf, sizeof buf, &got);
+  cr_assert_eq(rc, COLO_ECLOSED, "%s: %s", colo_errname(rc), colo_last_error());
+  tu_kill(&c);
+  tu_wait(&c, tu_ms(10000));
+  pair_close(&p);
+}
+
+/* A process of another user at the other end: in a child that became uid
+ * 65534, listening on (or connecting to) child_ep. */
+static colo__endpoint_t child_ep;
+
+static int child_other_user_listens(void *arg) {
+  (void)arg;
+  if (tu_become_other_user() != 0) return 30;
+  colo__os_lsock_t *l;
+  colo__endpoint_t bound;
+  if (colo__os_listen(&l, &child_ep, 0666, &bound) != 0) return 31;
+  tu_child_say("listening");
+  for (;;) {
+    colo__os_conn_t *c;
+    if (colo__os_accept(l, &c, 100 * MS_) == 0) colo__os_conn_close(c);
+  }
+  return 0;
+}
+
+static int child_other_user_connects(void *arg) {
+  (void)arg;
+  if (tu_become_other_user() != 0) return 30;
+  colo__os_conn_t *c;
+  if (colo__os_connect(&c, &child_ep, 5 * S_, &no_more) != 0) return 31; /* (root listens: accepted) */
+  colo__os_conn_settle(c);
+  tu_child_say("connected");
+  for (;;) tu_sleep_ms(1000);
+  return 0;
+}
+
+/* Starts fn as another user; 0, or skips (the caller returns). */
+static int start_other_user(tu_proc_t *p, int (*fn)(void *), const char *expect) {
+  if (!tu_is_root() || tu_fork_call(p, fn, NULL) != 0) return -1;
+  char line[64];
+  if (tu_read_line(p, line, sizeof line, tu_ms(10000)) != 0 || strcmp(line, expect) != 0) {
+    int rc = tu_wait(p, tu_ms(5000));
+    cr_assert_eq(rc, 30, "the child failed (exit %d)", rc);
+    return -1; /* 30: it cannot become another user */
+  }
+  return 0;
+}
+
+/* "Where the transport tells who listens (unix: SO_PEERCRED; pipe: the owner
+ * of the request FIFO), a listener peers does not accept is refused with
+ * COLO_EPERM before anything is sent to it." */
+static void connect_refuses_another_users_listener(colo__ep_kind_t kind) {
+  colo__os_peers_t that_one;
+  NEED_RC(colo__os_peers_parse("65534", &that_one), "colo__os_peers_parse");
+  stream_ep(&child_ep, kind, "otherl");
+  tu_proc_t p;
+  SKIP_UNLESS(start_other_user(&p, child_other_user_listens, "listening") == 0,
+              "needs the administrator to run a listener as another user (uid 65534)");
+  colo__os_conn_t *c = NULL;
+  int rc = colo__os_connect(&c, &child_ep, 5 * S_, &no_more);
+  cr_assert_eq(rc, COLO_EPERM, "%s: %s", colo_errname(rc), colo_last_error());
+  cr_assert(strstr(colo_last_error(), "65534"), "names the user: %s", colo_last_error());
+  cr_assert_null(c);
+  rc = colo__os_connect(&c, &child_ep, 5 * S_, &that_one);
+  cr_assert_eq(rc, 0, "a listener of a user the policy names: %s: %s", colo_errname(rc), colo_last_error());
+  colo__os_conn_close(c);
+  tu_kill(&p);
+  tu_wait(&p, tu_ms(10000));
+  tu_remove_tree(child_ep.name);
+}
+
+Test(stream_unix, connect_refuses_a_listener_of_a_user_the_policy_does_not_accept_with_EPERM, .timeout = 60) {
+  connect_refuses_another_users_listener(COLO__EP_UNIX);
+}
+Test(stream_pipe, connect_refuses_a_listener_of_a_user_the_policy_does_not_accept_with_EPERM, .timeout = 60) {
+  connect_refuses_another_users_listener(COLO__EP_PIPE);
+}
+
+Test(stream_unix, check_peer_refuses_a_client_of_another_user_naming_it, .timeout = 60) {
+  colo__os_peers_t that_one;
+  NEED_RC(colo__os_peers_parse("65534", &that_one), "colo__os_peers_parse");
+  stream_ep(&child_ep, COLO__EP_UNIX, "otherc");
+  colo__os_lsock_t *l;
+  colo__endpoint_t bound;
+  NEED_RC(colo__os_listen(&l, &child_ep, 0666, &bound), "colo__os_listen");
+  tu_proc_t p;
+  if (start_other_user(&p, child_other_user_connects, "connected") != 0) {
+    colo__os_listen_close(l);
+    cr_skip_test("needs the administrator to run a client as another user (uid 65534)");
+    return;
+  }
+  colo__os_conn_t *c;
+  OK(colo__os_accept(l, &c, 5 * S_));
+  cr_assert_eq(colo__os_conn_check_peer(c, &no_more, "the client"), COLO_EPERM);
+  cr_assert(strstr(colo_last_error(), "65534"), "names the user: %s", colo_last_error());
+  cr_assert_eq(colo__os_conn_check_peer(c, &that_one, "the client"), 0);
+  cr_assert_eq(colo__os_conn_peer_is_self_or_root(c), 0, "uid 65534 is neither");
+  colo__os_conn_close(c);
+  tu_kill(&p);
+  tu_wait(&p, tu_ms(10000));
+  colo__os_listen_close(l);
+}
+
+/* Links of another user in a socket path need one made by another user:
+ * test_conform.c covers it through the helper. */
 
 static int child_listen_and_sleep(void *arg) {
   const colo__endpoint_t *ep = arg;

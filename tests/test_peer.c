@@ -4,7 +4,6 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,7 +83,7 @@ Test(peer, killed_mid_stream_gives_a_gapless_prefix_then_epeerdead) {
     cr_assert_eq(v, expect, "gap or reorder at %llu", (unsigned long long)expect);
     expect++;
     if (!killed && expect == 200000) {
-      kill(h.pid, SIGKILL);
+      tu_kill(&h);
       killed = 1;
       killed_ms = tu_now_ms();
     }
@@ -116,7 +115,7 @@ static void blocked_then_killed(tu_block_op_t op) {
     tu_blocked_start(&b, ch, op);
     usleep(300000); /* well asleep in the kernel, or spinning */
     uint64_t kill_ms = tu_now_ms();
-    kill(h.pid, SIGKILL);
+    tu_kill(&h);
     tu_blocked_join(&b);
     cr_assert_eq(b.rc, COLO_EPEERDEAD, "%s: %s", mode_name(mode), colo_errname(b.rc));
     cr_assert_lt(b.done_ms - kill_ms, 1000u, "%s: %llu ms", mode_name(mode),

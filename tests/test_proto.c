@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -83,8 +82,8 @@ static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, s
   fake_server_t s = {.lfd = raw_listen(path), .reply_len = rn, .after_len = an};
   if (rn) memcpy(s.reply, reply, rn);
   if (an) memcpy(s.after, after, an);
-  pthread_t t;
-  pthread_create(&t, NULL, fake_main, &s);
+  tu_thread_t t;
+  tu_thread_start(&t, fake_main, &s);
   colo_chan_t *ch;
   int rc = colo_connect(&ch, ep, NULL, tu_ms(2000));
   if (rc == 0) {
@@ -93,7 +92,7 @@ static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, s
     *recv_rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(2000));
     colo_close(ch);
   }
-  pthread_join(t, NULL);
+  tu_thread_join(&t);
   close(s.lfd);
   unlink(path);
   return rc;
@@ -327,8 +326,8 @@ Test(proto, a_third_user_cannot_open_a_pipe_connections_fifos) {
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
   pconn_t c = {ep, NULL, 0};
-  pthread_t th;
-  pthread_create(&th, NULL, pconn_main, &c);
+  tu_thread_t th;
+  tu_thread_start(&th, pconn_main, &c);
   /* The client's pair waits by name for the listener to accept it. */
   char fifo[512] = "";
   for (uint64_t end = tu_now_ms() + 2000; !fifo[0] && tu_now_ms() < end; usleep(1000)) {
@@ -351,7 +350,7 @@ Test(proto, a_third_user_cannot_open_a_pipe_connections_fifos) {
   cr_assert_str_eq(line, "EACCES EACCES", "a third user can neither read nor write it");
   colo_chan_t *srv;
   cr_assert_eq(colo_accept(l, &srv, tu_ms(5000)), 0, "%s", colo_last_error());
-  pthread_join(th, NULL);
+  tu_thread_join(&th);
   cr_assert_eq(c.rc, 0, "%s", colo_errname(c.rc));
   colo_close(c.ch);
   colo_close(srv);

@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@ typedef struct acceptor {
   colo_listener_t *l;
   colo_chan_t *ch;
   int rc, timeout_ms;
-  pthread_t th;
+  tu_thread_t th;
 } acceptor_t;
 
 static void *accept_main(void *arg) {
@@ -41,7 +40,7 @@ static void *accept_main(void *arg) {
 
 static void accept_start(acceptor_t *a, colo_listener_t *l, int timeout_ms) {
   a->l = l, a->ch = NULL, a->rc = 1, a->timeout_ms = timeout_ms;
-  pthread_create(&a->th, NULL, accept_main, a);
+  tu_thread_start(&a->th, accept_main, a);
 }
 
 static void echo_once(colo_chan_t *from, colo_chan_t *to) {
@@ -60,7 +59,7 @@ static colo_chan_t *connect_pair(colo_listener_t *l, const char *ep, colo_chan_t
   accept_start(&a, l, tu_ms(5000));
   colo_chan_t *cli;
   int rc = colo_connect(&cli, ep, NULL, tu_ms(5000));
-  pthread_join(a.th, NULL);
+  tu_thread_join(&a.th);
   cr_assert_eq(rc, 0, "connect %s: %s", ep, colo_last_error());
   cr_assert_eq(a.rc, 0, "accept: %s", colo_errname(a.rc));
   cr_assert_str_eq(colo_transport(cli), want);
@@ -260,7 +259,7 @@ Test(probe, runs_the_handshake_without_taking_a_connection_from_the_application)
   }
   colo_chan_t *cli;
   cr_assert_eq(colo_connect(&cli, ep, NULL, tu_ms(5000)), 0, "%s", colo_last_error());
-  pthread_join(a.th, NULL);
+  tu_thread_join(&a.th);
   cr_assert_eq(a.rc, 0, "the real client, not a probe, is accepted");
   echo_once(cli, a.ch);
   colo_close(cli);
@@ -319,7 +318,7 @@ Test(hostile, a_garbage_client_is_dropped_and_the_next_one_served) {
   }
   colo_chan_t *cli;
   cr_assert_eq(colo_connect(&cli, ep, NULL, tu_ms(5000)), 0, "%s", colo_last_error());
-  pthread_join(a.th, NULL);
+  tu_thread_join(&a.th);
   cr_assert_eq(a.rc, 0);
   echo_once(cli, a.ch);
   colo_close(cli);
@@ -334,7 +333,7 @@ typedef struct fake {
   int unsealed_memfd; /* offer rung 1 with a memfd that is not sealed */
   const uint8_t *raw; /* else: these bytes */
   size_t raw_len;
-  pthread_t th;
+  tu_thread_t th;
 } fake_t;
 
 static void *fake_main(void *arg) {
@@ -384,11 +383,11 @@ static void fake_start(fake_t *f, const char *ep) {
   unlink(sa.sun_path);
   cr_assert_eq(bind(f->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
   cr_assert_eq(listen(f->lfd, 4), 0);
-  pthread_create(&f->th, NULL, fake_main, f);
+  tu_thread_start(&f->th, fake_main, f);
 }
 
 static void fake_end(fake_t *f, const char *ep) {
-  pthread_join(f->th, NULL);
+  tu_thread_join(&f->th);
   close(f->lfd);
   unlink(ep + 7);
 }

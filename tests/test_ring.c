@@ -4,7 +4,6 @@
  * points and a two-thread stream through the sleep protocol (run under TSan).
  */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -454,11 +453,11 @@ static void two_threads(int sleepy, uint64_t count) {
   thr_t pt = {&r, count, sleepy, 0, 0, 0}, ct = {&r, count, sleepy, 0, 0, 0};
   uint8_t warm[4096];
   tu_msg(11, 0, 3000, warm); /* build the pattern pool before the threads share it */
-  pthread_t a, b;
-  pthread_create(&a, NULL, producer, &pt);
-  pthread_create(&b, NULL, consumer, &ct);
-  pthread_join(a, NULL);
-  pthread_join(b, NULL);
+  tu_thread_t a, b;
+  tu_thread_start(&a, producer, &pt);
+  tu_thread_start(&b, consumer, &ct);
+  tu_thread_join(&a);
+  tu_thread_join(&b);
   cr_assert_eq(pt.failed + ct.failed, 0, "every message arrived intact and in order");
   cr_assert_eq(pt.lost_wakeups + ct.lost_wakeups, 0u, "no wake-up was lost");
   if (sleepy) cr_assert_gt(pt.sleeps + ct.sleeps, 0u, "the sleep path was exercised");

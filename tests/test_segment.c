@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -682,7 +681,7 @@ Test(hostile, a_link_named_like_a_segment_is_never_followed) {
 typedef struct flipper {
   int fd;
   _Atomic int stop;
-  pthread_t th;
+  tu_thread_t th;
 } flipper_t;
 
 static void *flip_main(void *arg) {
@@ -704,7 +703,7 @@ Test(hostile, looking_at_a_segment_whose_size_keeps_changing_never_faults) {
   tu_endpoint(ep, sizeof ep, "flip");
   flipper_t f = {.fd = open(tu_shm_path(ep, path, sizeof path), O_RDWR | O_CREAT | O_EXCL, 0600)};
   cr_assert_geq(f.fd, 0);
-  cr_assert_eq(pthread_create(&f.th, NULL, flip_main, &f), 0);
+  cr_assert_eq(tu_thread_start(&f.th, flip_main, &f), 0);
   int ok = 0, n = 0;
   for (uint64_t end = tu_now_ms() + 1500; tu_now_ms() < end; n++) {
     colo_seg_info_t info = {.struct_size = sizeof info};
@@ -713,7 +712,7 @@ Test(hostile, looking_at_a_segment_whose_size_keeps_changing_never_faults) {
     cr_assert_eq(colo_seg_list(count_cb, &(int){0}), 0);
   }
   f.stop = 1;
-  pthread_join(f.th, NULL);
+  tu_thread_join(&f.th);
   close(f.fd);
   unlink(path);
   cr_log_info("%d looks, %d saw a whole header", n, ok);
@@ -811,7 +810,7 @@ Test(hostile, a_reader_cannot_fake_presence) {
   cr_assert_eq(colo_connect(&c, ep, NULL, 1000), COLO_EPERM, "%s", colo_errname(colo_connect(&c, ep, NULL, 0)));
   cr_assert(strstr(colo_last_error(), "may only read"), "%s", colo_last_error());
   colo_listener_close(l);
-  kill(reader.pid, SIGKILL);
+  tu_kill(&reader);
   tu_wait(&reader, 5000);
   unlink(path);
 }
@@ -834,7 +833,7 @@ Test(hostile, a_reader_does_not_keep_a_dead_connector_alive) {
   cr_assert_eq(tu_spawn_helper(&reader, rargs), 0);
   usleep(100000); /* it lies in wait for the connector's byte */
   uint64_t t0 = tu_now_ms();
-  kill(conn.pid, SIGKILL);
+  tu_kill(&conn);
   tu_wait(&conn, 5000);
   cr_assert_eq(tu_read_line(&reader, line, sizeof line, tu_ms(5000)), 0);
   if (!strncmp(line, "SKIP", 4)) cr_skip_test("%s", line);
@@ -848,7 +847,7 @@ Test(hostile, a_reader_does_not_keep_a_dead_connector_alive) {
   cr_assert_eq(info.connector, COLO_PROC_DEAD);
   colo_close(ch);
   colo_listener_close(l);
-  kill(reader.pid, SIGKILL);
+  tu_kill(&reader);
   tu_wait(&reader, 5000);
 }
 

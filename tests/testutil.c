@@ -7,12 +7,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -213,10 +216,10 @@ void tu_blocked_start(tu_blocked_t *b, colo_chan_t *ch, tu_block_op_t op) {
   memset(b, 0, sizeof *b);
   b->ch = ch;
   b->op = op;
-  if (pthread_create(&b->thread, NULL, blocked_main, b) != 0) abort();
+  if (tu_thread_start(&b->thread, blocked_main, b) != 0) abort();
 }
 
-void tu_blocked_join(tu_blocked_t *b) { pthread_join(b->thread, NULL); }
+void tu_blocked_join(tu_blocked_t *b) { tu_thread_join(&b->thread); }
 
 /* splitmix64 */
 static uint64_t mix(uint64_t x) {
@@ -327,6 +330,25 @@ void tu_child_say(const char *line) {
 }
 
 int tu_kill(tu_proc_t *p) { return kill(p->pid, SIGKILL) == 0 ? 0 : -1; }
+int tu_kill_pid(int pid) { return kill(pid, SIGKILL) == 0 ? 0 : -1; }
+
+void *tu_map_file(const char *path, size_t *len) {
+  *len = 0;
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return NULL;
+  void *m = fstat(fd, &st) == 0 && st.st_size > 0
+                ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                : MAP_FAILED;
+  close(fd);
+  if (m == MAP_FAILED) return NULL;
+  *len = (size_t)st.st_size;
+  return m;
+}
+
+void tu_unmap(void *p, size_t len) {
+  if (p) munmap(p, len);
+}
 
 int tu_mkdir(const char *path) { return mkdir(path, 0700) == 0 ? 0 : -1; }
 int tu_symlink(const char *target, const char *path) { return symlink(target, path) == 0 ? 0 : -1; }
@@ -364,6 +386,10 @@ void tu_remove_tree(const char *path) {
 
 int tu_umask(int mask) { return (int)umask((mode_t)mask); }
 const char *tu_device_path(void) { return "/dev/null"; }
+
+int tu_become_other_user(void) {
+  return setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0 ? 0 : -1;
+}
 
 int tu_self_user(uint64_t *id, char *name, size_t cap) {
   struct passwd pw, *res = NULL;

@@ -5,10 +5,8 @@
 #ifndef COLO_TESTS_TESTUTIL_H
 #define COLO_TESTS_TESTUTIL_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "colo.h"
 
@@ -26,9 +24,16 @@ uint64_t tu_now_ms(void);
 int tu_is_root(void);
 uint64_t tu_env_u64(const char *name, uint64_t dflt);
 
+/* Threads. */
+typedef struct tu_thread {
+  void *impl;
+} tu_thread_t;
+int tu_thread_start(tu_thread_t *t, void *(*fn)(void *), void *arg);
+void tu_thread_join(tu_thread_t *t);
+
 /* A child process with its stdout on a pipe. */
 typedef struct tu_proc {
-  pid_t pid;
+  int pid; /* the process id (POSIX) */
   int out_fd;
 } tu_proc_t;
 
@@ -69,7 +74,7 @@ typedef struct tu_blocked {
   int rc;           /* what the call returned */
   size_t n;         /* TU_RECV_ONE: the message's length */
   uint64_t done_ms; /* tu_now_ms() when it returned */
-  pthread_t thread;
+  tu_thread_t thread;
 } tu_blocked_t;
 void tu_blocked_start(tu_blocked_t *b, colo_chan_t *ch, tu_block_op_t op);
 void tu_blocked_join(tu_blocked_t *b);
@@ -98,12 +103,6 @@ const char *tu_tmp_path(char *buf, size_t cap, const char *tag);
 int tu_pid(void);
 void tu_sleep_ms(int ms);
 
-/* Threads. */
-typedef struct tu_thread {
-  void *impl;
-} tu_thread_t;
-int tu_thread_start(tu_thread_t *t, void *(*fn)(void *), void *arg);
-void tu_thread_join(tu_thread_t *t);
 
 /* Runs fn(arg) in a child process (POSIX: fork, without exec), which exits
  * with what fn returns; lines it writes with tu_child_say reach the parent's
@@ -113,6 +112,8 @@ int tu_fork_call(tu_proc_t *p, int (*fn)(void *), void *arg);
 void tu_child_say(const char *line);
 /* Kills the child at once (SIGKILL): tu_wait then returns 128 + 9. */
 int tu_kill(tu_proc_t *p);
+/* The same for a process known by its id only (a grandchild). */
+int tu_kill_pid(int pid);
 #define TU_KILLED (128 + 9)
 
 /* Files, by path. 0 or -1 (errno-free: the test says what it tried). */
@@ -128,8 +129,16 @@ void tu_remove_tree(const char *path);
 int tu_umask(int mask);
 /* A character device any user can open ("/dev/null"), or NULL. */
 const char *tu_device_path(void);
+/* In a child: becomes uid/gid 65534 (nobody), no supplementary groups.
+ * -1 when this process may not (only the administrator can). */
+int tu_become_other_user(void);
 /* The process's effective user: its id and name. -1 when unknown. */
 int tu_self_user(uint64_t *id, char *name, size_t cap);
+
+/* Maps the whole file at path read-write and shared, as another writer of
+ * it could; *len: its size. NULL when it cannot. */
+void *tu_map_file(const char *path, size_t *len);
+void tu_unmap(void *p, size_t len);
 
 /* What a mere reader of a file can do to a presence slot: opens path
  * read-only and takes a shared (read) lock on byte `byte`. A handle >= 0
