@@ -102,12 +102,14 @@ int colo__os_path_check(colo__ep_kind_t kind, const char *path);
 
 /* Monotonic clock, nanoseconds. Precise; vDSO on Linux. */
 uint64_t colo__os_now_ns(void);
-/* Monotonic clock at tick resolution (1-4 ms), for rate-limiting checks on hot
- * paths: a few nanoseconds to read. */
+/* Monotonic clock at tick resolution (1-4 ms; 10 ms on a 100 Hz kernel), for
+ * rate-limiting checks on hot paths: a few nanoseconds to read. Compared only
+ * with its own readings, never with colo__os_now_ns(). */
 uint64_t colo__os_now_coarse_ns(void);
 /* Wall clock, nanoseconds since 1970, for information only. */
 uint64_t colo__os_realtime_ns(void);
-/* Sleeps about ns nanoseconds (may return early on a signal). */
+/* Sleeps about ns nanoseconds: not much less unless a signal ends it early;
+ * the upper bound is the scheduler's. 0 returns at once. */
 void colo__os_sleep_ns(uint64_t ns);
 /* Fills buf with unpredictable bytes (never fails; falls back to clock mixing). */
 void colo__os_random(void *buf, size_t len);
@@ -145,7 +147,8 @@ typedef struct colo__os_seg colo__os_seg_t;
  * while sizing it can be told from a stranger's file), reserves size bytes of
  * backing store (COLO_ENOSPC now rather than SIGBUS on first touch), and maps
  * it read/write. flags: COLO__SEG_GUARD. On any failure nothing is left
- * behind. For COLO__EP_FILE, missing parent directories are created; no
+ * behind. COLO_EINVAL when size cannot hold the mark; COLO_EEXIST also when
+ * the name is a symbolic link (never followed, never replaced). For COLO__EP_FILE, missing parent directories are created; no
  * symbolic link is followed unless root or this user made it, and the object
  * itself is never one.
  */
@@ -157,10 +160,14 @@ int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *
  * (a FIFO, a device, a directory or a link there is refused with COLO_EINVAL
  * before it is opened). flags: COLO__SEG_MAP maps all of it read/write, with
  * COLO__SEG_GUARD as above; without COLO__SEG_MAP it is opened read-only and
- * not mapped (to look at it: colo__os_seg_read). The object's current size
- * may be 0 while its creator is still sizing it: the mapping is then empty
- * (base NULL, size 0) and the caller retries. COLO_ENOENT when absent,
- * COLO_EPERM when not permitted, COLO_ECORRUPT when larger than COLO__OBJECT_MAX.
+ * not mapped (to look at it: colo__os_seg_read). While its creator is still
+ * sizing it, the object may be empty or hold only the mark (create writes
+ * the mark first): the mapping is then empty (base NULL, size 0) or that
+ * short, and the caller treats it as not ready and retries. COLO_ENOENT when
+ * absent (naming it), COLO_EPERM when not permitted (with COLO__SEG_MAP:
+ * when this user may not write it), COLO_ECORRUPT with COLO__SEG_MAP when
+ * larger than COLO__OBJECT_MAX (a read-only open of a larger object works:
+ * it only reads).
  */
 int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, int flags);
 
@@ -186,8 +193,11 @@ const _Atomic int *colo__os_seg_lost(const colo__os_seg_t *s);
  * the owner otherwise. */
 int colo__os_seg_check_owner(const colo__os_seg_t *s, const colo__os_peers_t *p);
 
-/* Takes presence slot `slot` for this handle. COLO_EBUSY when a live process
- * already holds it; COLO_EPERM when a mere reader blocks it. */
+/* Takes presence slot `slot` for this handle. 0 also when this handle holds
+ * it already: the same hold, which one drop lets go. COLO_EBUSY when a
+ * live process (or another handle) holds it; COLO_EPERM when a mere reader
+ * blocks it, or when this handle was opened without COLO__SEG_MAP (only a
+ * writer holds presence). */
 int colo__os_seg_hold(colo__os_seg_t *s, int slot);
 /* Gives up this handle's hold on `slot` (no effect if it holds none). */
 void colo__os_seg_drop(colo__os_seg_t *s, int slot);
@@ -196,9 +206,9 @@ void colo__os_seg_drop(colo__os_seg_t *s, int slot);
 int colo__os_seg_probe(colo__os_seg_t *s, int slot);
 
 /* Removes the segment's name if it still names this very object (a newer
- * segment created under the same name is left alone). Returns 0 when removed
- * or when the name names something else now; a COLO_E* code when the system
- * refused. Always 0 where names are not persistent, and in a child that
+ * segment created under the same name is left alone). Returns 0 when removed,
+ * when the name is gone already or names something else now; a COLO_E* code
+ * when the system refused. Always 0 where names are not persistent, and in a child that
  * inherited the handle. */
 int colo__os_seg_unlink(colo__os_seg_t *s);
 
@@ -210,7 +220,8 @@ void colo__os_seg_close(colo__os_seg_t *s);
  * repaired by colo__os_sigbus_repair called from the application's handler. */
 void colo__os_sigbus_install(void);
 /* The repair itself, async-signal-safe: 1 when addr lies in a guarded
- * mapping (now private zero pages, marked lost), 0 otherwise. */
+ * mapping (now private zero pages, marked lost), 0 otherwise (always 0 where
+ * segments cannot shrink). */
 int colo__os_sigbus_repair(void *addr);
 
 /* ---- waiting ----------------------------------------------------------------- */
@@ -248,12 +259,13 @@ typedef struct colo__os_conn colo__os_conn_t;   /* a connected byte stream */
  */
 int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t perm, colo__endpoint_t *actual);
 /* Accepts one connection within timeout_ns (0: once, COLO_EAGAIN; UINT64_MAX:
- * no limit). */
+ * no limit; COLO_ETIMEDOUT when the time ran out). */
 int colo__os_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout_ns);
 /* Closes; a unix listener removes its socket file if the path still names it. */
 void colo__os_listen_close(colo__os_lsock_t *l);
 
-/* Connects within timeout_ns. COLO_ENOENT when nobody listens there (no such
+/* Connects within timeout_ns (COLO_ETIMEDOUT when it ran out). COLO_ENOENT
+ * when nobody listens there (no such
  * socket file, or refused), COLO_EAGAIN when the listener is busy (its queue of
  * connections is full): both a caller may retry. Where the transport tells
  * who listens (unix: SO_PEERCRED; pipe: the owner of the request FIFO), a
@@ -272,7 +284,9 @@ int colo__os_conn_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *p
 #define COLO__POLL_OUT 2
 /* Waits at most timeout_ns until the stream is readable (data, end of stream
  * or error) or writable, as asked in want. Returns the ready mask, 0 when the
- * time ran out or a signal interrupted the wait. */
+ * time ran out or a signal interrupted the wait. Readiness may be spurious
+ * (an error, a handle inherited across fork, an emulated poll): the next read
+ * or write tells. */
 int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
 /*
  * Passing a segment (where colo__os_conn_can_pass_seg says so). write_seg is conn_write with the
@@ -281,8 +295,11 @@ int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns);
  * set, validated as an anonymous, size-sealed memory object and mapped
  * read/write. When a segment came but could not be taken (the system dropped
  * it in transit, it is not a sealed memory object, it is too large), *seg
- * stays NULL and *seg_err gets the code, with the detail recorded. Both
- * leave *seg_err 0 and *seg NULL when nothing was attached.
+ * stays NULL and *seg_err gets the code, with the detail recorded
+ * (COLO_EPERM: the system dropped it; COLO_ECORRUPT: not a sealed anonymous
+ * segment, or too large). Both leave *seg_err 0 and *seg NULL when nothing
+ * was attached. Only on a connection that can carry a segment
+ * (colo__os_conn_can_pass_seg); elsewhere write_seg fails and sends nothing.
  * (Tests make the system drop a segment in transit through the posix
  * shim's fault-injection table, shims/posix/posix.h.)
  */
@@ -339,12 +356,14 @@ typedef struct colo__os_stat {
 int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *st);
 /* Metadata of an opened segment (its descriptor's). */
 void colo__os_seg_fstat(const colo__os_seg_t *s, colo__os_stat_t *st);
-/* Removes a segment by name (no identity check: the caller decided). */
+/* Removes a segment by name (no identity check: the caller decided);
+ * COLO_ENOENT when there is none. */
 int colo__os_seg_remove(colo__ep_kind_t kind, const char *name);
 /* Calls cb with the NAME of every colo segment in the shm namespace, as it
- * is there (any bytes; the caller checks it is a name colo can make); stops
- * when cb returns non-zero. Only where caps.listable_names; elsewhere
- * COLO_ENOTSUP. */
+ * is there (any bytes; the caller checks it is a name colo can make). cb
+ * returns 0 to go on, or a positive value to stop: that value is returned
+ * (0 after the last name; a negative COLO_E* when the namespace cannot be
+ * listed). Only where caps.listable_names; elsewhere COLO_ENOTSUP. */
 int colo__os_seg_list(int (*cb)(const char *name, void *ctx), void *ctx); /* cb's stop value */
 
 #endif

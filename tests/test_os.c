@@ -656,6 +656,11 @@ Test(presence, two_handles_in_one_process_are_two_holders) {
   OK(colo__os_seg_hold(h2, 1));
   cr_assert_eq(colo__os_seg_probe(h1, 1), 1);
   cr_assert_eq(colo__os_seg_hold(h1, 1), COLO_EBUSY);
+  /* "0 also when this handle holds it already: the same hold, which one drop
+   * lets go." */
+  OK(colo__os_seg_hold(h2, 1));
+  colo__os_seg_drop(h2, 1);
+  cr_assert_eq(colo__os_seg_probe(h1, 1), 0, "one drop lets a hold taken twice go");
   colo__os_seg_close(h1);
   colo__os_seg_close(h2);
   seg_done(s, COLO__EP_SHM, name);
@@ -774,9 +779,8 @@ Test(presence, a_read_only_handle_cannot_hold_and_a_mere_readers_lock_is_not_pre
   OK(colo__os_seg_create(&s, COLO__EP_FILE, path, 4096, 0644, 0, MARK, sizeof MARK, 0));
   colo__os_seg_t *ro = seg_open_ok(COLO__EP_FILE, path, 0);
   colo__os_seg_t *rw = seg_open_ok(COLO__EP_FILE, path, COLO__SEG_MAP);
-  /* (The error is not specified: COLO_EIO on Linux, where the lock needs a
-   * writable descriptor.) */
-  cr_assert_neq(colo__os_seg_hold(ro, 1), 0, "only a handle that may write can hold");
+  /* "COLO_EPERM ... when this handle was opened without COLO__SEG_MAP". */
+  cr_assert_eq(colo__os_seg_hold(ro, 1), COLO_EPERM, "only a handle that may write can hold: %s", colo_last_error());
   cr_assert_eq(colo__os_seg_probe(rw, 1), 0, "the reader's attempt left nothing");
   int lk = tu_read_lock(path, 1);
   if (lk < 0) {

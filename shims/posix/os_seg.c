@@ -110,6 +110,8 @@ int colo__os_seg_probe(colo__os_seg_t *s, int slot) {
 int colo__os_seg_hold(colo__os_seg_t *s, int slot) {
   if (s->fd < 0) return colo__os_seg_probe(s, slot);
   if (lock_op(s->fd, F_OFD_SETLK, F_WRLCK, slot, NULL) == 0) return 0;
+  if (errno == EBADF) /* a write lock needs a handle opened for writing */
+    return colo__err(COLO_EPERM, "%s: a handle opened only to read it cannot hold presence", s->path);
   if (errno != EAGAIN && errno != EACCES) return colo__posix_err(errno, "cannot take a presence lock on", s->path);
   if (colo__os_seg_probe(s, slot) == 0)
     return colo__err(COLO_EPERM, "%s: a process that may only read it holds a read lock on presence byte %d, "
