@@ -36,7 +36,7 @@ static int opts_resolve(const colo_opts_t *in, colo_opts_t *out) {
   }
   if (!colo__seg_capacity_ok(out->ring_capacity))
     return colo__err(COLO_EINVAL, "options: ring capacity %u: must be a power of two from %u to %u bytes",
-                     out->ring_capacity, COLO_SEG_MIN_CAPACITY, COLO_SEG_MAX_CAPACITY);
+                     out->ring_capacity, COLO__SEG_MIN_CAPACITY, COLO__SEG_MAX_CAPACITY);
   if ((unsigned)out->wait_mode > COLO_WAIT_BLOCK)
     return colo__err(COLO_EINVAL, "options: unknown wait mode %d", (int)out->wait_mode);
   if (out->perm & ~0777u) return colo__err(COLO_EINVAL, "options: permission bits %o out of range", out->perm);

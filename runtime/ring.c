@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-#define ALIGN_REC(n) (((n) + (COLO_REC_ALIGN - 1)) & ~(uint64_t)(COLO_REC_ALIGN - 1))
+#define ALIGN_REC(n) (((n) + (COLO__REC_ALIGN - 1)) & ~(uint64_t)(COLO__REC_ALIGN - 1))
 
 static int broken(colo__ring_t *r, const char *what, uint64_t a, uint64_t b) {
   r->broken = 1;
@@ -23,13 +23,13 @@ static int broken(colo__ring_t *r, const char *what, uint64_t a, uint64_t b) {
                    (unsigned long long)b);
 }
 
-void colo__ring_format(colo_seg_ring_ctrl_t *ctrl, uint64_t start) {
+void colo__ring_format(colo__seg_ring_ctrl_t *ctrl, uint64_t start) {
   memset((void *)ctrl, 0, sizeof *ctrl);
   colo__store_relaxed(&ctrl->tail, start);
   colo__store_relaxed(&ctrl->head, start);
 }
 
-int colo__ring_attach(colo__ring_t *r, colo__ring_role_t role, colo_seg_ring_ctrl_t *ctrl,
+int colo__ring_attach(colo__ring_t *r, colo__ring_role_t role, colo__seg_ring_ctrl_t *ctrl,
                       uint8_t *data, uint64_t cap, int checksum) {
   memset(r, 0, sizeof *r);
   r->ctrl = ctrl;
@@ -98,7 +98,7 @@ int colo__ring_reserve(colo__ring_t *r, size_t len, void **buf) {
   if (COLO__UNLIKELY(r->broken)) return colo__err(COLO_ECORRUPT, "ring: broken earlier by the peer");
   if (len > r->max_msg)
     return colo__err(COLO_EMSGSIZE, "message of %zu bytes, the maximum is %u", len, r->max_msg);
-  uint64_t rec = ALIGN_REC(COLO_REC_HEADER_SIZE + (uint64_t)len);
+  uint64_t rec = ALIGN_REC(COLO__REC_HEADER_SIZE + (uint64_t)len);
   uint64_t pos = r->self & r->mask;
   uint64_t contig = r->cap - pos;
   /* A record never wraps: when it does not fit before the end, a pad record
@@ -112,14 +112,14 @@ int colo__ring_reserve(colo__ring_t *r, size_t len, void **buf) {
   }
   uint64_t at = pos;
   if (need != rec) {
-    uint32_t pad[2] = {COLO_REC_PAD, 0};
+    uint32_t pad[2] = {COLO__REC_PAD, 0};
     memcpy(r->data + pos, pad, sizeof pad);
     at = 0;
   }
   r->pending = need;
   r->pend_pos = at;
   r->pend_len = (uint32_t)len;
-  *buf = r->data + at + COLO_REC_HEADER_SIZE;
+  *buf = r->data + at + COLO__REC_HEADER_SIZE;
   return 0;
 }
 
@@ -128,12 +128,12 @@ int colo__ring_commit(colo__ring_t *r, size_t len, int *wake) {
   if (!r->pending) return colo__err(COLO_ESTATE, "commit without a reservation");
   if (len > r->pend_len)
     return colo__err(COLO_EINVAL, "commit of %zu bytes exceeds the %u reserved", len, r->pend_len);
-  uint64_t pad = r->pending - ALIGN_REC(COLO_REC_HEADER_SIZE + (uint64_t)r->pend_len);
+  uint64_t pad = r->pending - ALIGN_REC(COLO__REC_HEADER_SIZE + (uint64_t)r->pend_len);
   uint32_t hdr[2] = {(uint32_t)len, 0};
   if (r->checksum)
-    hdr[1] = (uint32_t)colo__hash64(r->data + r->pend_pos + COLO_REC_HEADER_SIZE, len);
+    hdr[1] = (uint32_t)colo__hash64(r->data + r->pend_pos + COLO__REC_HEADER_SIZE, len);
   memcpy(r->data + r->pend_pos, hdr, sizeof hdr);
-  r->self += pad + ALIGN_REC(COLO_REC_HEADER_SIZE + (uint64_t)len);
+  r->self += pad + ALIGN_REC(COLO__REC_HEADER_SIZE + (uint64_t)len);
   r->pending = 0;
   *wake = publish(r);
   return 0;
@@ -142,7 +142,7 @@ int colo__ring_commit(colo__ring_t *r, size_t len, int *wake) {
 int colo__ring_peek(colo__ring_t *r, const void **buf, size_t *len) {
   if (COLO__UNLIKELY(r->broken)) return colo__err(COLO_ECORRUPT, "ring: broken earlier by the peer");
   if (r->pending) {
-    *buf = r->data + r->pend_pos + COLO_REC_HEADER_SIZE;
+    *buf = r->data + r->pend_pos + COLO__REC_HEADER_SIZE;
     *len = r->pend_len;
     return 0;
   }
@@ -156,21 +156,21 @@ int colo__ring_peek(colo__ring_t *r, const void **buf, size_t *len) {
   uint64_t pos = r->self & r->mask;
   uint64_t skip = 0;
   uint32_t hdr = colo__read_once_u32(r->data + pos);
-  if (hdr & COLO_REC_PAD) {
+  if (hdr & COLO__REC_PAD) {
     skip = r->cap - pos;
-    if (hdr != COLO_REC_PAD || pos == 0) return broken(r, "bad pad record", hdr, pos);
+    if (hdr != COLO__REC_PAD || pos == 0) return broken(r, "bad pad record", hdr, pos);
     if (skip >= avail) return broken(r, "pad record not followed by a record", skip, avail);
     pos = 0;
     hdr = colo__read_once_u32(r->data);
   }
   if (hdr > r->max_msg) return broken(r, "record length over the maximum", hdr, r->max_msg);
-  uint64_t rec = ALIGN_REC(COLO_REC_HEADER_SIZE + (uint64_t)hdr);
+  uint64_t rec = ALIGN_REC(COLO__REC_HEADER_SIZE + (uint64_t)hdr);
   if (rec > avail - skip) return broken(r, "record extends past the published tail", rec, avail - skip);
   if (rec > r->cap - pos) return broken(r, "record wraps the end of the ring", rec, pos);
   r->pending = skip + rec;
   r->pend_pos = pos;
   r->pend_len = hdr;
-  *buf = r->data + pos + COLO_REC_HEADER_SIZE;
+  *buf = r->data + pos + COLO__REC_HEADER_SIZE;
   *len = hdr;
   return 0;
 }

@@ -3,7 +3,7 @@
  * ring of variable-size records, in memory shared with an untrusted peer.
  *
  * A colo__ring_t is one side's private view of a ring: the producer's or the
- * consumer's. Both views of one ring point at the same colo_seg_ring_ctrl_t
+ * consumer's. Both views of one ring point at the same colo__seg_ring_ctrl_t
  * and data area. The ring knows nothing of processes, clocks or the OS: the
  * channel layer waits and wakes (shm_chan.c), the ring only says when a wait is
  * needed and on which word.
@@ -24,10 +24,10 @@
 typedef enum colo__ring_role { COLO__RING_PRODUCER = 0, COLO__RING_CONSUMER = 1 } colo__ring_role_t;
 
 typedef struct colo__ring {
-  colo_seg_ring_ctrl_t *ctrl;
+  colo__seg_ring_ctrl_t *ctrl;
   uint8_t *data;
   uint64_t cap, mask;
-  uint32_t max_msg;   /* cap / 2 - COLO_REC_HEADER_SIZE */
+  uint32_t max_msg;   /* cap / 2 - COLO__REC_HEADER_SIZE */
   uint32_t checksum;  /* records carry XXH3 checks */
   colo__ring_role_t role;
   _Atomic uint64_t *self_word, *peer_word;      /* my published index, the peer's */
@@ -42,16 +42,16 @@ typedef struct colo__ring {
 
 /* Largest payload a ring of this capacity carries. */
 static inline uint32_t colo__ring_max_msg(uint64_t cap) {
-  return (uint32_t)(cap / 2 - COLO_REC_HEADER_SIZE);
+  return (uint32_t)(cap / 2 - COLO__REC_HEADER_SIZE);
 }
 
 /* Creator: zeroes the control block and sets both indices to start (tests use
  * starts near 2^32 and 2^64 to cross the wrap points). */
-void colo__ring_format(colo_seg_ring_ctrl_t *ctrl, uint64_t start);
+void colo__ring_format(colo__seg_ring_ctrl_t *ctrl, uint64_t start);
 
 /* Attaches a view. cap must be a validated power of two; the current indices
  * are read from ctrl and validated. @return 0 or COLO_ECORRUPT. */
-int colo__ring_attach(colo__ring_t *r, colo__ring_role_t role, colo_seg_ring_ctrl_t *ctrl,
+int colo__ring_attach(colo__ring_t *r, colo__ring_role_t role, colo__seg_ring_ctrl_t *ctrl,
                       uint8_t *data, uint64_t cap, int checksum);
 
 /* Producer. reserve: COLO_EAGAIN when full, COLO_EMSGSIZE, COLO_ECORRUPT.

@@ -16,18 +16,18 @@ static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1)
 int colo__seg_plan(uint64_t capacity, int msg_checksum, colo__seg_layout_t *o) {
   if (!colo__seg_capacity_ok(capacity))
     return colo__err(COLO_EINVAL, "ring capacity %llu: must be a power of two from %u to %u bytes",
-                     (unsigned long long)capacity, COLO_SEG_MIN_CAPACITY, COLO_SEG_MAX_CAPACITY);
+                     (unsigned long long)capacity, COLO__SEG_MIN_CAPACITY, COLO__SEG_MAX_CAPACITY);
   memset(o, 0, sizeof *o);
-  o->major = COLO_SEG_MAJOR;
-  o->minor = COLO_SEG_MINOR;
-  o->incompat_flags = msg_checksum ? COLO_SEG_F_MSG_CHECKSUM : 0;
-  o->control_offset = COLO_SEG_HEADER_SIZE;
-  uint64_t at = o->control_offset + COLO_SEG_CONTROL_SIZE;
+  o->major = COLO__SEG_MAJOR;
+  o->minor = COLO__SEG_MINOR;
+  o->incompat_flags = msg_checksum ? COLO__SEG_F_MSG_CHECKSUM : 0;
+  o->control_offset = COLO__SEG_HEADER_SIZE;
+  uint64_t at = o->control_offset + COLO__SEG_CONTROL_SIZE;
   for (int i = 0; i < 2; i++) {
     o->ctrl_offset[i] = at;
-    at += COLO_SEG_RING_CTRL_SIZE;
+    at += COLO__SEG_RING_CTRL_SIZE;
   }
-  at = align_up(at, COLO_SEG_DATA_ALIGN);
+  at = align_up(at, COLO__SEG_DATA_ALIGN);
   for (int i = 0; i < 2; i++) {
     o->capacity[i] = capacity;
     o->data_offset[i] = at;
@@ -38,38 +38,38 @@ int colo__seg_plan(uint64_t capacity, int msg_checksum, colo__seg_layout_t *o) {
 }
 
 void colo__seg_format(void *base, const colo__seg_layout_t *lay, uint64_t created_ns, uint64_t ring_start) {
-  colo_seg_header_t h;
+  colo__seg_header_t h;
   memset(&h, 0, sizeof h);
-  memcpy(h.magic, COLO_SEG_MAGIC, sizeof h.magic);
+  memcpy(h.magic, COLO__SEG_MAGIC, sizeof h.magic);
   h.version_major = lay->major;
   h.version_minor = lay->minor;
-  h.header_size = COLO_SEG_HEADER_SIZE;
+  h.header_size = COLO__SEG_HEADER_SIZE;
   h.incompat_flags = lay->incompat_flags;
   h.segment_size = lay->size;
   h.control_offset = (uint32_t)lay->control_offset;
-  h.ring_count = COLO_SEG_RING_COUNT;
+  h.ring_count = COLO__SEG_RING_COUNT;
   for (int i = 0; i < 2; i++) {
     h.ring[i].ctrl_offset = lay->ctrl_offset[i];
     h.ring[i].data_offset = lay->data_offset[i];
     h.ring[i].capacity = lay->capacity[i];
   }
-  h.record_header_size = COLO_REC_HEADER_SIZE;
-  h.record_align = COLO_REC_ALIGN;
+  h.record_header_size = COLO__REC_HEADER_SIZE;
+  h.record_align = COLO__REC_ALIGN;
   h.created_ns = created_ns;
   h.nonce = lay->nonce;
-  h.header_checksum = colo__hash64(&h, COLO_SEG_CHECKSUM_SPAN);
+  h.header_checksum = colo__hash64(&h, COLO__SEG_CHECKSUM_SPAN);
   /* Everything but the state word, which colo__seg_publish() stores last. */
-  memcpy(base, &h, offsetof(colo_seg_header_t, state));
+  memcpy(base, &h, offsetof(colo__seg_header_t, state));
   uint8_t *b = base;
-  memset(b + lay->control_offset, 0, COLO_SEG_CONTROL_SIZE);
+  memset(b + lay->control_offset, 0, COLO__SEG_CONTROL_SIZE);
   for (int i = 0; i < 2; i++)
-    colo__ring_format((colo_seg_ring_ctrl_t *)(void *)(b + lay->ctrl_offset[i]), ring_start);
+    colo__ring_format((colo__seg_ring_ctrl_t *)(void *)(b + lay->ctrl_offset[i]), ring_start);
 }
 
 void colo__seg_publish(void *base) {
-  colo_seg_header_t *h = base;
+  colo__seg_header_t *h = base;
   /* pairs with: the acquire load of state in colo__seg_validate */
-  colo__store_release(&h->state, COLO_SEG_READY);
+  colo__store_release(&h->state, COLO__SEG_READY);
 }
 
 /* [off, off+len) lies inside [0, size), without overflow. */
@@ -81,45 +81,45 @@ static int disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) {
 int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *out) {
   if (obj_size == 0) return colo__err(COLO_ENOTREADY, "the segment has no size yet");
   /* A creator writes the magic, then sizes the object. */
-  if (obj_size < COLO_SEG_HEADER_SIZE && obj_size >= sizeof(COLO_SEG_MAGIC) - 1 &&
-      memcmp(base, COLO_SEG_MAGIC, sizeof(COLO_SEG_MAGIC) - 1) == 0)
+  if (obj_size < COLO__SEG_HEADER_SIZE && obj_size >= sizeof(COLO__SEG_MAGIC) - 1 &&
+      memcmp(base, COLO__SEG_MAGIC, sizeof(COLO__SEG_MAGIC) - 1) == 0)
     return colo__err(COLO_ENOTREADY, "the creator has not sized it yet (%llu bytes)", (unsigned long long)obj_size);
-  if (obj_size < COLO_SEG_HEADER_SIZE)
+  if (obj_size < COLO__SEG_HEADER_SIZE)
     return colo__err(COLO_ECORRUPT, "truncated: %llu bytes, smaller than the %u-byte header",
-                     (unsigned long long)obj_size, COLO_SEG_HEADER_SIZE);
-  colo_seg_header_t *shared = (colo_seg_header_t *)(uintptr_t)base;
+                     (unsigned long long)obj_size, COLO__SEG_HEADER_SIZE);
+  colo__seg_header_t *shared = (colo__seg_header_t *)(uintptr_t)base;
   /* pairs with: the release store in colo__seg_publish */
   uint32_t state = colo__load_acquire(&shared->state);
-  if (state == COLO_SEG_INITIALISING)
+  if (state == COLO__SEG_INITIALISING)
     return colo__err(COLO_ENOTREADY, "the creator has not finished initialising the segment");
-  if (state != COLO_SEG_READY) return colo__err(COLO_ECORRUPT, "bad state word %#x", state);
+  if (state != COLO__SEG_READY) return colo__err(COLO_ECORRUPT, "bad state word %#x", state);
 
   /* One read of the header into private memory; everything below checks and
    * uses the copy only, so a peer writing concurrently cannot change a value
    * between its check and its use. */
-  colo_seg_header_t h;
-  memcpy(&h, base, offsetof(colo_seg_header_t, state));
-  if (memcmp(h.magic, COLO_SEG_MAGIC, sizeof h.magic) != 0)
+  colo__seg_header_t h;
+  memcpy(&h, base, offsetof(colo__seg_header_t, state));
+  if (memcmp(h.magic, COLO__SEG_MAGIC, sizeof h.magic) != 0)
     return colo__err(COLO_ECORRUPT, "not a colo segment (bad magic)");
-  if (h.version_major != COLO_SEG_MAJOR)
+  if (h.version_major != COLO__SEG_MAJOR)
     return colo__err(COLO_EVERSION, "segment format %u.%u; this library reads %u.x", h.version_major,
-                     h.version_minor, COLO_SEG_MAJOR);
-  uint64_t sum = colo__hash64(&h, COLO_SEG_CHECKSUM_SPAN);
+                     h.version_minor, COLO__SEG_MAJOR);
+  uint64_t sum = colo__hash64(&h, COLO__SEG_CHECKSUM_SPAN);
   if (sum != h.header_checksum)
     return colo__err(COLO_ECORRUPT, "header checksum mismatch (stored %016llx, computed %016llx)",
                      (unsigned long long)h.header_checksum, (unsigned long long)sum);
-  if (h.incompat_flags & ~COLO_SEG_INCOMPAT_KNOWN)
+  if (h.incompat_flags & ~COLO__SEG_INCOMPAT_KNOWN)
     return colo__err(COLO_EVERSION, "segment uses format features %#x this library does not know",
-                     h.incompat_flags & ~COLO_SEG_INCOMPAT_KNOWN);
+                     h.incompat_flags & ~COLO__SEG_INCOMPAT_KNOWN);
   uint64_t size = h.segment_size;
   if (size > obj_size)
     return colo__err(COLO_ECORRUPT, "truncated: the header says %llu bytes, the object has %llu",
                      (unsigned long long)size, (unsigned long long)obj_size);
-  if (h.header_size < COLO_SEG_HEADER_SIZE || h.header_size > size || size > COLO_SEG_MAX_SIZE)
+  if (h.header_size < COLO__SEG_HEADER_SIZE || h.header_size > size || size > COLO__SEG_MAX_SIZE)
     return colo__err(COLO_ECORRUPT, "bad header size %u or segment size %llu", h.header_size,
                      (unsigned long long)size);
-  if (h.ring_count != COLO_SEG_RING_COUNT || h.record_header_size != COLO_REC_HEADER_SIZE ||
-      h.record_align != COLO_REC_ALIGN)
+  if (h.ring_count != COLO__SEG_RING_COUNT || h.record_header_size != COLO__REC_HEADER_SIZE ||
+      h.record_align != COLO__REC_ALIGN)
     return colo__err(COLO_ECORRUPT, "bad ring count %u or record format %u/%u", h.ring_count,
                      h.record_header_size, h.record_align);
 
@@ -127,16 +127,16 @@ int colo__seg_validate(const void *base, uint64_t obj_size, colo__seg_layout_t *
    * aligned, inside the segment, and disjoint from every other. */
   uint64_t off[6], len[6];
   off[0] = 0, len[0] = h.header_size;
-  off[1] = h.control_offset, len[1] = COLO_SEG_CONTROL_SIZE;
+  off[1] = h.control_offset, len[1] = COLO__SEG_CONTROL_SIZE;
   for (int i = 0; i < 2; i++) {
     uint64_t cap = h.ring[i].capacity;
     if (!colo__seg_capacity_ok(cap))
       return colo__err(COLO_ECORRUPT, "ring %d: bad capacity %llu", i, (unsigned long long)cap);
-    off[2 + i] = h.ring[i].ctrl_offset, len[2 + i] = COLO_SEG_RING_CTRL_SIZE;
+    off[2 + i] = h.ring[i].ctrl_offset, len[2 + i] = COLO__SEG_RING_CTRL_SIZE;
     off[4 + i] = h.ring[i].data_offset, len[4 + i] = cap;
   }
   for (int a = 1; a < 6; a++) {
-    if (off[a] % COLO_SEG_MIN_ALIGN != 0 || !inside(off[a], len[a], size))
+    if (off[a] % COLO__SEG_MIN_ALIGN != 0 || !inside(off[a], len[a], size))
       return colo__err(COLO_ECORRUPT, "region %d at %llu+%llu is misaligned or outside the %llu-byte segment",
                        a, (unsigned long long)off[a], (unsigned long long)len[a], (unsigned long long)size);
     for (int b = 0; b < a; b++)
@@ -202,7 +202,7 @@ void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info) {
   snprintf(info->owner, sizeof info->owner, "%s", st.owner);
   /* Read, never mapped: the object may change size under us at any time (a
    * mapping would fault), and looking must not attach. */
-  uint8_t head[COLO_SEG_HEADER_SIZE];
+  uint8_t head[COLO__SEG_HEADER_SIZE];
   size_t got = 0;
   int rc = colo__os_seg_read(os, 0, head, sizeof head, &got);
   if (rc) {
@@ -211,8 +211,8 @@ void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info) {
     info->listener = info->connector = COLO_PROC_UNKNOWN;
     return;
   }
-  size_t ml = sizeof(COLO_SEG_MAGIC) - 1;
-  info->magic_ok = got >= ml && memcmp(head, COLO_SEG_MAGIC, ml) == 0;
+  size_t ml = sizeof(COLO__SEG_MAGIC) - 1;
+  info->magic_ok = got >= ml && memcmp(head, COLO__SEG_MAGIC, ml) == 0;
   colo__seg_layout_t lay;
   /* What was read is the object as far as the header goes: a shorter read
    * means a shorter object, whatever the earlier size said. */
@@ -223,14 +223,14 @@ void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info) {
     info->version_major = lay.major, info->version_minor = lay.minor;
     info->capacity[0] = lay.capacity[0], info->capacity[1] = lay.capacity[1];
     uint32_t claim = 0;
-    if (colo__os_seg_read(os, lay.control_offset + offsetof(colo_seg_control_t, claim), &claim, sizeof claim, &got) ==
+    if (colo__os_seg_read(os, lay.control_offset + offsetof(colo__seg_control_t, claim), &claim, sizeof claim, &got) ==
             0 &&
         got == sizeof claim)
       claimed = claim != 0;
   } else {
     snprintf(info->status_detail, sizeof info->status_detail, "%s", colo_last_error());
   }
-  int l = colo__os_seg_probe(os, COLO_SIDE_LISTENER), c = colo__os_seg_probe(os, COLO_SIDE_CONNECTOR);
+  int l = colo__os_seg_probe(os, COLO__SIDE_LISTENER), c = colo__os_seg_probe(os, COLO__SIDE_CONNECTOR);
   info->listener = l < 0 ? COLO_PROC_UNKNOWN : l ? COLO_PROC_ALIVE : COLO_PROC_DEAD;
   info->connector = c < 0 ? COLO_PROC_UNKNOWN : c ? COLO_PROC_ALIVE : claimed ? COLO_PROC_DEAD : COLO_PROC_NONE;
 }
@@ -296,13 +296,13 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
   if (rc) return rc;
   char endpoint[COLO__PATH_MAX + 16];
   colo__endpoint_format(ep, endpoint, sizeof endpoint);
-  colo__seg_t *s = seg_new(endpoint, ep->kind, COLO_SIDE_LISTENER);
+  colo__seg_t *s = seg_new(endpoint, ep->kind, COLO__SIDE_LISTENER);
   if (!s) return colo__err_nomem();
   if (o->handle_sigbus) colo__os_sigbus_install();
   colo__os_seg_t *os = NULL;
   for (int attempt = 0;; attempt++) {
-    rc = colo__os_seg_create(&os, ep->kind, ep->name, lay.size, o->perm, COLO_SIDE_LISTENER, COLO_SEG_MAGIC,
-                             sizeof(COLO_SEG_MAGIC) - 1, COLO__SEG_GUARD);
+    rc = colo__os_seg_create(&os, ep->kind, ep->name, lay.size, o->perm, COLO__SIDE_LISTENER, COLO__SEG_MAGIC,
+                             sizeof(COLO__SEG_MAGIC) - 1, COLO__SEG_GUARD);
     if (rc != COLO_EEXIST) break;
     if (!o->reclaim_stale) {
       colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
@@ -329,7 +329,7 @@ int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_
   colo__seg_layout_t lay;
   int rc = seg_plan(o, &lay);
   if (rc) return rc;
-  colo__seg_t *s = seg_new(endpoint, 0, COLO_SIDE_LISTENER);
+  colo__seg_t *s = seg_new(endpoint, 0, COLO__SIDE_LISTENER);
   if (!s) return colo__err_nomem();
   colo__os_seg_t *os;
   if ((rc = colo__os_seg_create_anon(&os, lay.size)) != 0) {
@@ -397,7 +397,7 @@ int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out)
     colo__os_seg_close(os);
     return rc;
   }
-  colo__seg_t *s = seg_new(endpoint, 0, COLO_SIDE_CONNECTOR);
+  colo__seg_t *s = seg_new(endpoint, 0, COLO__SIDE_CONNECTOR);
   if (!s) {
     colo__os_seg_close(os);
     return colo__err_nomem();
@@ -413,16 +413,16 @@ int colo__seg_claim(colo__seg_t *s) {
   /* A segment whose listener is gone will never be accepted: say so rather
    * than connect to nobody (and leave the claim for a listener that reclaims
    * the name). */
-  if (colo__os_seg_probe(s->os, COLO_SIDE_LISTENER) == 0)
+  if (colo__os_seg_probe(s->os, COLO__SIDE_LISTENER) == 0)
     return colo__err(COLO_EPEERDEAD, "its listener died and left the segment behind "
                                      "(a new listener reclaims it; colo gc removes it)");
-  int rc = colo__os_seg_hold(s->os, COLO_SIDE_CONNECTOR);
+  int rc = colo__os_seg_hold(s->os, COLO__SIDE_CONNECTOR);
   if (rc) return rc == COLO_EBUSY ? colo__err(COLO_EBUSY, "another process is connected to it") : rc;
-  colo_seg_control_t *ctl = colo__seg_control(s);
+  colo__seg_control_t *ctl = colo__seg_control(s);
   uint32_t expect = 0;
   /* pairs with: the acquire load of claim in colo_accept */
   if (!colo__cas_acq_rel(&ctl->claim, &expect, 1u)) {
-    colo__os_seg_drop(s->os, COLO_SIDE_CONNECTOR);
+    colo__os_seg_drop(s->os, COLO__SIDE_CONNECTOR);
     return colo__err(COLO_EBUSY, "it already served a connection");
   }
   s->held = 1;
@@ -431,7 +431,7 @@ int colo__seg_claim(colo__seg_t *s) {
 }
 
 void colo__seg_close_side(colo__seg_t *s) {
-  colo_seg_control_t *ctl = colo__seg_control(s);
+  colo__seg_control_t *ctl = colo__seg_control(s);
   /* pairs with: the acquire loads of closed[] in the peer's liveness check */
   colo__store_seq_cst(&ctl->closed[s->side], 1u);
   /* The peer may sleep waiting for data on the ring I produce into (its tail
@@ -449,7 +449,7 @@ void colo__seg_unref(colo__seg_t *s) {
    * slot (a connect that failed) removes nothing. */
   if (s->held) {
     colo__os_seg_drop(s->os, s->side);
-    if (colo__os_seg_probe(s->os, COLO_SIDE_LISTENER) == 0 && colo__os_seg_probe(s->os, COLO_SIDE_CONNECTOR) == 0)
+    if (colo__os_seg_probe(s->os, COLO__SIDE_LISTENER) == 0 && colo__os_seg_probe(s->os, COLO__SIDE_CONNECTOR) == 0)
       colo__os_seg_unlink(s->os);
   }
   colo__os_seg_close(s->os);

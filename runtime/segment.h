@@ -25,7 +25,7 @@ typedef struct colo__seg {
   colo__os_seg_t *os;
   uint8_t *base;
   colo__seg_layout_t lay;
-  int side;                 /* which side this handle is: COLO_SIDE_* */
+  int side;                 /* which side this handle is: COLO__SIDE_* */
   colo__ep_kind_t kind;     /* COLO__EP_SHM or _FILE; 0 for a nameless one (memfd) */
   int held;                 /* this handle holds its side's presence slot */
   _Atomic int refs;         /* listener + channel in one process */
@@ -68,11 +68,11 @@ int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_
  * (closed on failure). */
 int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out);
 
-static inline colo_seg_control_t *colo__seg_control(const colo__seg_t *s) {
-  return (colo_seg_control_t *)(void *)(s->base + s->lay.control_offset);
+static inline colo__seg_control_t *colo__seg_control(const colo__seg_t *s) {
+  return (colo__seg_control_t *)(void *)(s->base + s->lay.control_offset);
 }
-static inline colo_seg_ring_ctrl_t *colo__seg_ring_ctrl(const colo__seg_t *s, int ring) {
-  return (colo_seg_ring_ctrl_t *)(void *)(s->base + s->lay.ctrl_offset[ring]);
+static inline colo__seg_ring_ctrl_t *colo__seg_ring_ctrl(const colo__seg_t *s, int ring) {
+  return (colo__seg_ring_ctrl_t *)(void *)(s->base + s->lay.ctrl_offset[ring]);
 }
 static inline uint8_t *colo__seg_ring_data(const colo__seg_t *s, int ring) {
   return s->base + s->lay.data_offset[ring];

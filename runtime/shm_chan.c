@@ -37,7 +37,7 @@ typedef struct shm_listener {
 typedef struct shm_chan {
   colo_chan_t base;
   colo__seg_t *seg;
-  int side;                 /* COLO_SIDE_*: also the index of the ring I produce into */
+  int side;                 /* COLO__SIDE_*: also the index of the ring I produce into */
   colo__ring_t tx, rx;
   colo_wait_mode_t mode;
   uint64_t spin_ns;
@@ -72,7 +72,7 @@ static int chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__transpor
   ch->lost = colo__os_seg_lost(seg->os);
   ch->mode = o->wait_mode;
   ch->spin_ns = (uint64_t)o->spin_us * 1000u;
-  int cks = (seg->lay.incompat_flags & COLO_SEG_F_MSG_CHECKSUM) != 0;
+  int cks = (seg->lay.incompat_flags & COLO__SEG_F_MSG_CHECKSUM) != 0;
   int txi = ch->side, rxi = 1 - ch->side;
   int rc = colo__ring_attach(&ch->tx, COLO__RING_PRODUCER, colo__seg_ring_ctrl(seg, txi),
                              colo__seg_ring_data(seg, txi), seg->lay.capacity[txi], cks);
@@ -118,7 +118,7 @@ static int shm_accept(colo_listener_t *base, colo_chan_t **out, int timeout_ms) 
   if (l->accepted)
     return colo__err(COLO_EBUSY, "%s: a shared-memory endpoint carries one connection, already accepted",
                      seg->endpoint);
-  colo_seg_control_t *ctl = colo__seg_control(seg);
+  colo__seg_control_t *ctl = colo__seg_control(seg);
   uint64_t deadline = colo__deadline(timeout_ms);
   /* pairs with: the CAS in colo__seg_claim */
   while (colo__load_acquire(&ctl->claim) == 0) {
@@ -217,7 +217,7 @@ static int peer_gone(shm_chan_t *ch, int half) {
   int g = atomic_load_explicit(&ch->gone, memory_order_relaxed);
   if (g) return g;
   int lost = colo__load_relaxed(ch->lost);
-  colo_seg_control_t *ctl = colo__seg_control(ch->seg);
+  colo__seg_control_t *ctl = colo__seg_control(ch->seg);
   int peer = 1 - ch->side;
   if (COLO__UNLIKELY(lost)) {
     g = lost == COLO__OS_LOST_FORKED ? COLO_ESTATE : COLO_ECORRUPT;

@@ -359,9 +359,9 @@ Test(chan, message_checksum_catches_a_changed_payload) {
   size_t len;
   uint8_t *m = tu_map_file(tu_shm_path(p.ep, path, sizeof path), &len);
   cr_assert_not_null(m);
-  colo_seg_header_t h;
+  colo__seg_header_t h;
   memcpy(&h, m, sizeof h);
-  cr_assert_eq(h.incompat_flags & COLO_SEG_F_MSG_CHECKSUM, COLO_SEG_F_MSG_CHECKSUM);
+  cr_assert_eq(h.incompat_flags & COLO__SEG_F_MSG_CHECKSUM, COLO__SEG_F_MSG_CHECKSUM);
   m[h.ring[0].data_offset + 16 + 8 + 2] ^= 1; /* second record (the first takes 16 bytes): third byte */
   char buf[16];
   size_t n;

@@ -12,7 +12,7 @@
 #include "testutil.h"
 
 typedef struct rig {
-  colo_seg_ring_ctrl_t *ctrl;
+  colo__seg_ring_ctrl_t *ctrl;
   uint8_t *data;
   uint64_t cap;
   colo__ring_t p, c;
@@ -225,7 +225,7 @@ Test(ring, record_that_would_wrap_goes_after_a_pad) {
   cr_assert_eq(r.p.self, 3056u + 1040u + 1512u);
   uint32_t pad;
   memcpy(&pad, r.data + 3056, 4);
-  cr_assert_eq(pad, COLO_REC_PAD);
+  cr_assert_eq(pad, COLO__REC_PAD);
   cr_assert_eq(get(&r, out, sizeof out, &n), 0);
   cr_assert_eq(n, sizeof b);
   cr_assert_eq(memcmp(out, b, n), 0);
@@ -303,7 +303,7 @@ Test(ring, pad_at_offset_zero_is_corrupt) {
   rig_t r;
   rig_init(&r, 4096, 0, 0);
   cr_assert_eq(put(&r, "x", 1), 0);
-  uint32_t pad = COLO_REC_PAD;
+  uint32_t pad = COLO__REC_PAD;
   memcpy(r.data, &pad, 4);
   const void *p;
   size_t n;

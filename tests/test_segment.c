@@ -36,12 +36,12 @@ static void image_make(image_t *im, uint64_t cap) {
   colo__seg_publish(im->base);
 }
 
-static colo_seg_header_t *hdr(image_t *im) { return (colo_seg_header_t *)(void *)im->base; }
+static colo__seg_header_t *hdr(image_t *im) { return (colo__seg_header_t *)(void *)im->base; }
 
 /* After changing a checksummed field on purpose, make the checksum agree, so
  * that the check under test is the one that must catch it. */
 static void reseal(image_t *im) {
-  hdr(im)->header_checksum = tu_xxh3(im->base, COLO_SEG_CHECKSUM_SPAN);
+  hdr(im)->header_checksum = tu_xxh3(im->base, COLO__SEG_CHECKSUM_SPAN);
 }
 
 static int validate(image_t *im, uint64_t size) {
@@ -123,7 +123,7 @@ Test(validate, any_changed_header_byte_is_caught) {
   image_t im;
   image_make(&im, 4096);
   /* Every byte after the magic and version, one at a time, unsealed. */
-  for (unsigned off = 12; off < COLO_SEG_CHECKSUM_SPAN + 8; off++) {
+  for (unsigned off = 12; off < COLO__SEG_CHECKSUM_SPAN + 8; off++) {
     im.base[off] ^= 0x5a;
     int rc = validate(&im, im.size);
     cr_assert(rc == COLO_ECORRUPT || rc == COLO_EVERSION, "byte %u: %s", off, colo_errname(rc));
@@ -136,7 +136,7 @@ Test(validate, any_changed_header_byte_is_caught) {
 Test(validate, unpublished_segment_is_not_ready) {
   image_t im;
   image_make(&im, 4096);
-  hdr(&im)->state = COLO_SEG_INITIALISING;
+  hdr(&im)->state = COLO__SEG_INITIALISING;
   cr_assert_eq(validate(&im, im.size), COLO_ENOTREADY);
   cr_assert_eq(validate(&im, 0), COLO_ENOTREADY, "an empty object is still being sized");
   hdr(&im)->state = 77;
@@ -163,15 +163,15 @@ Test(validate, truncated_object_is_corrupt) {
 Test(validate, sealed_inconsistent_layouts_are_corrupt) {
   image_t im;
   image_make(&im, 4096);
-  colo_seg_header_t good = *hdr(&im);
+  colo__seg_header_t good = *hdr(&im);
   uint64_t size = im.size;
 #define BENT(expr)                                                              \
   do {                                                                          \
     *hdr(&im) = good;                                                           \
-    colo_seg_header_t *h = hdr(&im);                                            \
+    colo__seg_header_t *h = hdr(&im);                                            \
     expr;                                                                       \
     reseal(&im);                                                                \
-    hdr(&im)->state = COLO_SEG_READY;                                           \
+    hdr(&im)->state = COLO__SEG_READY;                                           \
     int rc_ = validate(&im, size);                                              \
     cr_assert_eq(rc_, COLO_ECORRUPT, "%s: %s", #expr, colo_errname(rc_));       \
   } while (0)
@@ -202,7 +202,7 @@ Test(validate, sealed_inconsistent_layouts_are_corrupt) {
 Test(validate, random_sealed_headers_never_yield_an_outside_layout) {
   image_t im;
   image_make(&im, 4096);
-  colo_seg_header_t good = *hdr(&im);
+  colo__seg_header_t good = *hdr(&im);
   uint64_t x = 88172645463325252ull;
   int accepted = 0;
   for (int round = 0; round < 200000; round++) {
@@ -210,7 +210,7 @@ Test(validate, random_sealed_headers_never_yield_an_outside_layout) {
     int flips = 1 + round % 4;
     for (int k = 0; k < flips; k++) {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      unsigned off = 12 + (unsigned)(x % (COLO_SEG_CHECKSUM_SPAN - 12));
+      unsigned off = 12 + (unsigned)(x % (COLO__SEG_CHECKSUM_SPAN - 12));
       im.base[off] = (uint8_t)(x >> 40);
     }
     reseal(&im);
@@ -218,9 +218,9 @@ Test(validate, random_sealed_headers_never_yield_an_outside_layout) {
     if (colo__seg_validate(im.base, im.size, &out) != 0) continue;
     accepted++;
     cr_assert_leq(out.size, im.size);
-    cr_assert_leq(out.control_offset + COLO_SEG_CONTROL_SIZE, out.size);
+    cr_assert_leq(out.control_offset + COLO__SEG_CONTROL_SIZE, out.size);
     for (int i = 0; i < 2; i++) {
-      cr_assert_leq(out.ctrl_offset[i] + COLO_SEG_RING_CTRL_SIZE, out.size);
+      cr_assert_leq(out.ctrl_offset[i] + COLO__SEG_RING_CTRL_SIZE, out.size);
       cr_assert_leq(out.data_offset[i] + out.capacity[i], out.size);
     }
   }
@@ -260,11 +260,11 @@ static void random_first_64(uint8_t *m, size_t n, int fd) {
 }
 static void next_major(uint8_t *m, size_t n, int fd) {
   (void)n, (void)fd;
-  ((colo_seg_header_t *)(void *)m)->version_major++;
+  ((colo__seg_header_t *)(void *)m)->version_major++;
 }
 static void flip_nonce(uint8_t *m, size_t n, int fd) {
   (void)n, (void)fd;
-  m[offsetof(colo_seg_header_t, nonce)] ^= 1;
+  m[offsetof(colo__seg_header_t, nonce)] ^= 1;
 }
 static void truncate_half(uint8_t *m, size_t n, int fd) {
   (void)m;
@@ -688,7 +688,7 @@ static void *flip_main(void *arg) {
   flipper_t *f = arg;
   while (!f->stop) {
     if (ftruncate(f->fd, 0) != 0 || ftruncate(f->fd, 1 << 20) != 0) break;
-    uint8_t head[COLO_SEG_HEADER_SIZE];
+    uint8_t head[COLO__SEG_HEADER_SIZE];
     image_t im;
     image_make(&im, 4096);
     memcpy(head, im.base, sizeof head);
