@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../shim.h"
+#include "edge.h"
 #include "posix.h"
 
 static int sys_openat(int dirfd, const char *name, int flags, mode_t mode) { return openat(dirfd, name, flags, mode); }
@@ -48,19 +49,7 @@ struct colo__os_seg {
 };
 
 int colo__posix_err(int e, const char *what, const char *path) {
-  int code;
-  switch (e) {
-  case EACCES: case EPERM: case EROFS: code = COLO_EPERM; break;
-  case ENOENT: case ENOTDIR: case ECONNREFUSED: code = COLO_ENOENT; break;
-  case EEXIST: case EADDRINUSE: code = COLO_EEXIST; break;
-  case ECONNRESET: case EPIPE: case ENOTCONN: code = COLO_EPEERDEAD; break;
-  case EADDRNOTAVAIL: case EAFNOSUPPORT: case EPROTONOSUPPORT: code = COLO_ENOTSUP; break;
-  case ENOSPC: case EFBIG: case EDQUOT: code = COLO_ENOSPC; break;
-  case ENOMEM: code = COLO_ENOMEM; break;
-  case EINVAL: case ENAMETOOLONG: code = COLO_EINVAL; break;
-  case EOPNOTSUPP: case ENOLCK: code = COLO_ENOTSUP; break;
-  default: code = COLO_EIO; break;
-  }
+  int code = colo__edge_errno_code(e);
   if (!path) return colo__err(code, "%s: %s", what, strerror(e));
   return colo__err(code, "%s %s: %s", what, path, strerror(e));
 }
