@@ -44,8 +44,8 @@ static int opts_resolve(const colo_opts_t *in, colo_opts_t *out) {
   return 0;
 }
 
-/* The caller's colo_info_t (or colo_seg_info_t): at least the size of
- * version 0.2's, filled up to its struct_size. */
+/* The caller's colo_info_t: at least the size of version 0.2's (the first
+ * with struct_size), filled up to its struct_size. */
 #define INFO_V02_SIZE sizeof(colo_info_t)
 
 static int info_out(const colo_info_t *full, colo_info_t *out, uint32_t size) {
