@@ -23,7 +23,8 @@ const colo__transport_t *colo__transport_of(colo__ep_kind_t kind) {
 const colo__transport_t *colo__transport_by_scheme(const char *s, const char **rest) {
   for (size_t i = 0; i < TABLE_N; i++) {
     size_t n = strlen(table[i]->name);
-    if (table[i]->kind && memcmp(s, table[i]->name, n) == 0 && memcmp(s + n, "://", 3) == 0) {
+    /* strncmp: s may be shorter than any scheme (it stops at s's end). */
+    if (table[i]->kind && strncmp(s, table[i]->name, n) == 0 && strncmp(s + n, "://", 3) == 0) {
       *rest = s + n + 3;
       return table[i];
     }
