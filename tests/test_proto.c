@@ -393,7 +393,60 @@ Test(proto, a_peers_announced_maximum_allocates_nothing) {
   colo_listener_close(l);
 }
 
-/* Two listeners starting on one path at once: one of them, never both. */
+/* A socket file at path that refuses connections: a dead listener's. */
+static void plant_dead_socket(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  cr_assert_lt(strlen(path), sizeof sa.sun_path);
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  unlink(path);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  close(fd); /* bound, never listening, closed: it refuses */
+}
+
+/* No .colo-bind.* or .colo-dead.* name is left in dir. */
+static int temp_names_in(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d));)
+    n += !strncmp(e->d_name, ".colo-bind.", 11) || !strncmp(e->d_name, ".colo-dead.", 11);
+  if (d) closedir(d);
+  return n;
+}
+
+/* A listener whose queue is full and who never accepts holds the name: a
+ * new listener says so at once instead of waiting on it for ever. */
+Test(proto, a_squatter_that_never_accepts_does_not_hold_up_a_new_listener) {
+  char path[128], ep[160];
+  snprintf(path, sizeof path, "/tmp/colo-proto-%d.squat", (int)getpid());
+  snprintf(ep, sizeof ep, "unix://%s", path);
+  unlink(path);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  cr_assert_eq(listen(fd, 0), 0);
+  int fill[8], nfill = 0;
+  for (; nfill < 8; nfill++) { /* fill its queue */
+    fill[nfill] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (connect(fill[nfill], (struct sockaddr *)&sa, sizeof sa) != 0) {
+      nfill++;
+      break;
+    }
+  }
+  uint64_t t0 = tu_now_ms();
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST, "%s", colo_last_error());
+  cr_assert_lt(tu_now_ms() - t0, 2000, "answered in %llu ms", (unsigned long long)(tu_now_ms() - t0));
+  cr_assert(strstr(colo_last_error(), "live process"), "%s", colo_last_error());
+  for (int i = 0; i < nfill; i++) close(fill[i]);
+  close(fd);
+  unlink(path);
+  cr_assert_eq(temp_names_in("/tmp"), 0, "no temporary name is left");
+}
+
+/* Two listeners starting on one path at once: one of them, never both;
+ * also when both find a dead listener's socket there to replace. */
 Test(proto, two_listeners_starting_at_once_never_both_win) {
   const char *kinds[] = {"unix", "pipe", "colo"};
   for (int k = 0; k < 3; k++) {
@@ -401,6 +454,7 @@ Test(proto, two_listeners_starting_at_once_never_both_win) {
     snprintf(ep, sizeof ep, "%s:///tmp/colo-proto-%d.dual.%s", kinds[k], (int)getpid(), kinds[k]);
     int both = 0;
     for (int round = 0; round < 150; round++) {
+      if (k != 1 && round % 2) plant_dead_socket(ep + 7); /* unix, colo: a dead one's file */
       int go[2], res[2], done[2];
       cr_assert_eq(pipe(go), 0);
       cr_assert_eq(pipe(res), 0);
@@ -429,5 +483,7 @@ Test(proto, two_listeners_starting_at_once_never_both_win) {
       close(go[0]), close(go[1]), close(res[0]), close(res[1]), close(done[0]), close(done[1]);
     }
     cr_assert_eq(both, 0, "%s: both listeners won in %d of 150 rounds", kinds[k], both);
+    unlink(ep + 7);
+    cr_assert_eq(temp_names_in("/tmp"), 0, "%s: a listener left a temporary name in /tmp", kinds[k]);
   }
 }

@@ -120,9 +120,11 @@ static int sock_file(int dirfd, const char *leaf, const char *path, int *pfd, st
   return rc;
 }
 
-/* 1 when a process accepts connections on the socket file (its address). */
+/* 1 when a process accepts connections on the socket file (its address).
+ * Without blocking: a listener whose queue is full (EAGAIN) is alive, and
+ * cannot hold us up by never accepting. */
 static int unix_alive(const struct sockaddr_un *sa) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return 1; /* cannot tell: assume alive, replace nothing */
   int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
   int e = errno;
@@ -150,12 +152,22 @@ static int unix_dead(int dirfd, const char *leaf, const char *path, uid_t *owner
   return dead;
 }
 
-/* Removes leaf only while it is still the inode `seen` (another listener
- * may have replaced the dead file meanwhile). */
+/* Removes leaf only if it is the inode `seen` (found dead), atomically: the
+ * name is first moved to a private grave (rename is atomic), and what it
+ * held is looked at there. A fresh socket another listener linked at leaf
+ * meanwhile is put back (unless a third took the name since). */
 static void unlink_if_same(int dirfd, const char *leaf, const struct stat *seen) {
+  uint32_t r;
+  colo__os_random(&r, sizeof r);
+  char grave[48];
+  snprintf(grave, sizeof grave, ".colo-dead.%ld.%08x", (long)getpid(), (unsigned)r);
+  if (renameat(dirfd, leaf, dirfd, grave) != 0) return;
   struct stat st;
-  if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == seen->st_dev && st.st_ino == seen->st_ino)
-    unlinkat(dirfd, leaf, 0);
+  if (fstatat(dirfd, grave, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == seen->st_dev && st.st_ino == seen->st_ino) {
+    unlinkat(dirfd, grave, 0);
+    return;
+  }
+  if (renameat2(dirfd, grave, dirfd, leaf, RENAME_NOREPLACE) != 0) unlinkat(dirfd, grave, 0);
 }
 
 /* Why the name leaf cannot be ours (it exists): COLO_EEXIST with who. */
@@ -169,6 +181,16 @@ static int name_taken(int dirfd, const char *leaf, const char *path, uid_t owner
   return colo__err(COLO_EEXIST, "%s exists and a live process listens on it (the file is of %s)", path, who);
 }
 
+/* 1 with *seen when leaf is a socket file nobody listens on (a dead
+ * listener's); 0 when there is none, or a live one, or something else. */
+static int dead_socket_at(int dirfd, const char *leaf, const char *path, uid_t *owner, struct stat *seen) {
+  struct stat lst;
+  *owner = (uid_t)-1;
+  /* Never anything that is not a socket. */
+  return fstatat(dirfd, leaf, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(lst.st_mode) &&
+         unix_dead(dirfd, leaf, path, owner, seen);
+}
+
 /*
  * The socket is bound at a fresh name in the directory, listens, gets its
  * mode, and only then takes the endpoint's name with linkat(), which fails
@@ -176,14 +198,21 @@ static int name_taken(int dirfd, const char *leaf, const char *path, uid_t owner
  * yet listening (which would look dead to a second listener starting at the
  * same moment), and two listeners starting at once never both win. A file
  * there that refuses connections (and keeps refusing: an older listener
- * binds at the name itself) is a dead listener's: it is replaced once, and
- * only while it is the inode that was found dead.
+ * binds at the name itself) is a dead listener's and is replaced once, only
+ * while it is the inode that was found dead. That check (about 40 ms) runs
+ * before the fresh name exists, which then lives for microseconds: a
+ * process killed in between leaves a .colo-bind.PID.HEX socket (never
+ * reused: the next name is random).
  */
 static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t perm) {
   struct sockaddr_un sa;
   const char *leaf;
   int rc = unix_addr(ep->name, &sa, &l->dir_fd, &leaf);
   if (rc) return rc;
+  uid_t owner;
+  struct stat dead;
+  memset(&dead, 0, sizeof dead);
+  int found_dead = dead_socket_at(l->dir_fd, leaf, ep->name, &owner, &dead);
   uint32_t r;
   colo__os_random(&r, sizeof r);
   char tmp[48];
@@ -219,13 +248,8 @@ static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t
       rc = colo__posix_err(e, "cannot bind", ep->name);
       goto out;
     }
-    uid_t owner = (uid_t)-1;
-    struct stat seen;
-    struct stat lst;
-    /* Never remove anything that is not a socket. */
-    if (attempt == 0 && fstatat(l->dir_fd, leaf, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(lst.st_mode) &&
-        unix_dead(l->dir_fd, leaf, ep->name, &owner, &seen)) {
-      unlink_if_same(l->dir_fd, leaf, &seen);
+    if (attempt == 0 && found_dead) {
+      unlink_if_same(l->dir_fd, leaf, &dead);
       continue;
     }
     rc = name_taken(l->dir_fd, leaf, ep->name, owner);
