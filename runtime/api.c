@@ -133,10 +133,13 @@ typedef struct alts {
   int n;
   colo__endpoint_t ep[ALT_MAX];
   char str[ALT_MAX][COLO__PATH_MAX + 16];
+  uint64_t not_ready_since[ALT_MAX]; /* when it began to answer COLO_ENOTREADY (0: it does not) */
+  int given_up[ALT_MAX];             /* not READY for COLO__READY_WAIT_NS: tried no more */
+  char why[ALT_MAX][sizeof(((colo_info_skip_t *)0)->why)];
 } alts_t;
 
 static int parse_alts(const char *endpoint, alts_t *a) {
-  a->n = 0;
+  memset(a, 0, sizeof *a);
   if (!endpoint) return colo__err(COLO_EINVAL, "endpoint is NULL");
   for (const char *p = endpoint;;) {
     const char *comma = strchr(p, ',');
@@ -202,10 +205,11 @@ static int ran_out(int rc, const char *endpoint, int timeout_ms) {
 /*
  * Tries the alternatives in order, each with one attempt; while every one
  * that failed may still appear (d.again: nobody listens yet, busy, not
- * READY), the round is repeated until the deadline, with the one backoff
- * of colo__retry_t. A segment that stays not READY for COLO__READY_WAIT_NS
- * is given up on, however long the caller would wait. The reason each
- * alternative failed is kept.
+ * READY, a dead listener's leftover that a new one may reclaim), the round
+ * is repeated until the deadline, with the one backoff of colo__retry_t. An
+ * alternative whose segment stays not READY for COLO__READY_WAIT_NS is given
+ * up on (the others are still tried), however long the caller would wait.
+ * The reason each alternative failed is kept.
  */
 static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts_t *opts, int timeout_ms,
                         int probe, colo_info_t *info) {
@@ -228,8 +232,12 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
   colo__retry_t retry = COLO__RETRY_INIT;
   for (;;) {
     if (route) route->skipped_count = 0; /* each round: only its own reasons count */
-    int again = 1, not_ready = 0;
+    int again = 1, live = 0;
     for (int i = 0; i < a->n; i++) {
+      if (a->given_up[i]) {
+        colo__route_skip(&route, a->str[i], a->why[i]);
+        continue;
+      }
       rc = connect_one(&a->ep[i], a->str[i], &o, &d, out, info);
       if (!rc) {
         if (*out) {
@@ -242,22 +250,26 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
         colo__free(a);
         return 0;
       }
+      if (rc == COLO_ENOTREADY && d.again) {
+        uint64_t now = colo__os_now_ns();
+        if (!a->not_ready_since[i]) {
+          a->not_ready_since[i] = now;
+        } else if (now - a->not_ready_since[i] >= COLO__READY_WAIT_NS) {
+          rc = colo__err(COLO_ENOTREADY, "%s: its creator did not finish initialising it within %llu ms", a->str[i],
+                         (unsigned long long)(COLO__READY_WAIT_NS / COLO__MS));
+          a->given_up[i] = 1;
+          snprintf(a->why[i], sizeof a->why[i], "%s", colo__err_detail(a->str[i]));
+          colo__route_skip(&route, a->str[i], a->why[i]);
+          continue;
+        }
+      } else {
+        a->not_ready_since[i] = 0;
+      }
+      live++;
       again &= d.again;
-      not_ready |= rc == COLO_ENOTREADY;
       if (a->n > 1) colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
     }
-    if (!again || timeout_ms == 0) break;
-    uint64_t now = colo__os_now_ns();
-    if (!not_ready) {
-      retry.not_ready_since = 0;
-    } else if (!retry.not_ready_since) {
-      retry.not_ready_since = now;
-    } else if (now - retry.not_ready_since >= COLO__READY_WAIT_NS) {
-      if (a->n == 1)
-        rc = colo__err(COLO_ENOTREADY, "%s: its creator did not finish initialising it within %llu ms", a->str[0],
-                       (unsigned long long)(COLO__READY_WAIT_NS / COLO__MS));
-      break;
-    }
+    if (!live || !again || timeout_ms == 0) break;
     if (colo__remaining_ns(d.deadline) == 0) {
       if (a->n == 1) rc = ran_out(rc, a->str[0], timeout_ms);
       break;

@@ -34,9 +34,8 @@ uint64_t colo__remaining_ns(uint64_t deadline);
  * deadline. */
 typedef struct colo__retry {
   uint64_t backoff_ns;
-  uint64_t not_ready_since; /* when COLO_ENOTREADY began (0: not now) */
 } colo__retry_t;
-#define COLO__RETRY_INIT {COLO__BACKOFF_FIRST_NS, 0}
+#define COLO__RETRY_INIT {COLO__BACKOFF_FIRST_NS}
 void colo__retry_sleep(colo__retry_t *r, uint64_t deadline);
 
 #endif

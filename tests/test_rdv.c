@@ -239,6 +239,60 @@ Test(ladder, a_list_where_nothing_answers_says_why_for_each) {
   cr_assert(strstr(colo_last_error(), "an empty alternative"), "%s", colo_last_error());
 }
 
+/* A listener that appears late, on another thread. */
+typedef struct late {
+  char ep[128];
+  int after_ms;
+  colo_listener_t *l;
+  acceptor_t a;
+  tu_thread_t th;
+} late_t;
+
+static void *late_main(void *arg) {
+  late_t *lt = arg;
+  tu_sleep_ms(lt->after_ms);
+  if (colo_listen(&lt->l, lt->ep, NULL) == 0) {
+    lt->a.l = lt->l, lt->a.timeout_ms = tu_ms(10000);
+    accept_main(&lt->a);
+  }
+  return NULL;
+}
+
+/* One alternative whose segment never becomes READY (a creator killed while
+ * sizing it) is given up after 2 s; the others are still tried, and the
+ * listener that appears later is reached. */
+Test(ladder, a_segment_stuck_not_ready_in_a_list_does_not_stop_the_other_alternatives) {
+  char stuck[128], path[160], list[300];
+  tu_shm_name(stuck, sizeof stuck, "stuck");
+  snprintf(path, sizeof path, "/dev/shm/colo.%s", stuck);
+  FILE *f = fopen(path, "w"); /* empty: being created, as far as anyone can tell */
+  cr_assert(f != NULL);
+  fclose(f);
+  late_t lt = {.after_ms = 3000};
+  snprintf(lt.ep, sizeof lt.ep, "unix:///tmp/colo-rdv-%d.late.sock", (int)getpid());
+  lt.a.rc = 1;
+  snprintf(list, sizeof list, "shm://%s,%s", stuck, lt.ep);
+  tu_thread_start(&lt.th, late_main, &lt);
+  uint64_t t0 = tu_now_ms();
+  colo_chan_t *cli = NULL;
+  int rc = colo_connect(&cli, list, NULL, tu_ms(10000));
+  uint64_t took = tu_now_ms() - t0;
+  tu_thread_join(&lt.th);
+  unlink(path);
+  cr_assert_eq(rc, 0, "after %llu ms: %s", (unsigned long long)took, colo_last_error());
+  cr_assert_geq(took, 2500u, "the unix listener appeared after 3 s");
+  colo_info_t in = {.struct_size = sizeof in};
+  cr_assert_eq(colo_info(cli, &in), 0);
+  cr_assert_str_eq(in.transport, "unix");
+  cr_assert_eq(in.skipped_count, 1u);
+  cr_assert(strstr(in.skipped[0].why, "did not finish initialising"), "%s", in.skipped[0].why);
+  cr_assert_eq(lt.a.rc, 0, "%s", colo_last_error());
+  echo_once(cli, lt.a.ch);
+  colo_close(cli);
+  colo_close(lt.a.ch);
+  colo_listener_close(lt.l);
+}
+
 /* ---- colo_info_endpoint ------------------------------------------------------------- */
 
 Test(probe, runs_the_handshake_without_taking_a_connection_from_the_application) {
