@@ -723,6 +723,35 @@ Test(cli, probe_usage_errors_exit_2) {
   cr_assert_eq(sh(NULL, 5000, "\"$COLO\" probe \"$T\" --timeout -3"), 2);
 }
 
+/* colo rootfs writes into a directory another user may own or share (a tree
+ * under /tmp): a link of that user on the way is refused, and a link at a
+ * file's own name is replaced, never written through (the victims here are
+ * files of this test, standing in for the system's libraries). */
+Test(cli, rootfs_never_writes_through_another_users_link) {
+  if (!tu_is_root()) {
+    cr_skip_test("needs root to play another user (chown to 65534)");
+    return;
+  }
+  int rc = sh(NULL, tu_ms(30000),
+              "mkdir -p \"$T/victim/lib\" && echo precious > \"$T/victim/file\"\n"
+              /* the whole tree a link of another user */
+              "ln -s \"$T/victim\" \"$T/r1\" && chown -h 65534:65534 \"$T/r1\"\n"
+              "\"$COLO\" rootfs \"$T/r1\" > /dev/null 2> \"$T/e1\" && exit 10\n"
+              "grep -q 'symbolic link' \"$T/e1\" || exit 11\n"
+              /* a directory of another user with a link of theirs inside */
+              "mkdir \"$T/r2\" && ln -s \"$T/victim\" \"$T/r2/usr\" && chown -hR 65534:65534 \"$T/r2\"\n"
+              "\"$COLO\" rootfs \"$T/r2\" > /dev/null 2> \"$T/e2\" && exit 12\n"
+              "grep -q 'symbolic link of uid 65534' \"$T/e2\" || exit 13\n"
+              /* a link at the name of a file it writes */
+              "mkdir \"$T/r3\" && ln -s \"$T/victim/file\" \"$T/r3/colo\" && chown -hR 65534:65534 \"$T/r3\"\n"
+              "\"$COLO\" rootfs \"$T/r3\" > /dev/null 2> \"$T/e3\" || exit 14\n"
+              "test -L \"$T/r3/colo\" && exit 15\n"
+              "test \"$(cat \"$T/victim/file\")\" = precious || exit 16\n"
+              "test -z \"$(ls \"$T/victim/lib\")\" || exit 17\n"
+              "cat \"$T/e1\" \"$T/e2\"\n");
+  cr_assert_eq(rc, 0, "exit %d (10-13: refused?, 14-17: written through?): %s %s", rc, out, err);
+}
+
 Test(cli, rootfs_holds_colo_and_what_it_loads) {
   cr_assert_eq(sh(NULL, 30000, "\"$COLO\" rootfs \"$T/r\" && \"$T/r/colo\" --version && ls \"$T/r\""), 0, "%s", err);
   cr_assert(strstr(out, "/colo\n"), "%s", out);

@@ -33,28 +33,10 @@ extern colo__posix_sys_t colo__posix_sys;
 
 /* ---- paths (os_path.c) ---------------------------------------------------------- */
 
-/* Opens (O_PATH) the directory holding the last component of path, walking
- * from "/" (or from the working directory, for a relative path: the command's
- * own paths) without following a symbolic link that belongs to
- * anyone but root or this user; with mkdirs, missing directories are made
- * (0777 less the umask). *leaf points at the last component in path. */
-int colo__posix_open_dir(const char *path, int mkdirs, int *dirfd, const char **leaf);
-/* Opens leaf in dirfd with flags plus O_NOFOLLOW, O_NONBLOCK and O_CLOEXEC
- * (blocking is cleared once open), and refuses anything that is not a
- * regular file, before opening it (no FIFO or device is opened) and after
- * (fstat on the descriptor, into *st). path names it in messages. */
-int colo__posix_open_leaf(int dirfd, const char *leaf, const char *path, int flags, mode_t mode, int *fd,
-                          struct stat *st);
-/* mkdir -p of path's directory, by colo__posix_open_dir. */
-int colo__posix_make_parents(const char *path);
-/* unlink and rename of a file reached by colo__posix_open_dir (a missing
- * file is 0 for unlink); rename stays within one directory. */
-int colo__posix_unlink(const char *path);
-int colo__posix_rename_in_dir(const char *from, const char *to);
-/* "a FIFO", "a symbolic link", ... for messages. */
-const char *colo__posix_type_name(mode_t mode);
-/* 1 when a symbolic link of this owner may be followed (root, this user). */
-int colo__posix_link_trusted(uid_t owner);
+/* The safe walk to a file (walk.c, walk.h): colo__posix_open_dir,
+ * colo__posix_open_leaf, colo__posix_make_parents, colo__posix_unlink,
+ * colo__posix_rename_in_dir, colo__posix_type_name, colo__posix_link_trusted. */
+#include "walk.h"
 
 /* ---- what the library holds open (os_held.c) ---------------------------------------- */
 

@@ -57,23 +57,3 @@ void tos_wake(_Atomic uint32_t *word) { colo__edge_futex_wake(word); }
 
 /* ---- directories ------------------------------------------------------------------------------ */
 
-int tos_posix_make_parents(const char *path) {
-  char buf[TOS_PATH_MAX + 1];
-  size_t n = strlen(path);
-  if (n > TOS_PATH_MAX) return tos_err(COLO_EINVAL, "path too long: %.64s...", path);
-  memcpy(buf, path, n + 1);
-  char *slash = strrchr(buf, '/');
-  if (!slash || slash == buf) return 0;
-  *slash = 0;
-  for (char *p = buf + 1; ; p++) {
-    if (*p != '/' && *p) continue;
-    char c = *p;
-    *p = 0;
-    struct stat st;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return tos_posix_err(errno, "mkdir", buf);
-    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return tos_err(COLO_EINVAL, "%s: not a directory", buf);
-    *p = c;
-    if (!c) break;
-  }
-  return 0;
-}

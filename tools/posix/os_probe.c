@@ -179,19 +179,12 @@ struct tos_pfile {
   int guard; /* -1: none */
 };
 
-/* The directory holding path's last component (O_PATH), and that component. */
+/* The directory holding path's last component (O_PATH), reached by the
+ * library's own safe walk (no symbolic link of another user followed on the
+ * way: the probe creates, renames and removes files in it), and that
+ * component. */
 static int open_dir(const char *path, int *dirfd, const char **leaf) {
-  char dir[TOS_PATH_MAX + 1];
-  const char *slash = strrchr(path, '/');
-  size_t n = slash ? (size_t)(slash - path) : 0;
-  if (!slash || n > TOS_PATH_MAX) return tos_err(COLO_EINVAL, "%.80s: not an absolute path", path);
-  memcpy(dir, path, n);
-  dir[n] = 0;
-  if (!n) dir[0] = '/', dir[1] = 0;
-  *dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (*dirfd < 0) return tos_posix_err(errno, "open", dir);
-  *leaf = slash + 1;
-  return 0;
+  return tos_walk_open_dir(path, 0, dirfd, leaf);
 }
 
 static const char *type_name(mode_t m) {
@@ -303,29 +296,9 @@ void tos_pfile_close(tos_pfile_t *f) {
   free(f);
 }
 
-int tos_remove(const char *path) {
-  int dirfd;
-  const char *leaf;
-  int rc = open_dir(path, &dirfd, &leaf);
-  if (rc) return rc == COLO_ENOENT ? 0 : rc;
-  rc = unlinkat(dirfd, leaf, 0) == 0 || errno == ENOENT ? 0 : tos_posix_err(errno, "cannot remove", path);
-  close(dirfd);
-  return rc;
-}
+int tos_remove(const char *path) { return tos_walk_unlink(path); }
 
-int tos_rename(const char *from, const char *to) {
-  int dirfd;
-  const char *leaf;
-  const char *tleaf = strrchr(to, '/') ? strrchr(to, '/') + 1 : to;
-  int rc = open_dir(from, &dirfd, &leaf);
-  if (rc) return rc;
-  if ((size_t)(leaf - from) != (size_t)(tleaf - to) || strncmp(from, to, (size_t)(leaf - from)) != 0)
-    rc = tos_err(COLO_EINVAL, "rename %s to %s: not within one directory", from, to);
-  else if (renameat(dirfd, leaf, dirfd, tleaf) != 0)
-    rc = tos_posix_err(errno, "cannot rename", from);
-  close(dirfd);
-  return rc;
-}
+int tos_rename(const char *from, const char *to) { return tos_walk_rename_in_dir(from, to); }
 
 /* ---- who we are ------------------------------------------------------------------------------- */
 

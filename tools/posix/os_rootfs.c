@@ -22,33 +22,71 @@
 
 #include "posix.h"
 
+/* Everything below writes into a directory another user may own or share
+ * (a tree under /tmp): it is reached by the safe walk (shims/posix/walk.c,
+ * the library's own: no symbolic link of another user is followed on the
+ * way), and every last component is made fresh (O_EXCL after removing what
+ * was there, never opened through a link), so nothing outside the tree is
+ * ever written, truncated, chmodded or replaced. */
+
 int tos_mkdir(const char *path, unsigned mode) {
-  if (mkdir(path, (mode_t)mode) != 0) {
+  int dirfd;
+  const char *leaf;
+  int rc = tos_walk_open_dir(path, 1, &dirfd, &leaf);
+  if (rc) return rc;
+  if (mkdirat(dirfd, leaf, (mode_t)mode) != 0 && errno != EEXIST) rc = tos_posix_err(errno, "mkdir", path);
+  int fd = rc ? -1 : openat(dirfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (!rc && fd < 0) {
     struct stat st;
-    if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-    return tos_posix_err(errno, "mkdir", path);
+    if ((errno == ELOOP || errno == ENOTDIR) && fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0)
+      rc = S_ISLNK(st.st_mode) ? tos_err(COLO_EPERM, "%s is a symbolic link (of uid %u): colo writes a tree only into a "
+                                         "directory it reaches without following one", path, (unsigned)st.st_uid)
+                               : tos_err(COLO_EINVAL, "%s exists and is %s, not a directory", path,
+                                         tos_walk_type_name(st.st_mode));
+    else
+      rc = tos_posix_err(errno, "open", path);
   }
-  if (chmod(path, (mode_t)mode) != 0) return tos_posix_err(errno, "chmod", path);
-  return 0;
+  if (!rc && fchmod(fd, (mode_t)mode) != 0) rc = tos_posix_err(errno, "chmod", path);
+  if (fd >= 0) close(fd);
+  close(dirfd);
+  return rc;
+}
+
+/* The directory of path (made as needed, by the safe walk) and path's last
+ * component in it, with whatever was there removed (not a directory). */
+static int fresh_leaf(const char *path, int *dirfd, const char **leaf) {
+  int rc = tos_walk_open_dir(path, 1, dirfd, leaf);
+  if (rc) return rc;
+  if (unlinkat(*dirfd, *leaf, 0) != 0 && errno != ENOENT) {
+    rc = tos_posix_err(errno, "cannot replace", path);
+    close(*dirfd);
+  }
+  return rc;
 }
 
 /* Copies src to dst (dst's directories made), keeping the mode bits. */
 static int copy_file(const char *src, const char *dst) {
-  int rc = tos_posix_make_parents(dst);
+  int dirfd;
+  const char *leaf;
+  int rc = fresh_leaf(dst, &dirfd, &leaf);
   if (rc) return rc;
   int in = open(src, O_RDONLY | O_CLOEXEC);
-  if (in < 0) return tos_posix_err(errno, "open", src);
+  if (in < 0) {
+    close(dirfd);
+    return tos_posix_err(errno, "open", src);
+  }
   struct stat st;
   if (fstat(in, &st) != 0) {
     int e = errno;
-    close(in);
+    close(in), close(dirfd);
     return tos_posix_err(e, "stat", src);
   }
-  int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07755);
+  int out = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07755);
+  int oe = errno;
+  close(dirfd);
   if (out < 0) {
-    int e = errno;
     close(in);
-    return tos_posix_err(e, "create", dst);
+    return tos_posix_err(oe, "create", dst);
   }
   char buf[65536];
   ssize_t n;
@@ -209,8 +247,12 @@ int tos_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char
     if (stat("/bin/busybox", &st) != 0) return tos_err(COLO_ENOENT, "no /bin/busybox here (Debian package busybox-static)");
     if ((rc = place(dir, "/bin/busybox", "/bin/busybox", files, ctx)) != 0) return rc;
     snprintf(path, sizeof path, "%s/bin/sh", dir);
-    unlink(path);
-    if (symlink("busybox", path) != 0) return tos_posix_err(errno, "symlink", path);
+    int dirfd;
+    const char *leaf;
+    if ((rc = fresh_leaf(path, &dirfd, &leaf)) != 0) return rc;
+    rc = symlinkat("busybox", dirfd, leaf) != 0 ? tos_posix_err(errno, "symlink", path) : 0;
+    close(dirfd);
+    if (rc) return rc;
   }
   return 0;
 }

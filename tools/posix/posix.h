@@ -23,7 +23,13 @@ int tos_err(int code, const char *fmt, ...)
  * strerror" as the detail ("what: strerror" when obj is NULL). */
 int tos_posix_err(int e, const char *what, const char *obj);
 
-/* mkdir -p of path's directory (0777 less the umask). */
-int tos_posix_make_parents(const char *path);
+/* The safe walk to a file, libcolo's own code compiled for the tools
+ * (shims/posix/walk.h with COLO_WALK_FOR_TOOLS): tos_walk_open_dir,
+ * tos_walk_open_leaf, tos_walk_make_parents, tos_walk_unlink,
+ * tos_walk_rename_in_dir, tos_walk_type_name. */
+#ifndef COLO_WALK_FOR_TOOLS
+#  error "the tools' posix layer is built with COLO_WALK_FOR_TOOLS (CMakeLists.txt)"
+#endif
+#include "../../shims/posix/walk.h"
 
 #endif
