@@ -203,12 +203,12 @@ static int ran_out(int rc, const char *endpoint, int timeout_ms) {
 }
 
 /*
- * Tries the alternatives in order, each with one attempt; while every one
- * that failed may still appear (d.again: nobody listens yet, busy, not
- * READY, a dead listener's leftover that a new one may reclaim), the round
- * is repeated until the deadline, with the one backoff of colo__retry_t. An
- * alternative whose segment stays not READY for COLO__READY_WAIT_NS is given
- * up on (the others are still tried), however long the caller would wait.
+ * Tries the alternatives in order, each with one attempt; while one that
+ * failed may still appear (d.again: nobody listens yet, busy, not READY, a
+ * dead listener's leftover that a new one may reclaim), the round is
+ * repeated until the deadline, with the one backoff of colo__retry_t. In a
+ * list, an alternative that cannot succeed by waiting (refused, not READY
+ * for COLO__READY_WAIT_NS) is given up on and the others are still tried.
  * The reason each alternative failed is kept.
  */
 static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts_t *opts, int timeout_ms,
@@ -265,9 +265,17 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
       } else {
         a->not_ready_since[i] = 0;
       }
+      if (a->n > 1) colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
+      if (!d.again && a->n > 1) {
+        /* It will not change by waiting (refused, another user's, broken):
+         * given up, and the others are still waited for, so that no local
+         * user can take a list's fallbacks away by spoiling one of them. */
+        a->given_up[i] = 1;
+        snprintf(a->why[i], sizeof a->why[i], "%s", colo__err_detail(a->str[i]));
+        continue;
+      }
       live++;
       again &= d.again;
-      if (a->n > 1) colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
     }
     if (!live || !again || timeout_ms == 0) break;
     if (colo__remaining_ns(d.deadline) == 0) {

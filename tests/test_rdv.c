@@ -293,6 +293,38 @@ Test(ladder, a_segment_stuck_not_ready_in_a_list_does_not_stop_the_other_alterna
   colo_listener_close(lt.l);
 }
 
+/* An alternative that cannot succeed by waiting (here a file that is not a
+ * colo segment; another user could plant one) is given up on, and the
+ * listener that appears later on the next alternative is still reached. */
+Test(ladder, an_alternative_that_fails_for_good_does_not_stop_the_list) {
+  char junk[128], list[300];
+  snprintf(junk, sizeof junk, "/tmp/colo-rdv-%d.junk", (int)getpid());
+  FILE *f = fopen(junk, "w");
+  cr_assert(f != NULL);
+  fputs("not a colo segment, just some bytes of a file that is long enough to be looked at..............\n", f);
+  fclose(f);
+  late_t lt = {.after_ms = 1500};
+  snprintf(lt.ep, sizeof lt.ep, "unix:///tmp/colo-rdv-%d.late2.sock", (int)getpid());
+  lt.a.rc = 1;
+  snprintf(list, sizeof list, "file://%s,%s", junk, lt.ep);
+  tu_thread_start(&lt.th, late_main, &lt);
+  colo_chan_t *cli = NULL;
+  int rc = colo_connect(&cli, list, NULL, tu_ms(10000));
+  tu_thread_join(&lt.th);
+  unlink(junk);
+  cr_assert_eq(rc, 0, "%s", colo_last_error());
+  colo_info_t in = {.struct_size = sizeof in};
+  cr_assert_eq(colo_info(cli, &in), 0);
+  cr_assert_str_eq(in.transport, "unix");
+  cr_assert_eq(in.skipped_count, 1u);
+  cr_assert(strstr(in.skipped[0].what, junk), "%s", in.skipped[0].what);
+  cr_assert_eq(lt.a.rc, 0, "%s", colo_last_error());
+  echo_once(cli, lt.a.ch);
+  colo_close(cli);
+  colo_close(lt.a.ch);
+  colo_listener_close(lt.l);
+}
+
 /* ---- colo_info_endpoint ------------------------------------------------------------- */
 
 Test(probe, runs_the_handshake_without_taking_a_connection_from_the_application) {

@@ -677,6 +677,35 @@ Test(hostile, a_link_named_like_a_segment_is_never_followed) {
   colo_listener_close(l);
 }
 
+/* A link of root's is followed only in a directory no other user can put
+ * links in: in a directory of another user, that user could swap it for
+ * their own between the look and the read, or (with fs.protected_hardlinks
+ * off) hard-link one of root's links there. */
+Test(hostile, a_trusted_link_in_another_users_directory_is_not_followed) {
+  if (!tu_is_root()) {
+    cr_skip_test("needs root to play another user (chown to 65534)");
+    return;
+  }
+  char dir[128], victim[128], link[160], ep[256], probe[256];
+  snprintf(dir, sizeof dir, "/tmp/colo-seg-%d.nobodys", (int)getpid());
+  snprintf(victim, sizeof victim, "/tmp/colo-seg-%d.rootonly", (int)getpid());
+  cr_assert_eq(mkdir(dir, 0755), 0);
+  cr_assert_eq(chown(dir, 65534, 65534), 0);
+  cr_assert_eq(mkdir(victim, 0700), 0);
+  snprintf(link, sizeof link, "%s/L", dir);
+  cr_assert_eq(symlink(victim, link), 0); /* root's link, in nobody's directory */
+  snprintf(ep, sizeof ep, "file://%s/seg", link);
+  colo_listener_t *l;
+  int rc = colo_listen(&l, ep, NULL);
+  snprintf(probe, sizeof probe, "%s/seg", victim);
+  int made = access(probe, F_OK) == 0;
+  if (!rc) colo_listener_close(l);
+  unlink(probe), unlink(link), rmdir(victim), rmdir(dir);
+  cr_assert_eq(rc, COLO_EPERM, "%s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), "in a directory of uid 65534"), "%s", colo_last_error());
+  cr_assert_not(made, "nothing was made where the link points");
+}
+
 /* Another user's file in /dev/shm that changes size all the time. */
 typedef struct flipper {
   int fd;

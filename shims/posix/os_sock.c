@@ -170,6 +170,32 @@ static void unlink_if_same(int dirfd, const char *leaf, const struct stat *seen)
   if (renameat2(dirfd, grave, dirfd, leaf, RENAME_NOREPLACE) != 0) unlinkat(dirfd, grave, 0);
 }
 
+/* 0 when the socket file at address self is the listening socket lfd's
+ * own: a connection made to it arrives in lfd's queue, from this process. */
+static int proves_ours(int lfd, const char *self, const char *path) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", self);
+  int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c < 0) return colo__posix_err(errno, "cannot create a socket for", path);
+  int ok = 0;
+  if (connect(c, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    /* A few tries: other clients may know the fresh name; ours is from this pid. */
+    for (int i = 0; i < 8 && !ok; i++) {
+      int a = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (a < 0) break;
+      struct ucred cr;
+      socklen_t cl = sizeof cr;
+      ok = getsockopt(a, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 && cr.pid == getpid();
+      close(a);
+    }
+  }
+  close(c);
+  return ok ? 0 : colo__err(COLO_EPERM, "%s: the socket file made for it was replaced by another process before "
+                            "it got its name (another user may write its directory)", path);
+}
+
 /* Why the name leaf cannot be ours (it exists): COLO_EEXIST with who. */
 static int name_taken(int dirfd, const char *leaf, const char *path, uid_t owner) {
   struct stat st;
@@ -226,23 +252,28 @@ static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t
   l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (l->fd < 0) return colo__posix_err(errno, "cannot create a socket for", ep->name);
   if (bind(l->fd, (struct sockaddr *)&tsa, sizeof tsa) != 0) return colo__posix_err(errno, "cannot bind", ep->name);
-  int pfd = -1;
+  int pfd = -1, have_st = 0;
   struct stat st;
   char self[64];
+  memset(&st, 0, sizeof st);
   if (listen(l->fd, 128) != 0) {
     rc = colo__posix_err(errno, "cannot listen on", ep->name);
     goto out;
   }
-  /* The mode, set on the very inode (through an O_PATH descriptor of it,
-   * never by a name another user could point elsewhere meanwhile). */
+  /* From here on the socket file is one descriptor (O_PATH), proven to be
+   * this listener's own: another user who may write the directory could
+   * have put something else at the fresh name. The mode is set and the name
+   * linked through that descriptor, never through a name. */
   if ((rc = sock_file(l->dir_fd, tmp, ep->name, &pfd, &st, NULL)) != 0) goto out;
+  have_st = 1;
   snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+  if ((rc = proves_ours(l->fd, self, ep->name)) != 0) goto out;
   if (chmod(self, perm) != 0) {
     rc = colo__posix_err(errno, "cannot set the mode of", ep->name);
     goto out;
   }
   for (int attempt = 0;; attempt++) {
-    if (linkat(l->dir_fd, tmp, l->dir_fd, leaf, 0) == 0) break;
+    if (linkat(AT_FDCWD, self, l->dir_fd, leaf, AT_SYMLINK_FOLLOW) == 0) break;
     int e = errno;
     if (e != EEXIST) {
       rc = colo__posix_err(e, "cannot bind", ep->name);
@@ -259,7 +290,11 @@ static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t
   snprintf(l->path, sizeof l->path, "%s", ep->name);
 out:
   if (pfd >= 0) close(pfd);
-  unlinkat(l->dir_fd, tmp, 0);
+  /* The fresh name, while it is still ours. */
+  struct stat tst;
+  if (!have_st ||
+      (fstatat(l->dir_fd, tmp, &tst, AT_SYMLINK_NOFOLLOW) == 0 && tst.st_dev == st.st_dev && tst.st_ino == st.st_ino))
+    unlinkat(l->dir_fd, tmp, 0);
   return rc;
 }
 

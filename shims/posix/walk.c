@@ -43,6 +43,15 @@ const char *COLO__WALK(type_name)(mode_t m) {
 
 int COLO__WALK(link_trusted)(uid_t owner) { return owner == 0 || owner == geteuid(); }
 
+/* A directory whose links may be followed: nobody but root or this user can
+ * put a link in it (its owner is one of them, and it is not writable by
+ * group or others unless sticky, where only a link's owner may replace it).
+ * So a link of root's that another user hard-linked into a directory of
+ * theirs (possible where fs.protected_hardlinks is off) is not followed. */
+int COLO__WALK(dir_trusted)(const struct stat *dir) {
+  return COLO__WALK(link_trusted)(dir->st_uid) && (!(dir->st_mode & 022) || (dir->st_mode & S_ISVTX));
+}
+
 int COLO__WALK(open_dir)(const char *path, int mkdirs, int *dirfd, const char **leaf) {
   *dirfd = -1;
   /* (The library's endpoints are absolute; the command's own paths may be
@@ -77,13 +86,25 @@ int COLO__WALK(open_dir)(const char *path, int mkdirs, int *dirfd, const char **
     }
     if (next < 0) {
       int e = errno;
-      struct stat st;
-      if ((e == ELOOP || e == ENOTDIR) && fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      struct stat st, dst;
+      /* The link itself, as one descriptor: its owner, and the target read
+       * from that very inode (by name, another user who may write the
+       * directory could swap it between the two looks). */
+      int lfd = (e == ELOOP || e == ENOTDIR) ? openat(fd, p, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+      if (lfd >= 0 && fstat(lfd, &st) == 0 && S_ISLNK(st.st_mode)) {
         char target[PATH_MAX];
-        ssize_t n = readlinkat(fd, p, target, sizeof target - 1);
+        ssize_t n = readlinkat(lfd, "", target, sizeof target - 1);
+        int dir_ok = fstat(fd, &dst) == 0 && COLO__WALK(dir_trusted)(&dst);
+        close(lfd);
+        lfd = -1;
         if (!COLO__WALK(link_trusted)(st.st_uid))
           rc = COLO__WALK_ERR(COLO_EPERM, "%s: the directory %s on its way is a symbolic link of uid %u, who could point it "
                          "anywhere (colo follows only links of root or of its own user)", path, p, (unsigned)st.st_uid);
+        else if (!dir_ok)
+          rc = COLO__WALK_ERR(COLO_EPERM, "%s: the directory %s on its way is a symbolic link in a directory of uid %u "
+                         "(mode %04o), who could put another there (colo follows links only in directories of root or "
+                         "of its own user that others cannot write, or that are sticky)", path, p,
+                         (unsigned)dst.st_uid, (unsigned)(dst.st_mode & 07777));
         else if (++hops > HOPS_MAX)
           rc = COLO__WALK_ERR(COLO_EINVAL, "%s: more than %d symbolic links on the way", path, HOPS_MAX);
         else if (n <= 0)
@@ -114,6 +135,7 @@ int COLO__WALK(open_dir)(const char *path, int mkdirs, int *dirfd, const char **
         rc = COLO__WALK_ERRNO(e, mkdirs ? "cannot create or open the directory" : "cannot open the directory", p);
         if (e == ENOENT) COLO__WALK_ERR(COLO_ENOENT, "%s: the directory %s does not exist", path, p);
       }
+      if (lfd >= 0) close(lfd);
       close(fd);
       return rc;
     }

@@ -54,5 +54,7 @@ int COLO__WALK(rename_in_dir)(const char *from, const char *to);
 const char *COLO__WALK(type_name)(mode_t mode);
 /* 1 when a symbolic link of this owner may be followed (root, this user). */
 int COLO__WALK(link_trusted)(uid_t owner);
+/* 1 when links in this directory may be followed (see walk.c). */
+int COLO__WALK(dir_trusted)(const struct stat *dir);
 
 #endif

@@ -53,33 +53,39 @@ int tos_mkdir(const char *path, unsigned mode) {
 }
 
 /* The directory of path (made as needed, by the safe walk) and path's last
- * component in it, with whatever was there removed (not a directory). */
-static int fresh_leaf(const char *path, int *dirfd, const char **leaf) {
+ * component in it, with whatever was there removed (not a directory), unless
+ * that is the very file `keep` (a DIR that resolves to / would otherwise
+ * remove the host's own files before copying them). */
+static int fresh_leaf(const char *path, const struct stat *keep, int *dirfd, const char **leaf) {
   int rc = tos_walk_open_dir(path, 1, dirfd, leaf);
   if (rc) return rc;
-  if (unlinkat(*dirfd, *leaf, 0) != 0 && errno != ENOENT) {
+  struct stat st;
+  if (keep && fstatat(*dirfd, *leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == keep->st_dev &&
+      st.st_ino == keep->st_ino)
+    rc = tos_err(COLO_EINVAL, "%s is the very file it would be copied from: the tree must not be (or lie in) the "
+                 "host's own directories", path);
+  else if (unlinkat(*dirfd, *leaf, 0) != 0 && errno != ENOENT)
     rc = tos_posix_err(errno, "cannot replace", path);
-    close(*dirfd);
-  }
+  if (rc) close(*dirfd);
   return rc;
 }
 
 /* Copies src to dst (dst's directories made), keeping the mode bits. */
 static int copy_file(const char *src, const char *dst) {
-  int dirfd;
-  const char *leaf;
-  int rc = fresh_leaf(dst, &dirfd, &leaf);
-  if (rc) return rc;
   int in = open(src, O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    close(dirfd);
-    return tos_posix_err(errno, "open", src);
-  }
+  if (in < 0) return tos_posix_err(errno, "open", src);
   struct stat st;
   if (fstat(in, &st) != 0) {
     int e = errno;
-    close(in), close(dirfd);
+    close(in);
     return tos_posix_err(e, "stat", src);
+  }
+  int dirfd;
+  const char *leaf;
+  int rc = fresh_leaf(dst, &st, &dirfd, &leaf);
+  if (rc) {
+    close(in);
+    return rc;
   }
   int out = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07755);
   int oe = errno;
@@ -249,7 +255,7 @@ int tos_rootfs(const char *dir, int busybox, void (*files)(void *ctx, const char
     snprintf(path, sizeof path, "%s/bin/sh", dir);
     int dirfd;
     const char *leaf;
-    if ((rc = fresh_leaf(path, &dirfd, &leaf)) != 0) return rc;
+    if ((rc = fresh_leaf(path, NULL, &dirfd, &leaf)) != 0) return rc;
     rc = symlinkat("busybox", dirfd, leaf) != 0 ? tos_posix_err(errno, "symlink", path) : 0;
     close(dirfd);
     if (rc) return rc;
