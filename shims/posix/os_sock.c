@@ -152,22 +152,53 @@ static int unix_dead(int dirfd, const char *leaf, const char *path, uid_t *owner
   return dead;
 }
 
-/* Removes leaf only if it is the inode `seen` (found dead), atomically: the
- * name is first moved to a private grave (rename is atomic), and what it
- * held is looked at there. A fresh socket another listener linked at leaf
- * meanwhile is put back (unless a third took the name since). */
-static void unlink_if_same(int dirfd, const char *leaf, const struct stat *seen) {
+static int same_inode(const struct stat *a, const struct stat *b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * Puts this listener's socket (linked at tmp) at leaf in place of the dead
+ * inode found there: the two names are exchanged atomically, and what came
+ * out of leaf is looked at under tmp. The dead one is removed: 1, leaf is
+ * ours. Anything else (another listener replaced the dead one first) is
+ * exchanged back at once: 0, leaf is as it was. No name is ever left
+ * without its socket, and only the dead inode or this listener's own is
+ * ever removed, however many listeners race. Where the filesystem cannot
+ * exchange names, the dead name is moved to a private grave and looked at
+ * there (put back, unless another took the name meanwhile).
+ */
+static int swap_out_dead(int dirfd, const char *tmp, const char *leaf, const struct stat *dead) {
+  struct stat st;
+  if (renameat2(dirfd, tmp, dirfd, leaf, RENAME_EXCHANGE) == 0) {
+    if (fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&st, dead)) {
+      unlinkat(dirfd, tmp, 0);
+      return 1;
+    }
+    renameat2(dirfd, tmp, dirfd, leaf, RENAME_EXCHANGE);
+    return 0;
+  }
   uint32_t r;
   colo__os_random(&r, sizeof r);
   char grave[48];
   snprintf(grave, sizeof grave, ".colo-dead.%ld.%08x", (long)getpid(), (unsigned)r);
-  if (renameat(dirfd, leaf, dirfd, grave) != 0) return;
-  struct stat st;
-  if (fstatat(dirfd, grave, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == seen->st_dev && st.st_ino == seen->st_ino) {
+  if (renameat(dirfd, leaf, dirfd, grave) != 0) return 0;
+  if (fstatat(dirfd, grave, &st, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&st, dead)) {
     unlinkat(dirfd, grave, 0);
-    return;
+    return 0; /* the name is free: the caller links it */
   }
   if (renameat2(dirfd, grave, dirfd, leaf, RENAME_NOREPLACE) != 0) unlinkat(dirfd, grave, 0);
+  return 0;
+}
+
+/* Why the name leaf cannot be ours (it exists): COLO_EEXIST with who. */
+static int name_taken(int dirfd, const char *leaf, const char *path, uid_t owner) {
+  struct stat st;
+  int there = fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (there && !S_ISSOCK(st.st_mode))
+    return colo__err(COLO_EEXIST, "%s exists and is not a socket (%s)", path, colo__posix_type_name(st.st_mode));
+  char who[96] = "?";
+  colo__posix_user_desc(there ? st.st_uid : owner, who, sizeof who);
+  return colo__err(COLO_EEXIST, "%s exists and a live process listens on it (the file is of %s)", path, who);
 }
 
 /* 0 when the socket file at address self is the listening socket lfd's
@@ -196,16 +227,6 @@ static int proves_ours(int lfd, const char *self, const char *path) {
                             "it got its name (another user may write its directory)", path);
 }
 
-/* Why the name leaf cannot be ours (it exists): COLO_EEXIST with who. */
-static int name_taken(int dirfd, const char *leaf, const char *path, uid_t owner) {
-  struct stat st;
-  int there = fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (there && !S_ISSOCK(st.st_mode))
-    return colo__err(COLO_EEXIST, "%s exists and is not a socket (%s)", path, colo__posix_type_name(st.st_mode));
-  char who[96] = "?";
-  colo__posix_user_desc(there ? st.st_uid : owner, who, sizeof who);
-  return colo__err(COLO_EEXIST, "%s exists and a live process listens on it (the file is of %s)", path, who);
-}
 
 /* 1 with *seen when leaf is a socket file nobody listens on (a dead
  * listener's); 0 when there is none, or a live one, or something else. */
@@ -280,7 +301,7 @@ static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t
       goto out;
     }
     if (attempt == 0 && found_dead) {
-      unlink_if_same(l->dir_fd, leaf, &dead);
+      if (swap_out_dead(l->dir_fd, tmp, leaf, &dead)) break; /* leaf is ours now */
       continue;
     }
     rc = name_taken(l->dir_fd, leaf, ep->name, owner);
