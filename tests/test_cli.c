@@ -101,7 +101,9 @@ Test(cli, seq_1000_over_a_fifo_pair) {
 
 Test(cli, seq_1000_over_tcp) {
   char ep[128];
-  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)getpid() % 20000);
+  /* (20000-31999: below the kernel's ephemeral ports, 32768 and up, which a
+   * connection of another test may hold) */
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + (int)getpid() % 12000);
   seq_1000_through(ep);
 }
 
@@ -155,7 +157,7 @@ Test(cli, recv_behind_a_private_dev_shm_still_shares_memory_via_memfd) {
 
 Test(cli, send_v_names_each_skipped_rung_and_alternative) {
   char ep[128];
-  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + ((int)getpid() + 7) % 20000);
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", 20000 + ((int)getpid() + 7) % 12000);
   int rc = sh(ep, tu_ms(30000),
               "\"$COLO\" recv \"$EP\" --count 1 > /dev/null &\n"
               "echo x | \"$COLO\" send -v \"colo://$T/none.sock,$EP\" || exit 10\n"
@@ -765,7 +767,7 @@ Test(cli, send_timeout_holds_against_a_stopped_receiver) {
                        "shm://t.%d.stopped"};
   for (size_t k = 0; k < sizeof eps / sizeof eps[0]; k++) {
     char ep[128];
-    snprintf(ep, sizeof ep, eps[k], k == 1 ? 20000 + (int)getpid() % 20000 : (int)getpid());
+    snprintf(ep, sizeof ep, eps[k], k == 1 ? 20000 + (int)getpid() % 12000 : (int)getpid());
     /* recv gets the first line, then is stopped; the flood after it fills
      * every buffer and the sender must give up within its --timeout. */
     int rc = sh(ep, tu_ms(30000),
