@@ -279,14 +279,20 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
     }
     if (!live || !again || timeout_ms == 0) break;
     if (colo__remaining_ns(d.deadline) == 0) {
-      if (a->n == 1) rc = ran_out(rc, a->str[0], timeout_ms);
+      /* A list whose alternatives may all still appear ran out of time,
+       * as a single endpoint does: COLO_ETIMEDOUT, each reason kept. */
+      rc = a->n == 1 ? ran_out(rc, a->str[0], timeout_ms) : COLO_ETIMEDOUT;
       break;
     }
     colo__retry_sleep(&retry, d.deadline);
   }
   if (a->n > 1) {
     char why[2048];
-    colo__err(rc, "no alternative could be reached: %s", colo__route_join(route, why, sizeof why));
+    if (rc == COLO_ETIMEDOUT)
+      colo__err(rc, "no alternative could be reached within %d ms: %s", timeout_ms,
+                colo__route_join(route, why, sizeof why));
+    else
+      colo__err(rc, "no alternative could be reached: %s", colo__route_join(route, why, sizeof why));
   }
   colo__free(route);
   colo__free(a);

@@ -168,6 +168,19 @@ Test(cli, send_v_names_each_skipped_rung_and_alternative) {
   cr_assert(strstr(err, "No such file or directory"), "%s", err);
 }
 
+/* A list waits, slice after slice, for a listener that appears late on one
+ * of its alternatives (the list's "not yet" is a timeout, as a single
+ * endpoint's is). */
+Test(cli, send_to_a_list_waits_for_a_late_listener) {
+  int rc = sh(NULL, tu_ms(30000),
+              "(sleep 1; \"$COLO\" recv \"unix://$T/late.sock\" --count 1 > \"$T/out\") &\n"
+              "echo hi | \"$COLO\" send --timeout 10 \"shm://none-$$,unix://$T/late.sock\" || exit 10\n"
+              "wait $! || exit 11\n"
+              "cat \"$T/out\"\n");
+  cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+  cr_assert_str_eq(out, "hi\n");
+}
+
 Test(cli, empty_lines_are_carried_as_empty_messages) {
   char ep[128];
   through(tu_endpoint(ep, sizeof ep, "empty"), "", "printf '\\n\\nx\\n\\n'");

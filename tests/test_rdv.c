@@ -231,9 +231,12 @@ Test(ladder, a_list_where_nothing_answers_says_why_for_each) {
   snprintf(ep, sizeof ep, "%s,%s", a, b);
   colo_chan_t *ch;
   uint64_t t0 = tu_now_ms();
-  cr_assert_eq(colo_connect(&ch, ep, NULL, 300), COLO_ENOENT, "%s", colo_last_error());
+  cr_assert_eq(colo_connect(&ch, ep, NULL, 300), COLO_ETIMEDOUT, "as a single endpoint: %s", colo_last_error());
   cr_assert_geq(tu_now_ms() - t0, 250u, "the list is retried until the timeout");
   cr_assert(strstr(colo_last_error(), a) && strstr(colo_last_error(), b), "%s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), "within 300 ms"), "%s", colo_last_error());
+  cr_assert_eq(colo_connect(&ch, ep, NULL, 0), COLO_ENOENT, "timeout 0: one try, its own code: %s",
+               colo_last_error());
   cr_assert_eq(colo_connect(&ch, "colo:///tmp/x,bogus://y", NULL, 0), COLO_EINVAL);
   cr_assert_eq(colo_connect(&ch, "colo:///tmp/x,,tcp://127.0.0.1:1", NULL, 0), COLO_EINVAL);
   cr_assert(strstr(colo_last_error(), "an empty alternative"), "%s", colo_last_error());
