@@ -189,6 +189,14 @@ static void prepend_skips(colo_info_t *info, const colo_info_t *route) {
     info->skipped[info->skipped_count++] = mine[k];
 }
 
+/* Alternative i is tried no more: its reason (the current detail) is kept
+ * for every later round, and skipped in this one. */
+static void give_up(alts_t *a, int i, colo_info_t **route) {
+  a->given_up[i] = 1;
+  snprintf(a->why[i], sizeof a->why[i], "%s", colo__err_detail(a->str[i]));
+  colo__route_skip(route, a->str[i], a->why[i]);
+}
+
 /* The error of a connect whose time ran out with a single endpoint still
  * not there: rc is what its last attempt said. */
 static int ran_out(int rc, const char *endpoint, int timeout_ms) {
@@ -257,23 +265,20 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
         } else if (now - a->not_ready_since[i] >= COLO__READY_WAIT_NS) {
           rc = colo__err(COLO_ENOTREADY, "%s: its creator did not finish initialising it within %llu ms", a->str[i],
                          (unsigned long long)(COLO__READY_WAIT_NS / COLO__MS));
-          a->given_up[i] = 1;
-          snprintf(a->why[i], sizeof a->why[i], "%s", colo__err_detail(a->str[i]));
-          colo__route_skip(&route, a->str[i], a->why[i]);
+          give_up(a, i, &route);
           continue;
         }
       } else {
         a->not_ready_since[i] = 0;
       }
-      if (a->n > 1) colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
       if (!d.again && a->n > 1) {
         /* It will not change by waiting (refused, another user's, broken):
          * given up, and the others are still waited for, so that no local
          * user can take a list's fallbacks away by spoiling one of them. */
-        a->given_up[i] = 1;
-        snprintf(a->why[i], sizeof a->why[i], "%s", colo__err_detail(a->str[i]));
+        give_up(a, i, &route);
         continue;
       }
+      if (a->n > 1) colo__route_skip(&route, a->str[i], colo__err_detail(a->str[i]));
       live++;
       again &= d.again;
     }

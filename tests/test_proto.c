@@ -31,12 +31,18 @@ static int raw_connect(const char *path) {
   return fd;
 }
 
-static int raw_listen(const char *path) {
+/* A unix socket bound at path (whatever was there removed), not listening. */
+static int raw_bind(const char *path) {
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
   unlink(path);
   cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  return fd;
+}
+
+static int raw_listen(const char *path) {
+  int fd = raw_bind(path);
   cr_assert_eq(listen(fd, 4), 0);
   return fd;
 }
@@ -76,7 +82,7 @@ static void *fake_main(void *arg) {
 /* Connects to a fake listener that answers `reply` and then `after`; returns
  * what connect returned and, when it succeeded, what the first recv did. */
 static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, size_t an, int *recv_rc) {
-  char path[128], ep[160];
+  char path[100], ep[160];
   sock_path(path, sizeof path);
   snprintf(ep, sizeof ep, "unix://%s", path);
   fake_server_t s = {.lfd = raw_listen(path), .reply_len = rn, .after_len = an};
@@ -173,7 +179,7 @@ Test(proto, an_end_without_goodbye_is_a_dead_peer_and_goodbye_is_a_close) {
 /* ---- a foreign client --------------------------------------------------------------- */
 
 Test(proto, the_listener_drops_foreign_clients_and_serves_the_next) {
-  char path[128], ep[160];
+  char path[100], ep[160];
   sock_path(path, sizeof path);
   snprintf(ep, sizeof ep, "unix://%s", path);
   colo_listener_t *l;
@@ -207,7 +213,7 @@ Test(proto, the_listener_drops_foreign_clients_and_serves_the_next) {
 }
 
 Test(proto, a_stale_socket_file_is_replaced_and_a_live_one_refused) {
-  char path[128], ep[160];
+  char path[100], ep[160];
   sock_path(path, sizeof path);
   snprintf(ep, sizeof ep, "unix://%s", path);
   int fd = raw_listen(path);
@@ -371,7 +377,7 @@ static size_t vm_size_kb(void) {
 }
 
 Test(proto, a_peers_announced_maximum_allocates_nothing) {
-  char path[128], ep[160];
+  char path[100], ep[160];
   sock_path(path, sizeof path);
   snprintf(ep, sizeof ep, "unix://%s", path);
   colo_listener_t *l;
@@ -395,13 +401,7 @@ Test(proto, a_peers_announced_maximum_allocates_nothing) {
 
 /* A socket file at path that refuses connections: a dead listener's. */
 static void plant_dead_socket(const char *path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  cr_assert_lt(strlen(path), sizeof sa.sun_path);
-  memcpy(sa.sun_path, path, strlen(path) + 1);
-  unlink(path);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  close(fd); /* bound, never listening, closed: it refuses */
+  close(raw_bind(path)); /* bound, never listening, closed: it refuses */
 }
 
 /* No .colo-bind.* or .colo-dead.* name is left in dir. */
@@ -417,15 +417,12 @@ static int temp_names_in(const char *dir) {
 /* A listener whose queue is full and who never accepts holds the name: a
  * new listener says so at once instead of waiting on it for ever. */
 Test(proto, a_squatter_that_never_accepts_does_not_hold_up_a_new_listener) {
-  char path[128], ep[160];
-  snprintf(path, sizeof path, "/tmp/colo-proto-%d.squat", (int)getpid());
+  char path[100], ep[160];
+  sock_path(path, sizeof path);
   snprintf(ep, sizeof ep, "unix://%s", path);
-  unlink(path);
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  int fd = raw_listen(path);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  memcpy(sa.sun_path, path, strlen(path) + 1);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  cr_assert_eq(listen(fd, 0), 0);
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
   int fill[8], nfill = 0;
   for (; nfill < 8; nfill++) { /* fill its queue */
     fill[nfill] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);

@@ -179,30 +179,19 @@ struct tos_pfile {
   int guard; /* -1: none */
 };
 
-/* The directory holding path's last component (O_PATH), reached by the
- * library's own safe walk (no symbolic link of another user followed on the
- * way: the probe creates, renames and removes files in it), and that
- * component. */
-static int open_dir(const char *path, int *dirfd, const char **leaf) {
-  return tos_walk_open_dir(path, 0, dirfd, leaf);
-}
-
-static const char *type_name(mode_t m) {
-  return S_ISLNK(m) ? "a symbolic link" : S_ISFIFO(m) ? "a FIFO" : S_ISDIR(m) ? "a directory"
-       : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) || S_ISBLK(m) ? "a device" : "not a regular file";
-}
-
 static int pfile_open_flags(const char *path, int flags, tos_pfile_t **out) {
   *out = NULL;
   int dirfd, fd;
   const char *leaf;
   struct stat st;
-  int rc = open_dir(path, &dirfd, &leaf);
+  /* The library's own safe walk: no symbolic link of another user followed
+   * on the way (the probe creates, renames and removes files here). */
+  int rc = tos_walk_open_dir(path, 0, &dirfd, &leaf);
   if (rc) return rc;
   /* What is there is looked at before it is opened: a FIFO or device never is. */
   if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
     close(dirfd);
-    return tos_err(COLO_EPERM, "%s is %s, not a regular file", path, type_name(st.st_mode));
+    return tos_err(COLO_EPERM, "%s is %s, not a regular file", path, tos_walk_type_name(st.st_mode));
   }
   fd = openat(dirfd, leaf, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   int e = errno;
