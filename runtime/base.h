@@ -15,12 +15,19 @@
 
 #include "colo.h"
 
-#if defined(__GNUC__)
+#if defined(COLO_PRINTF_ARCHETYPE)
+/* A toolchain whose "printf" is not C99's (mingw-w64's is msvcrt's: CMake
+ * builds with its C99 stdio and names gnu_printf here). */
+#  define COLO__PRINTF(f, a) __attribute__((format(COLO_PRINTF_ARCHETYPE, f, a)))
+#elif defined(__GNUC__)
 #  define COLO__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define COLO__PRINTF(f, a)
+#endif
+#if defined(__GNUC__)
 #  define COLO__LIKELY(x) __builtin_expect(!!(x), 1)
 #  define COLO__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#  define COLO__PRINTF(f, a)
 #  define COLO__LIKELY(x) (x)
 #  define COLO__UNLIKELY(x) (x)
 #endif
