@@ -3,7 +3,7 @@
  *
  * The portable core (runtime/) includes no OS header; every call that reaches
  * the OS goes through a colo__os_* function declared here. shims/posix/
- * implements it for Linux, shims/win32/ (to come) for Windows. CMake puts
+ * implements it for Linux, shims/win32/ for Windows. CMake puts
  * exactly one implementation in the build.
  *
  * Conventions
@@ -122,6 +122,7 @@ typedef struct colo__os_peers {
   int anyone;
   int has_extra;
   uint64_t extra; /* its id: a uid on POSIX */
+  unsigned char sid[68]; /* Windows: its SID (at most SECURITY_MAX_SID_SIZE bytes) */
   char spec[64];  /* as given, for messages */
 } colo__os_peers_t;
 

@@ -12,29 +12,6 @@
 const colo__os_caps_t colo__os_caps = {
     .persistent_names = 0, .listable_names = 0, .xproc_addr_wait = 0, .rdv_kind = COLO__EP_UNIX};
 
-/* ---- paths ---- */
-
-int colo__os_path_check(colo__ep_kind_t kind, const char *path) {
-  (void)kind, (void)path;
-  return STUB("colo__os_path_check");
-}
-
-/* ---- time ---- */
-
-uint64_t colo__os_now_ns(void) { return 0; }
-uint64_t colo__os_now_coarse_ns(void) { return 0; }
-uint64_t colo__os_realtime_ns(void) { return 0; }
-void colo__os_sleep_ns(uint64_t ns) { (void)ns; }
-void colo__os_random(void *buf, size_t len) { memset(buf, 0, len); }
-
-/* ---- who may be on the other side ---- */
-
-int colo__os_peers_parse(const char *spec, colo__os_peers_t *out) {
-  (void)spec;
-  memset(out, 0, sizeof *out);
-  return STUB("colo__os_peers_parse");
-}
-
 /* ---- segments ---- */
 
 int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, uint64_t size,

@@ -1,0 +1,84 @@
+/*
+ * win32.h - private to shims/win32: what the Windows files of the shim
+ * share. Error translation at the OS edge, UTF-8 <-> UTF-16 names, the
+ * security descriptors colo gives every object it creates, and users (SIDs).
+ *
+ * Windows objects are named in UTF-16; colo's endpoints are UTF-8. Every
+ * conversion is checked: a name that does not fit is COLO_EINVAL, never cut.
+ */
+#ifndef COLO_SHIMS_WIN32_H
+#define COLO_SHIMS_WIN32_H
+
+#ifndef WIN32_LEAN_AND_MEAN
+#  define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef _WIN32_WINNT
+#  define _WIN32_WINNT 0x0A00 /* Windows 10: AF_UNIX (1803), SetFileInformationByHandle */
+#endif
+#include <winsock2.h>
+#include <windows.h>
+
+#include "../shim.h"
+
+/* ---- errors (os_err.c) ------------------------------------------------------------- */
+
+/* A Win32 error (GetLastError(), or a WSA error) as a COLO_E* code. */
+int colo__win_code(DWORD e);
+/* Translates e, records "what obj: <the system's message> (error e)" as the
+ * detail ("what: ..." when obj is NULL) and returns the code. */
+int colo__win_err(DWORD e, const char *what, const char *obj);
+/* The same for GetLastError(). */
+int colo__win_last(const char *what, const char *obj);
+
+/* ---- names ------------------------------------------------------------------------ */
+
+/* UTF-8 -> UTF-16 into out (cap wide characters, NUL included). COLO_EINVAL
+ * (recorded, naming `what`) when s is not valid UTF-8 or does not fit. */
+int colo__win_wide(const char *s, wchar_t *out, size_t cap, const char *what);
+/* UTF-16 -> UTF-8; the same rules. */
+int colo__win_utf8(const wchar_t *s, char *out, size_t cap, const char *what);
+
+/* A path endpoint's part after "scheme://" ("/C:/dir/seg", checked by
+ * colo__os_path_check) as the Windows path "C:\\dir\\seg"; COLO_EINVAL when it
+ * does not fit. */
+int colo__win_path(const char *url_path, wchar_t *out, size_t cap);
+
+/* ---- security (os_peer.c) ---------------------------------------------------------- */
+
+/*
+ * The security attributes colo gives an object it creates: an explicit DACL
+ * (never a NULL DACL, which would let anyone in), owner = this user.
+ *  - perm & 0077 == 0: full access for this user only (mode 0600's
+ *    counterpart);
+ *  - perm with group or other bits: full access for this user, read/write
+ *    for every authenticated user as well (Windows has no group of the
+ *    file's own; docs/windows.md says so).
+ * SYSTEM and Administrators get nothing they do not already have by
+ * privilege. Inheritance is off (bInheritHandle FALSE).
+ */
+typedef struct colo__win_sa {
+  SECURITY_ATTRIBUTES sa;
+  PSECURITY_DESCRIPTOR sd; /* LocalFree'd by colo__win_sa_free */
+} colo__win_sa_t;
+int colo__win_sa_make(colo__win_sa_t *out, uint32_t perm);
+void colo__win_sa_free(colo__win_sa_t *sa);
+
+/* This process's user (its token's), a static copy; NULL when unknown. */
+PSID colo__win_self_sid(void);
+/* "DOMAIN\name", or the SID in S-1-... form when it has no name. */
+void colo__win_sid_desc(PSID sid, char *buf, size_t cap);
+/* 0 when an object or peer of user `sid` is one the policy accepts (this
+ * user, an administrator or SYSTEM, the one extra user, anyone), else
+ * COLO_EPERM with "what <relation> USER; ..." as the detail. */
+int colo__win_check_sid(const colo__os_peers_t *p, PSID sid, const char *what, const char *relation);
+/* The owner of a kernel object or file handle: 0 and *sid (LocalFree(*sd)
+ * when done), or a COLO_E* code. */
+int colo__win_owner(HANDLE h, int is_file, PSID *sid, PSECURITY_DESCRIPTOR *sd);
+
+/* ---- time (os_time.c) --------------------------------------------------------------- */
+
+/* A relative timeout in ns as a WaitFor* timeout: rounded up to whole
+ * milliseconds (never 0 for a non-zero wait), INFINITE for UINT64_MAX. */
+DWORD colo__win_ms(uint64_t timeout_ns);
+
+#endif
