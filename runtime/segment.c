@@ -175,6 +175,7 @@ static void seg_init(colo__seg_t *s, colo__os_seg_t *os, const colo__seg_layout_
   s->base = colo__os_seg_base(os);
   s->lay = *lay;
   colo__seg_format(s->base, lay, colo__os_realtime_ns(), 0);
+  colo__os_seg_name_waits(os, lay->nonce); /* before an opener can wait or wake */
   colo__seg_publish(s->base);
 }
 
@@ -405,6 +406,7 @@ int colo__seg_adopt(colo__os_seg_t *os, const char *endpoint, colo__seg_t **out)
   s->os = os;
   s->base = colo__os_seg_base(os);
   s->lay = lay;
+  colo__os_seg_name_waits(os, lay.nonce);
   *out = s;
   return 0;
 }

@@ -237,6 +237,20 @@ int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32
                   uint64_t timeout_ns);
 /* Wakes every process sleeping on word. */
 void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word);
+/*
+ * Names the segment's waits: key is its nonce (docs/layout.md), which only
+ * those who can open the segment can read. The creator calls it after
+ * formatting and before publishing the segment; an opener after validating
+ * it. Linux needs no name (the futex is keyed on the object) and ignores it.
+ * Windows creates (creator) or opens (opener) one event per wait word named
+ * after key, so that nobody who cannot read the segment can make or steal
+ * its wakes; an opener that finds no such event (another object namespace:
+ * two process-isolated containers sharing a file://) waits by polling the
+ * word instead, which colo__os_seg_wait_how says.
+ */
+void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key);
+/* How this handle waits: "futex", "named events", "polling (...)". */
+const char *colo__os_seg_wait_how(const colo__os_seg_t *s);
 
 /* ---- byte streams (unix://, tcp:// sockets; pipe:// FIFO pairs) -----------------------
  * The core drives streams by readiness: non-blocking read and write, and

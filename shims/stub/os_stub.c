@@ -131,6 +131,12 @@ int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32
 
 void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word) { (void)s, (void)wait_id, (void)word; }
 
+void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) { (void)s, (void)key; }
+const char *colo__os_seg_wait_how(const colo__os_seg_t *s) {
+  (void)s;
+  return "none (stub shim)";
+}
+
 /* ---- byte streams ---- */
 
 int colo__os_listen(colo__os_lsock_t **out, const colo__endpoint_t *ep, uint32_t perm, colo__endpoint_t *actual) {

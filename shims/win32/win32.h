@@ -75,6 +75,36 @@ int colo__win_check_sid(const colo__os_peers_t *p, PSID sid, const char *what, c
  * when done), or a COLO_E* code. */
 int colo__win_owner(HANDLE h, int is_file, PSID *sid, PSECURITY_DESCRIPTOR *sd);
 
+/* ---- segments (os_seg.c, os_wait.c) ---------------------------------------------- */
+
+#define COLO__WIN_WAITS 5 /* wait words per segment (runtime/segment.h: claim, 2 per ring) */
+
+/* Presence slot `slot` is a LockFileEx byte range far beyond any end of
+ * file, so that it never covers bytes anyone reads or writes (Windows locks
+ * are mandatory for ReadFile/WriteFile). */
+#define COLO__WIN_PRESENCE_OFFSET 0x7FFFFFFFFFFFFF00ull
+
+struct colo__os_seg {
+  colo__ep_kind_t kind;   /* 0: anonymous */
+  HANDLE file;            /* file://: the file; else INVALID_HANDLE_VALUE */
+  HANDLE lockf;           /* the handle presence locks are taken on: the file itself
+                             (file://), the section's lock file (shm://); or NULL */
+  HANDLE map;             /* the section */
+  void *base;             /* the view (also for a read-only open of a section) */
+  uint64_t size;
+  int writable, mapped;   /* opened with COLO__SEG_MAP */
+  int held[2];
+  _Atomic int lost;       /* stays 0: a section cannot shrink under a view */
+  int global;             /* Global\ namespace */
+  uint32_t perm;          /* the creator's, for the events it makes */
+  int creator;
+  int unlink_at_close;    /* colo__os_seg_unlink while mapped */
+  HANDLE ev[COLO__WIN_WAITS]; /* named after the nonce (colo__os_seg_name_waits) */
+  int polling;            /* no events: waits poll the word */
+  char how[96];           /* colo__os_seg_wait_how */
+  char name[COLO__PATH_MAX + 32]; /* for messages: Local\colo.NAME or the path */
+};
+
 /* ---- time (os_time.c) --------------------------------------------------------------- */
 
 /* A relative timeout in ns as a WaitFor* timeout: rounded up to whole
