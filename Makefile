@@ -2,8 +2,9 @@
 #
 #   make test    install missing Debian packages, build with -Werror, run every
 #                test; then an ASan+UBSan build running every test, a TSan
-#                build running the ring, conformance and OS-contract tests, and
-#                the stub OS layer's build (make test-stub)
+#                build running the ring, conformance and OS-contract tests, the
+#                stub OS layer's build (make test-stub), and the Windows build
+#                with its tests under Wine (make test-win)
 #   make bench   install what the benchmark needs, build, run `colo bench`:
 #                the table and how much shared memory saves over TCP; also
 #                writes build/bench.json and build/bench.svg (BENCH_ARGS adds
@@ -13,6 +14,8 @@
 #                next to host processes, three rounds of every row taken in
 #                turn; build/bench-containers.json and .svg
 #   make build   the release build only (build/release: libcolo, colo)
+#   make test-win  the Windows build (mingw-w64, -Werror: colo.dll, colo.exe,
+#                the tests), its tests run under Wine (scripts/wine-ctest.sh)
 #   make test-stub  libcolo built with the stub OS layer (shims/stub: every entry
 #                "not implemented"): it compiles, and tests/test_os skips every case
 #   make test-fuzz  libFuzzer on the stream protocol and the colo:// handshake
@@ -31,13 +34,14 @@ DEPS_BUILD := cmake make gcc libc6-dev pkg-config libmimalloc-dev libxxhash-dev
 DEPS_BENCH := $(DEPS_BUILD) gnuplot-nox iproute2
 DEPS_CTR   := $(DEPS_BENCH) podman runc
 DEPS_TEST  := $(DEPS_CTR) libcriterion-dev procps util-linux coreutils jq
+DEPS_WIN   := cmake make libxxhash-dev gcc-mingw-w64-x86-64 wine wine64
 
 ASAN_UBSAN := address,undefined
 CTEST := ctest --output-on-failure --no-tests=error -V
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build bench bench-containers test test-release test-asan test-tsan test-stub test-fuzz deps deps-test install clean
+.PHONY: all build bench bench-containers test test-release test-asan test-tsan test-stub test-win test-fuzz deps deps-test install clean
 
 all: build
 
@@ -69,8 +73,8 @@ bench-containers:
 	  --plot $(BUILD)/bench-containers.svg $(BENCH_ARGS)
 
 test: deps-test
-	@$(MAKE) --no-print-directory test-release test-asan test-tsan test-stub
-	@echo "make test: release, ASan+UBSan and TSan test runs all passed; the stub build compiled and skipped every case"
+	@$(MAKE) --no-print-directory test-release test-asan test-tsan test-stub test-win
+	@echo "make test: release, ASan+UBSan and TSan test runs all passed; the stub build compiled and skipped every case; the Windows build's tests passed under Wine"
 
 test-release:
 	@echo "== release build (-Werror), every test" >&2
@@ -104,6 +108,14 @@ test-stub:
 	    exit 1; \
 	  fi; \
 	  echo "make test-stub: the stub build of libcolo compiled; test_os skipped all $$cases cases, none passed"
+
+# Windows: cross-built with mingw-w64 (cmake/mingw-w64-x86_64.cmake), -Werror,
+# and every test run under Wine in the tree's own prefix.
+test-win:
+	@echo "== Windows build (mingw-w64, -Werror), its tests under Wine" >&2
+	@scripts/deps.sh $(DEPS_WIN)
+	$(call configure,win,-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/mingw-w64-x86_64.cmake -DCOLO_BUILD_TESTS=ON)
+	scripts/wine-ctest.sh $(BUILD)/win --output-on-failure --no-tests=error -V
 
 # libFuzzer on the stream protocol for FUZZ_SECONDS, starting from the saved
 # corpus; new inputs go to $(BUILD)/fuzz/corpus and corpus-rdv (copy the useful

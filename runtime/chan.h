@@ -29,6 +29,9 @@ typedef struct colo__chan_vt {
   int (*flush)(colo_chan_t *ch, int timeout_ms);
   /* Optional: NULL means COLO_ENOTSUP. */
   int (*os_handle)(colo_chan_t *ch, colo_os_handle_t *out);
+  /* Optional: words for colo_info()'s how, after the transport's own (a ring
+   * says how it sleeps). */
+  void (*describe)(const colo_chan_t *ch, char *buf, size_t cap);
   void (*close)(colo_chan_t *ch);
 } colo__chan_vt_t;
 

@@ -400,7 +400,15 @@ static int shm_recv(colo_chan_t *base, void *buf, size_t cap, size_t *len, int t
   return rx_release(ch);
 }
 
+static void shm_describe(const colo_chan_t *base, char *buf, size_t cap) {
+  const shm_chan_t *ch = (const shm_chan_t *)base;
+  if (ch->mode == COLO_WAIT_SPIN) snprintf(buf, cap, "; a waiting side spins");
+  else snprintf(buf, cap, "; a waiting side %s %s", ch->mode == COLO_WAIT_HYBRID ? "spins, then sleeps on" : "sleeps on",
+                colo__os_seg_wait_how(ch->seg->os));
+}
+
 static const colo__chan_vt_t shm_vt = {
+    .describe = shm_describe,
     .reserve = shm_reserve,
     .commit = shm_commit,
     .peek = shm_peek,
@@ -412,7 +420,7 @@ static const colo__chan_vt_t shm_vt = {
 const colo__transport_t colo__shm_transport = {
     .kind = COLO__EP_SHM,
     .name = "shm",
-    .how = "a ring pair in a named POSIX shared-memory segment",
+    .how = "a ring pair in a named shared-memory segment",
     .segment = 1,
     .listen = shm_listen,
     .connect = shm_connect,
@@ -422,7 +430,7 @@ const colo__transport_t colo__shm_transport = {
 const colo__transport_t colo__file_transport = {
     .kind = COLO__EP_FILE,
     .name = "file",
-    .how = "a ring pair in a file-backed shared mapping",
+    .how = "a ring pair in a file's shared mapping",
     .segment = 1,
     .listen = shm_listen,
     .connect = shm_connect,

@@ -87,7 +87,14 @@ void colo__info_of(const colo_chan_t *ch, colo_info_t *out) {
   out->struct_size = sizeof *out;
   snprintf(out->transport, sizeof out->transport, "%s", ch->t->name);
   snprintf(out->endpoint, sizeof out->endpoint, "%s", ch->endpoint);
-  if (!out->how[0]) snprintf(out->how, sizeof out->how, "%s", ch->t->how);
+  if (!out->how[0]) {
+    /* The transport's words, then the system's for its object, then the
+     * channel's own (how a ring sleeps). */
+    const char *os = ch->t->kind ? colo__os_kind_how(ch->t->kind) : "";
+    char extra[160] = "";
+    if (ch->vt->describe) ch->vt->describe(ch, extra, sizeof extra);
+    snprintf(out->how, sizeof out->how, "%s%s%s%s%s", ch->t->how, os[0] ? " (" : "", os, os[0] ? ")" : "", extra);
+  }
   out->max_message = ch->max_msg;
   out->ring_capacity = ch->ring_capacity;
 }

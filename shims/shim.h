@@ -86,6 +86,11 @@ typedef struct colo__os_caps {
 
 extern const colo__os_caps_t colo__os_caps;
 
+/* What carries an endpoint of this kind, in this system's words, for
+ * colo_info()'s how: "POSIX shared memory in /dev/shm", "a pagefile-backed
+ * section Local\\colo.NAME", ... */
+const char *colo__os_kind_how(colo__ep_kind_t kind);
+
 /* ---- paths ------------------------------------------------------------------ */
 
 /*

@@ -11,6 +11,18 @@
 /* A pipe:// path gets ".<16 hex>.c2s" appended for its pairs. */
 #define PIPE_SUFFIX_ROOM 32
 
+const char *colo__os_kind_how(colo__ep_kind_t kind) {
+  switch (kind) {
+  case COLO__EP_SHM: return "POSIX shared memory in /dev/shm";
+  case COLO__EP_FILE: return "a file mapped MAP_SHARED";
+  case COLO__EP_UNIX: return "a unix socket";
+  case COLO__EP_PIPE: return "a pair of FIFOs per connection";
+  case COLO__EP_TCP: return "TCP with TCP_NODELAY";
+  case COLO__EP_COLO: return "a unix socket rendezvous";
+  default: return "";
+  }
+}
+
 int colo__os_path_check(colo__ep_kind_t kind, const char *path) {
   size_t len = strlen(path);
   int sock = kind == COLO__EP_UNIX || kind == COLO__EP_COLO;

@@ -25,5 +25,5 @@ void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) { (void)s, (void)k
 
 const char *colo__os_seg_wait_how(const colo__os_seg_t *s) {
   (void)s;
-  return "futex";
+  return "a futex on the shared word";
 }

@@ -26,6 +26,11 @@ const colo__os_caps_t colo__os_caps = {
 
 /* ---- paths ---- */
 
+const char *colo__os_kind_how(colo__ep_kind_t kind) {
+  (void)kind;
+  return "nothing (stub shim)";
+}
+
 int colo__os_path_check(colo__ep_kind_t kind, const char *path) {
   (void)kind, (void)path;
   return STUB("colo__os_path_check");

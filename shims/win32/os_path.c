@@ -24,6 +24,18 @@ static int pipe_char_ok(char c) {
          c == '-';
 }
 
+const char *colo__os_kind_how(colo__ep_kind_t kind) {
+  switch (kind) {
+  case COLO__EP_SHM: return "a pagefile-backed section, Local\\colo.NAME";
+  case COLO__EP_FILE: return "a mapping of a real file";
+  case COLO__EP_UNIX: return "an AF_UNIX socket";
+  case COLO__EP_PIPE: return "a named pipe \\\\.\\pipe\\colo.NAME, an instance per connection";
+  case COLO__EP_TCP: return "Winsock TCP with TCP_NODELAY";
+  case COLO__EP_COLO: return "a named pipe rendezvous";
+  default: return "";
+  }
+}
+
 int colo__os_path_check(colo__ep_kind_t kind, const char *path) {
   size_t len = strlen(path);
   if (kind == COLO__EP_PIPE) {

@@ -60,8 +60,8 @@ void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
   } else {
     for (int i = 0; i < COLO__WIN_WAITS; i++)
       if (s->ev[i]) CloseHandle(s->ev[i]), s->ev[i] = NULL;
-    set_how(s, missing ? "polling every 1 ms (the creator's events are in another object namespace)"
-                       : "polling every 1 ms (the wait events could not be made)");
+    set_how(s, missing ? "a 1 ms poll of the word (the creator's events are in another object namespace)"
+                       : "a 1 ms poll of the word (the wait events could not be made)");
   }
 }
 
