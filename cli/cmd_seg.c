@@ -148,10 +148,15 @@ int cmd_ls(int argc, char **argv) {
     else return cli_usage("ls", "unknown option '%s'", argv[optind - 1]);
   }
   if (c.json) printf("[");
-  int status = CLI_OK;
+  int status = CLI_OK, unlistable = 0;
   if (optind == argc) {
     int rc = colo_seg_list(ls_one, &c);
+    /* A system whose shared-memory names cannot be listed (Windows: the
+     * library says why, and what to do instead): a feature this platform
+     * lacks, as a subcommand it lacks, not a failure. */
+    unlistable = rc == COLO_ENOTSUP;
     if (rc) status = cli_fail("ls", rc);
+    if (unlistable) status = CLI_USAGE;
   }
   for (int a = optind; a < argc; a++) {
     colo_seg_info_t info = {.struct_size = sizeof info};
@@ -170,7 +175,7 @@ int cmd_ls(int argc, char **argv) {
     free(ep);
   }
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
-  else if (c.count == 0 && optind == argc) fprintf(stderr, "colo ls: no colo segments in /dev/shm\n");
+  else if (c.count == 0 && optind == argc && !unlistable) fprintf(stderr, "colo ls: no colo segments in /dev/shm\n");
   return status;
 }
 
@@ -245,6 +250,11 @@ int cmd_gc(int argc, char **argv) {
   }
   if (optind < argc) return cli_usage("gc", "unexpected argument '%s'", argv[optind]);
   int rc = colo_seg_list(gc_one, &c);
+  if (rc == COLO_ENOTSUP) {
+    /* Nothing to collect where names cannot be listed (as in colo ls). */
+    cli_fail("gc", rc);
+    return CLI_USAGE;
+  }
   if (rc) return cli_fail("gc", rc);
   fprintf(stderr, "colo gc: %s %d of %d segments\n", c.dry ? "would remove" : "removed", c.removed, c.seen);
   return c.failed ? CLI_FAIL : CLI_OK;
