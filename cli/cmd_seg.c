@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/os.h"
 #include "util.h"
 
 static const char ls_help[] =
     "Usage: colo ls [options] [ENDPOINT...]\n"
     "\n"
-    "Lists colo segments: every shm:// segment in /dev/shm, or the endpoints\n"
+    "Lists colo segments: every shm:// segment in " TOS_SHM_PLACE ", or the endpoints\n"
     "given (file:///PATH segments are listed only when given). For each: size,\n"
     "permissions, owner, whether its listener and connector processes are\n"
     "alive, and whether its header is valid. Nothing is attached or changed.\n"
@@ -44,7 +45,7 @@ static const char rm_help[] =
 static const char gc_help[] =
     "Usage: colo gc [options]\n"
     "\n"
-    "Removes every colo segment in /dev/shm that no live process holds: what\n"
+    "Removes every colo segment in " TOS_SHM_PLACE " that no live process holds: what\n"
     "crashed or killed processes left behind. A segment still being created\n"
     "gets a grace period of a few seconds.\n"
     "\n"
@@ -175,7 +176,7 @@ int cmd_ls(int argc, char **argv) {
     free(ep);
   }
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
-  else if (c.count == 0 && optind == argc && !unlistable) fprintf(stderr, "colo ls: no colo segments in /dev/shm\n");
+  else if (c.count == 0 && optind == argc && !unlistable) fprintf(stderr, "colo ls: no colo segments in " TOS_SHM_PLACE "\n");
   return status;
 }
 

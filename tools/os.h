@@ -77,6 +77,25 @@ void tos_stdio_binary(void);
  * runtime has for that (Windows' reports a broken pipe as EINVAL). */
 int tos_stdout_errno(void);
 
+/* ---- the platform in the command's help (every platform) ------------------------------- */
+
+/* What shm:// and pipe:// are here, and where colo ls and colo gc look: the
+ * help names the objects a user will find (or not) on this system. The
+ * pipe:// endpoint is padded to the width of "pipe:///PATH". */
+#ifdef _WIN32
+#  define TOS_SHM_WHAT "a named section (Local\\colo.NAME)"
+#  define TOS_SHM_PLACE "Local\\colo.* (not listable)"
+#  define TOS_PIPE_EP "pipe://NAME "
+#  define TOS_PIPE_WHAT "a named pipe (\\\\.\\pipe\\colo.NAME)"
+#  define TOS_PIPE_WHAT_LONG TOS_PIPE_WHAT
+#else
+#  define TOS_SHM_WHAT "POSIX shared memory (/dev/shm/colo.NAME)"
+#  define TOS_SHM_PLACE "/dev/shm"
+#  define TOS_PIPE_EP "pipe:///PATH"
+#  define TOS_PIPE_WHAT "FIFOs (a request FIFO at PATH)"
+#  define TOS_PIPE_WHAT_LONG "FIFOs: a request FIFO at PATH, a pair per connection"
+#endif
+
 /* ---- a futex on a shared word (colo probe) ----------------------------------------------- */
 
 /* Sleeps while *word == expect, at most timeout_ns, on a word in memory
