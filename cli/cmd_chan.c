@@ -236,7 +236,8 @@ int cmd_recv(int argc, char **argv) {
   /* What was received is printed, also on the way out of a stop. */
   if (!out_err && fflush(stdout) != 0) out_err = tos_stdout_errno();
   if (cli_stop) {
-    /* A write blocked on a full stdout ends with EINTR: part of the stop. */
+    /* A write blocked on a full stdout ends with EINTR (Windows: it is
+     * cancelled): part of the stop. */
     fprintf(stderr, "colo recv: interrupted after %llu messages\n", (unsigned long long)n);
     status = CLI_INTERRUPTED;
   } else if (out_err == EPIPE) {

@@ -1,7 +1,7 @@
 /*
- * os_base.c - errors, clocks, sleeping, randomness and a shared futex for the
- * colo command on POSIX, and its stop signals and standard streams (see
- * tools/os.h). The command cannot call libcolo's
+ * os_base.c - errors, clocks, sleeping, randomness, a shared futex, the stop
+ * signals and the standard streams of the colo command on POSIX (see
+ * tools/os.h). The command cannot call libcolo's clocks, random and futex
  * (they are internal to the library): both take the system calls from one
  * header, shims/posix/edge.h, so they stay the same.
  */
