@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/os.h"
 #include "util.h"
 
 #define CONNECT_TIMEOUT_DEFAULT_MS 10000
@@ -24,10 +25,10 @@ static const char recv_help[] =
     "\n"
     "Endpoints:  colo:///PATH     automatic: the fastest of memfd, shm and the\n"
     "                             socket at PATH that works (-v says why)\n"
-    "            shm://NAME       POSIX shared memory (/dev/shm/colo.NAME)\n"
+    "            shm://NAME       " TOS_SHM_WHAT "\n"
     "            file:///PATH     a file-backed mapping on any mount\n"
     "            unix:///PATH     an AF_UNIX socket\n"
-    "            pipe:///PATH     FIFOs (a request FIFO at PATH)\n"
+    "            " TOS_PIPE_EP "     " TOS_PIPE_WHAT "\n"
     "            tcp://HOST:PORT  TCP (port 0 picks one; -v prints it)\n"
     "\n"
     "Options:\n"
@@ -169,6 +170,7 @@ int cmd_recv(int argc, char **argv) {
   const char *ep = argv[at];
   recv_state_t s = {0};
   cli_catch_stop();
+  tos_stdio_binary(); /* the messages' bytes as they are, no CRLF */
   int rc = colo_listen(&s.l, ep, &c.opts);
   if (rc) return cli_fail("recv", rc);
   /* A tcp port 0 is only known now: say it even without -v. */
@@ -199,7 +201,7 @@ int cmd_recv(int argc, char **argv) {
     if (rc == COLO_EAGAIN) {
       /* Nothing waiting: hand what we printed to the reader before sleeping. */
       if (fflush(stdout) != 0) {
-        out_err = errno;
+        out_err = tos_stdout_errno();
         break;
       }
       rc = cli_wait_sliced(op_recv, &s, c.timeout_ms);
@@ -226,15 +228,16 @@ int cmd_recv(int argc, char **argv) {
       break;
     }
     if (fwrite(s.buf, 1, s.len, stdout) != s.len || putchar('\n') == EOF) {
-      out_err = errno;
+      out_err = tos_stdout_errno();
       break;
     }
     n++;
   }
   /* What was received is printed, also on the way out of a stop. */
-  if (!out_err && fflush(stdout) != 0) out_err = errno;
+  if (!out_err && fflush(stdout) != 0) out_err = tos_stdout_errno();
   if (cli_stop) {
-    /* A write blocked on a full stdout ends with EINTR: part of the stop. */
+    /* A write blocked on a full stdout ends with EINTR (Windows: it is
+     * cancelled): part of the stop. */
     fprintf(stderr, "colo recv: interrupted after %llu messages\n", (unsigned long long)n);
     status = CLI_INTERRUPTED;
   } else if (out_err == EPIPE) {
@@ -292,22 +295,46 @@ static int op_flush(void *p, int slice) {
 
 enum { LINE_EOF = -1, LINE_TOO_LONG = -2, LINE_NOMEM = -3, LINE_ERROR = -4 };
 
+/* stdin through tos_stdin_read(), which a stop interrupts on every platform
+ * (a blocked read of the C runtime's stdin does not end on Windows). */
+typedef struct in_buf {
+  unsigned char b[65536];
+  size_t pos, len;
+  int eof; /* the end of input was read: it stays the end */
+} in_buf_t;
+
+/* The next byte, EOF at the end of input, or LINE_ERROR (*err: errno). */
+static int in_getc(in_buf_t *in, int *err) {
+  if (in->pos == in->len) {
+    if (in->eof) return EOF;
+    long n = tos_stdin_read(in->b, sizeof in->b);
+    if (n < 0) {
+      *err = errno;
+      return LINE_ERROR;
+    }
+    if (n == 0) {
+      in->eof = 1;
+      return EOF;
+    }
+    in->pos = 0, in->len = (size_t)n;
+  }
+  return in->b[in->pos++];
+}
+
 /* Reads one line of at most max bytes into *buf (grown as needed, never past
  * max bytes): returns its length without the newline. A longer line is read
  * no further than its first max + 1 bytes (LINE_TOO_LONG), so the memory used
  * is bounded by the largest message whatever stdin holds. LINE_EOF at the end
  * of input; LINE_ERROR when the read failed (*err: errno; EINTR after a stop
  * signal); LINE_NOMEM. */
-static long read_line(FILE *f, size_t max, char **buf, size_t *cap, int *err) {
+static long read_line(in_buf_t *in, size_t max, char **buf, size_t *cap, int *err) {
   size_t len = 0;
   for (;;) {
-    int c = getc(f);
-    if (c == EOF) {
-      if (!ferror(f)) return len ? (long)len : LINE_EOF;
-      *err = errno;
+    int c = in_getc(in, err);
+    if (c == EOF) return len ? (long)len : LINE_EOF;
+    if (c == LINE_ERROR) {
       if (*err != EINTR || cli_stop) return LINE_ERROR;
-      clearerr(f); /* a signal that is not a stop: read on */
-      continue;
+      continue; /* a signal that is not a stop: read on */
     }
     if (c == '\n') return (long)len;
     if (len == max) return LINE_TOO_LONG;
@@ -329,6 +356,7 @@ int cmd_send(int argc, char **argv) {
   if (at <= 0) return -at;
   send_state_t s = {.ep = argv[at], .opts = &c.opts};
   cli_catch_stop();
+  tos_stdio_binary();
   int connect_ms = c.timeout_ms >= 0 ? c.timeout_ms : CONNECT_TIMEOUT_DEFAULT_MS;
   int rc = cli_wait_sliced(op_connect, &s, connect_ms);
   /* (The library says which: no listener, one too busy, one that never answered.) */
@@ -340,7 +368,8 @@ int cmd_send(int argc, char **argv) {
   uint64_t n = 0;
   int status = CLI_OK, err = 0;
   long len;
-  while ((len = read_line(stdin, max, &line, &cap, &err)) >= 0) {
+  static in_buf_t in; /* 64 KiB: not on the stack */
+  while ((len = read_line(&in, max, &line, &cap, &err)) >= 0) {
     s.msg = line ? line : "", s.len = (size_t)len;
     rc = cli_wait_sliced(op_send, &s, c.timeout_ms);
     if (rc) break;

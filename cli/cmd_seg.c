@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/os.h"
 #include "util.h"
 
 static const char ls_help[] =
     "Usage: colo ls [options] [ENDPOINT...]\n"
     "\n"
-    "Lists colo segments: every shm:// segment in /dev/shm, or the endpoints\n"
+    "Lists colo segments: every shm:// segment in " TOS_SHM_PLACE ", or the endpoints\n"
     "given (file:///PATH segments are listed only when given). For each: size,\n"
     "permissions, owner, whether its listener and connector processes are\n"
     "alive, and whether its header is valid. Nothing is attached or changed.\n"
@@ -44,7 +45,7 @@ static const char rm_help[] =
 static const char gc_help[] =
     "Usage: colo gc [options]\n"
     "\n"
-    "Removes every colo segment in /dev/shm that no live process holds: what\n"
+    "Removes every colo segment in " TOS_SHM_PLACE " that no live process holds: what\n"
     "crashed or killed processes left behind. A segment still being created\n"
     "gets a grace period of a few seconds.\n"
     "\n"
@@ -148,10 +149,15 @@ int cmd_ls(int argc, char **argv) {
     else return cli_usage("ls", "unknown option '%s'", argv[optind - 1]);
   }
   if (c.json) printf("[");
-  int status = CLI_OK;
+  int status = CLI_OK, unlistable = 0;
   if (optind == argc) {
     int rc = colo_seg_list(ls_one, &c);
+    /* A system whose shared-memory names cannot be listed (Windows: the
+     * library says why, and what to do instead): a feature this platform
+     * lacks, as a subcommand it lacks, not a failure. */
+    unlistable = rc == COLO_ENOTSUP;
     if (rc) status = cli_fail("ls", rc);
+    if (unlistable) status = CLI_USAGE;
   }
   for (int a = optind; a < argc; a++) {
     colo_seg_info_t info = {.struct_size = sizeof info};
@@ -170,7 +176,7 @@ int cmd_ls(int argc, char **argv) {
     free(ep);
   }
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
-  else if (c.count == 0 && optind == argc) fprintf(stderr, "colo ls: no colo segments in /dev/shm\n");
+  else if (c.count == 0 && optind == argc && !unlistable) fprintf(stderr, "colo ls: no colo segments in " TOS_SHM_PLACE "\n");
   return status;
 }
 
@@ -245,6 +251,11 @@ int cmd_gc(int argc, char **argv) {
   }
   if (optind < argc) return cli_usage("gc", "unexpected argument '%s'", argv[optind]);
   int rc = colo_seg_list(gc_one, &c);
+  if (rc == COLO_ENOTSUP) {
+    /* Nothing to collect where names cannot be listed (as in colo ls). */
+    cli_fail("gc", rc);
+    return CLI_USAGE;
+  }
   if (rc) return cli_fail("gc", rc);
   fprintf(stderr, "colo gc: %s %d of %d segments\n", c.dry ? "would remove" : "removed", c.removed, c.seen);
   return c.failed ? CLI_FAIL : CLI_OK;

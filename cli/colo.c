@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "tools/os.h"
 #include "util.h"
 
 static const char main_help[] =
@@ -32,11 +33,11 @@ static const char main_help[] =
     "Endpoints:\n"
     "  colo:///PATH    automatic: a rendezvous socket at PATH picks the fastest\n"
     "                  of memfd, named shared memory and the socket itself\n"
-    "  shm://NAME      POSIX shared memory (/dev/shm/colo.NAME)\n"
+    "  shm://NAME      " TOS_SHM_WHAT "\n"
     "  file:///PATH    a file-backed mapping on any mount, such as a volume\n"
     "                  two containers share\n"
     "  unix:///PATH    an AF_UNIX socket (message framing: docs/protocol.md)\n"
-    "  pipe:///PATH    FIFOs: a request FIFO at PATH, a pair per connection\n"
+    "  " TOS_PIPE_EP "    " TOS_PIPE_WHAT_LONG "\n"
     "  tcp://HOST:PORT TCP, IPv4 or [IPv6]\n"
     "  A connector may list alternatives: colo:///s/orders.sock,tcp://10.0.0.5:7000\n"
     "\n"

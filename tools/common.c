@@ -1,7 +1,6 @@
 /*
  * common.c - what the colo command's parts share (see common.h).
  */
-#define _POSIX_C_SOURCE 200809L
 #include "common.h"
 
 #include <errno.h>
@@ -14,33 +13,10 @@
 
 volatile sig_atomic_t cli_stop = 0;
 
-static void on_stop(int sig) {
-  (void)sig;
-  cli_stop = 1;
-}
+/* Runs in a signal handler (POSIX) or a thread of its own (Windows). */
+static void on_stop(void) { cli_stop = 1; }
 
-void cli_catch_stop(void) {
-#ifdef _WIN32
-  signal(SIGINT, on_stop);
-  signal(SIGTERM, on_stop);
-#else
-  /* No SA_RESTART: a read of stdin blocked in colo send, or a write to a
-   * full stdout in colo recv, returns EINTR. */
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  /* A closed terminal: the same clean stop, not a death that leaves the
-   * endpoint behind. */
-  sigaction(SIGHUP, &sa, NULL);
-  /* colo recv | head -1: EPIPE from the write, handled as the end of the
-   * output; the library never raises SIGPIPE for its own sockets and FIFOs. */
-  sa.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &sa, NULL);
-#endif
-}
+void cli_catch_stop(void) { tos_catch_stop(on_stop); }
 
 /* "colo CMD: <sentence>: <detail>", the detail from the layer that failed. */
 static int fail_with(const char *cmd, int rc, const char *detail) {

@@ -21,13 +21,15 @@
 #define CLI_USAGE 2
 #define CLI_INTERRUPTED 130
 
-/* Set by SIGINT, SIGTERM or SIGHUP once cli_catch_stop() was called. */
+/* Set by SIGINT, SIGTERM or SIGHUP (Windows: Ctrl-C, Ctrl-Break, the console
+ * closing) once cli_catch_stop() was called. */
 extern volatile sig_atomic_t cli_stop;
-/* Catches SIGINT, SIGTERM and SIGHUP (they set cli_stop, and interrupt a
- * blocked read or write with EINTR), and ignores SIGPIPE: a closed stdout is
- * then a write failing with EPIPE, which the command handles like any other
- * end, so it always gets to close its channel and remove its endpoint. Call
- * it before creating anything that must be removed on the way out. */
+/* Catches SIGINT, SIGTERM and SIGHUP, or their Windows counterparts
+ * (tos_catch_stop: they set cli_stop, and interrupt a blocked read or write),
+ * and ignores SIGPIPE: a closed stdout is then a write failing with EPIPE,
+ * which the command handles like any other end, so it always gets to close
+ * its channel and remove its endpoint. Call it before creating anything that
+ * must be removed on the way out. */
 void cli_catch_stop(void);
 
 /* Prints "colo CMD: <sentence>: <detail>" on stderr, the detail escaped as

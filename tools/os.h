@@ -46,6 +46,56 @@ void tos_sleep_ns(uint64_t ns);
 /* Fills buf with unpredictable bytes (never fails; falls back to clock mixing). */
 void tos_random(void *buf, size_t len);
 
+/* ---- stopping, and the standard streams (every platform) ------------------------------- */
+
+/*
+ * Calls on_stop when the user or the system asks the command to stop: SIGINT,
+ * SIGTERM and SIGHUP on POSIX; Ctrl-C, Ctrl-Break, the console closing, logoff
+ * and shutdown on Windows. on_stop runs in a signal handler (POSIX) or in a
+ * thread of its own (Windows), so it may only set a flag. A tos_stdin_read()
+ * waiting for input, or a write to a full stdout, then ends with an error
+ * (EINTR on POSIX; on Windows the write is cancelled where the system can
+ * cancel it), so the command gets to close its channel and remove its
+ * endpoint. A closed stdout is a failing write (tos_stdout_errno() EPIPE) on
+ * every platform: SIGPIPE is ignored. Call it from the thread that does the
+ * command's reads and writes.
+ */
+void tos_catch_stop(void (*on_stop)(void));
+
+/* Reads at most cap bytes of stdin, as read(2) does: how many (0 at the end
+ * of input), or -1 with errno set, EINTR once a stop arrived (tos_catch_stop)
+ * while it waited. On Windows a blocked read cannot be interrupted, so a
+ * thread of its own does the reading and the wait ends at a stop. */
+long tos_stdin_read(void *buf, size_t cap);
+
+/* Puts stdin and stdout in binary mode: message bytes pass unchanged, with no
+ * CRLF translation and no end at a Ctrl-Z (Windows); nothing to do on POSIX. */
+void tos_stdio_binary(void);
+
+/* The errno of a write to stdout (fwrite, putchar, fflush) that just failed,
+ * called right after it: EPIPE when the reader is gone, whatever name the C
+ * runtime has for that (Windows' reports a broken pipe as EINVAL). */
+int tos_stdout_errno(void);
+
+/* ---- the platform in the command's help (every platform) ------------------------------- */
+
+/* What shm:// and pipe:// are here, and where colo ls and colo gc look: the
+ * help names the objects a user will find (or not) on this system. The
+ * pipe:// endpoint is padded to the width of "pipe:///PATH". */
+#ifdef _WIN32
+#  define TOS_SHM_WHAT "a named section (Local\\colo.NAME)"
+#  define TOS_SHM_PLACE "Local\\colo.* (not listable)"
+#  define TOS_PIPE_EP "pipe://NAME "
+#  define TOS_PIPE_WHAT "a named pipe (\\\\.\\pipe\\colo.NAME)"
+#  define TOS_PIPE_WHAT_LONG TOS_PIPE_WHAT
+#else
+#  define TOS_SHM_WHAT "POSIX shared memory (/dev/shm/colo.NAME)"
+#  define TOS_SHM_PLACE "/dev/shm"
+#  define TOS_PIPE_EP "pipe:///PATH"
+#  define TOS_PIPE_WHAT "FIFOs (a request FIFO at PATH)"
+#  define TOS_PIPE_WHAT_LONG "FIFOs: a request FIFO at PATH, a pair per connection"
+#endif
+
 /* ---- a futex on a shared word (colo probe) ----------------------------------------------- */
 
 /* Sleeps while *word == expect, at most timeout_ns, on a word in memory
