@@ -89,6 +89,9 @@ int colo_seg_remove(const char *endpoint, int force) {
   colo__endpoint_t ep;
   int rc = parse_seg_endpoint(endpoint, &ep);
   if (rc) return rc;
+  if (ep.kind == COLO__EP_SHM && !colo__os_caps.persistent_names)
+    return colo__err(COLO_ENOTSUP, "%s: nothing to remove: on this system a shm:// segment vanishes with the last "
+                     "process that has it open", endpoint);
   colo_seg_info_t *info = colo__calloc(1, sizeof *info);
   if (!info) return colo__err_nomem();
   colo__os_seg_t *os = NULL;
