@@ -127,6 +127,12 @@ static void rd_settle(colo__os_conn_t *c) {
   DWORD e = GetLastError();
   if (e == ERROR_IO_INCOMPLETE) return;
   c->rpending = 0;
+  if (e == ERROR_OPERATION_ABORTED) {
+    /* Windows cancels the I/O a thread started when that thread exits: the
+     * read is ours to start again, with what it got kept. */
+    c->rhave = got, c->roff = 0;
+    return;
+  }
   rd_fail(c, e);
 }
 
@@ -206,6 +212,18 @@ static void wr_settle(colo__os_conn_t *c) {
     return;
   }
   DWORD e = GetLastError();
+  if (e == ERROR_OPERATION_ABORTED) {
+    /* Cancelled as its thread exited (see rd_settle): the rest goes on. */
+    c->wpending = 0;
+    if (put < c->wlen) {
+      memmove(c->wbuf, c->wbuf + put, c->wlen - put);
+      c->wlen -= put;
+      wr_start(c);
+    } else {
+      c->wlen = 0;
+    }
+    return;
+  }
   if (e != ERROR_IO_INCOMPLETE) wr_fail(c, e);
 }
 
@@ -410,6 +428,13 @@ int colo__win_pipe_listen(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint3
                        "first) has the pipe \\\\.\\pipe\\colo.%s", l->desc, ep->name);
     return colo__win_err(e, "cannot create the pipe", l->desc);
   }
+  /* Where the flag is not honoured (Wine 8 ignores it) the new instance
+   * joined the squatter's pipe: then it is not the only instance. */
+  DWORD cur = 0;
+  if (GetNamedPipeHandleStateW(l->inst, NULL, &cur, NULL, NULL, NULL, 0) && cur > 1)
+    return colo__err(COLO_EEXIST, "%s exists: another process (a live listener, or one that took the name "
+                     "first) has %lu instance(s) of the pipe \\\\.\\pipe\\colo.%s", l->desc, (unsigned long)(cur - 1),
+                     ep->name);
   start_connect(l);
   return 0;
 }
@@ -436,7 +461,8 @@ int colo__win_pipe_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t t
       } else {
         DWORD e = GetLastError();
         if (e != ERROR_IO_INCOMPLETE) {
-          /* The client left before it was accepted: wait for the next one. */
+          /* The client left before it was accepted, or the wait was
+           * cancelled as the thread that started it exited: wait again. */
           l->cpending = 0;
           DisconnectNamedPipe(l->inst);
           start_connect(l);
