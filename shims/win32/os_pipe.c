@@ -72,6 +72,7 @@ static int is_admin_sid(PSID sid) {
 /* ---- connections -------------------------------------------------------------------------- */
 
 static void rd_start(colo__os_conn_t *c);
+static int wr_poke(colo__os_conn_t *c);
 
 static colo__os_conn_t *pipe_conn_new(HANDLE h, int server, const char *desc) {
   colo__os_conn_t *c = colo__calloc(1, sizeof *c);
@@ -179,6 +180,7 @@ int colo__win_pipe_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
     rd_start(c);
   }
   ReleaseSRWLockExclusive(&c->rlock);
+  wr_poke(c);
   return rc;
 }
 
@@ -192,13 +194,61 @@ static void wr_fail(colo__os_conn_t *c, DWORD e) {
   SetEvent(c->wov.hEvent); /* a write would not block: it reports the end */
 }
 
+/*
+ * Windows cancels the I/O a thread started when that thread exits. A read
+ * cancelled so wakes whoever waits for it, who starts it again; but a write
+ * that was reported written must reach the peer even when the thread that
+ * sent it exits at once and nobody waits to write after it. So writes are
+ * started by a thread of the shim's own that never exits: an APC, queued to
+ * it, issues the WriteFile (a write that completes at once costs one hop).
+ * Where that thread cannot be had, the caller starts the write itself, and
+ * a cancelled one goes on with the next call on the connection.
+ */
+static INIT_ONCE io_once = INIT_ONCE_STATIC_INIT;
+static HANDLE io_thread;
+
+static DWORD WINAPI io_main(void *arg) {
+  (void)arg;
+  for (;;) SleepEx(INFINITE, TRUE); /* runs the queued writes */
+  return 0;
+}
+
+static BOOL CALLBACK io_init(PINIT_ONCE once, PVOID param, PVOID *ctx) {
+  (void)once, (void)param, (void)ctx;
+  io_thread = CreateThread(NULL, 64 * 1024, io_main, NULL, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+  return TRUE;
+}
+
+static void CALLBACK wr_apc(ULONG_PTR arg) {
+  colo__os_conn_t *c = (colo__os_conn_t *)arg;
+  if (!WriteFile(c->h, c->wbuf, (DWORD)c->wlen, NULL, &c->wov) && GetLastError() != ERROR_IO_PENDING) {
+    InterlockedExchange(&c->wqueue_err, (LONG)GetLastError());
+    SetEvent(c->wov.hEvent);
+  }
+  InterlockedExchange(&c->wqueued, 0); /* (after the error: settle reads it once this is 0) */
+}
+
 static void wr_start(colo__os_conn_t *c) {
-  if (WriteFile(c->h, c->wbuf, (DWORD)c->wlen, NULL, &c->wov) || GetLastError() == ERROR_IO_PENDING) c->wpending = 1;
-  else wr_fail(c, GetLastError());
+  InitOnceExecuteOnce(&io_once, io_init, NULL, NULL);
+  c->wpending = 1;
+  if (io_thread) {
+    ResetEvent(c->wov.hEvent);
+    c->wqueue_err = 0;
+    InterlockedExchange(&c->wqueued, 1);
+    if (QueueUserAPC(wr_apc, io_thread, (ULONG_PTR)c)) return;
+    InterlockedExchange(&c->wqueued, 0);
+  }
+  if (!WriteFile(c->h, c->wbuf, (DWORD)c->wlen, NULL, &c->wov) && GetLastError() != ERROR_IO_PENDING)
+    wr_fail(c, GetLastError());
 }
 
 static void wr_settle(colo__os_conn_t *c) {
-  if (!c->wpending) return;
+  if (!c->wpending || InterlockedCompareExchange(&c->wqueued, 0, 0)) return;
+  LONG qe = InterlockedCompareExchange(&c->wqueue_err, 0, 0);
+  if (qe) {
+    wr_fail(c, (DWORD)qe);
+    return;
+  }
   DWORD put = 0;
   if (GetOverlappedResult(c->h, &c->wov, &put, FALSE)) {
     c->wpending = 0;
@@ -229,9 +279,24 @@ static void wr_settle(colo__os_conn_t *c) {
 
 static int wr_report(colo__os_conn_t *c) { return colo__win_err(c->werr_os, "send to", c->desc); }
 
+/* From the read half: moves the write half on when its lock is free, so a
+ * write cancelled by the exit of the thread that started it goes on even
+ * while this process only reads. 1 when a write is still in flight. */
+static int wr_poke(colo__os_conn_t *c) {
+  if (!TryAcquireSRWLockExclusive(&c->wlock)) return 0; /* the writer is at it */
+  wr_settle(c);
+  int pending = c->wpending;
+  ReleaseSRWLockExclusive(&c->wlock);
+  return pending;
+}
+
 int colo__win_pipe_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *put) {
   int rc;
   AcquireSRWLockExclusive(&c->wlock);
+  /* The shim's thread starts a queued write at once and never blocks doing
+   * so: let it, so that a write that fits the pipe is seen done now, not
+   * taken for a full pipe. */
+  while (c->wpending && InterlockedCompareExchange(&c->wqueued, 0, 0)) SwitchToThread();
   wr_settle(c);
   if (c->werr) {
     rc = wr_report(c);
@@ -264,6 +329,9 @@ int colo__win_pipe_ready(colo__os_conn_t *c, int want, HANDLE *evs, int *nev) {
     if (c->roff < c->rhave || c->rerr || !c->rpending) m |= COLO__POLL_IN;
     else evs[(*nev)++] = c->rov.hEvent;
     ReleaseSRWLockExclusive(&c->rlock);
+    /* A write in flight wakes a reader too: should it be cancelled (its
+     * thread exited), the reader starts it again. */
+    if (!(want & COLO__POLL_OUT) && wr_poke(c)) evs[(*nev)++] = c->wov.hEvent;
   }
   if (want & COLO__POLL_OUT) {
     AcquireSRWLockExclusive(&c->wlock);
@@ -280,11 +348,18 @@ void colo__win_pipe_close(colo__os_conn_t *c) {
   /* Bytes reported written are still on their way: give them the time a
    * stream's close gives what is pending (a peer that reads nothing must
    * not hold us for ever). */
-  if (c->wpending) {
-    if (WaitForSingleObject(c->wov.hEvent, colo__win_ms(COLO__LINGER_NS)) != WAIT_OBJECT_0)
+  uint64_t deadline = colo__os_now_ns() + COLO__LINGER_NS;
+  AcquireSRWLockExclusive(&c->wlock);
+  for (wr_settle(c); c->wpending; wr_settle(c)) {
+    uint64_t now = colo__os_now_ns();
+    if (now >= deadline || WaitForSingleObject(c->wov.hEvent, colo__win_ms(deadline - now)) == WAIT_TIMEOUT) {
+      while (InterlockedCompareExchange(&c->wqueued, 0, 0)) Sleep(1); /* the APC must be done with c */
       CancelIoEx(c->h, &c->wov);
-    GetOverlappedResult(c->h, &c->wov, &x, TRUE);
+      GetOverlappedResult(c->h, &c->wov, &x, TRUE);
+      break;
+    }
   }
+  ReleaseSRWLockExclusive(&c->wlock);
   if (c->rpending) {
     CancelIoEx(c->h, &c->rov);
     GetOverlappedResult(c->h, &c->rov, &x, TRUE);

@@ -44,6 +44,8 @@ struct colo__os_conn {
   unsigned char *wbuf;
   int wpending; /* a WriteFile of wbuf[0, wlen) is in flight */
   size_t wlen;
+  volatile LONG wqueued;   /* the shim's I/O thread has yet to start the write */
+  volatile LONG wqueue_err; /* the error it got starting it, 0 when none */
   int werr; /* sticky: COLO_EPEERDEAD or an error code */
   DWORD werr_os;
   /* The user at the other end, once known (a client learns it before it
