@@ -514,10 +514,30 @@ int colo__win_pipe_listen(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint3
   return 0;
 }
 
+/* Takes in a wait for a client that ended. */
+static void l_settle(colo__os_lsock_t *l) {
+  for (int i = 0; i < 4 && l->cpending && HasOverlappedIoCompleted(&l->cov); i++) {
+    DWORD x;
+    if (GetOverlappedResult(l->inst, &l->cov, &x, FALSE)) {
+      l->cpending = 0, l->connected = 1;
+      return;
+    }
+    DWORD e = GetLastError();
+    if (e == ERROR_IO_INCOMPLETE) return;
+    l->cpending = 0;
+    /* Cancelled as the thread that started it exited: wait again (a client
+     * that came meanwhile is seen as ERROR_PIPE_CONNECTED). Else the client
+     * left before it was accepted: let it go, wait for the next one. */
+    if (e != ERROR_OPERATION_ABORTED) DisconnectNamedPipe(l->inst);
+    start_connect(l);
+  }
+}
+
 int colo__win_pipe_lready(colo__os_lsock_t *l, HANDLE *ev) {
   *ev = NULL;
   if (l->inst == INVALID_HANDLE_VALUE || l->connected) return 1;
-  if (l->cpending && HasOverlappedIoCompleted(&l->cov)) return 1;
+  l_settle(l);
+  if (l->connected || !l->cpending) return 1;
   *ev = l->cov.hEvent;
   return 0;
 }
@@ -529,22 +549,7 @@ int colo__win_pipe_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t t
       int rc = next_instance(l);
       if (rc) return rc;
     }
-    if (l->cpending) {
-      DWORD x;
-      if (GetOverlappedResult(l->inst, &l->cov, &x, FALSE)) {
-        l->cpending = 0, l->connected = 1;
-      } else {
-        DWORD e = GetLastError();
-        if (e != ERROR_IO_INCOMPLETE) {
-          /* The client left before it was accepted, or the wait was
-           * cancelled as the thread that started it exited: wait again. */
-          l->cpending = 0;
-          DisconnectNamedPipe(l->inst);
-          start_connect(l);
-          continue;
-        }
-      }
-    }
+    l_settle(l);
     if (l->connected) {
       HANDLE h = l->inst;
       l->inst = INVALID_HANDLE_VALUE;
