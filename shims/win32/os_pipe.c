@@ -298,6 +298,12 @@ int colo__win_pipe_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *
    * taken for a full pipe. */
   while (c->wpending && InterlockedCompareExchange(&c->wqueued, 0, 0)) SwitchToThread();
   wr_settle(c);
+  /* A pipe whose read half saw the end is broken both ways: say so now
+   * rather than take bytes that cannot go anywhere. */
+  if (!c->werr && TryAcquireSRWLockExclusive(&c->rlock)) {
+    if (c->rerr == COLO_ECLOSED) wr_fail(c, c->rerr_os);
+    ReleaseSRWLockExclusive(&c->rlock);
+  }
   if (c->werr) {
     rc = wr_report(c);
   } else if (c->wpending) {

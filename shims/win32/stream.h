@@ -25,7 +25,7 @@
 struct colo__os_conn {
   int is_pipe;
   int is_unix;
-  char desc[64]; /* for messages: "pipe://NAME", "the peer" */
+  char desc[COLO__NAME_MAX + 120]; /* for messages: "pipe://NAME", "tcp://HOST port N", "the client" */
   /* ---- sockets ---- */
   SOCKET s;
   WSAEVENT sev; /* FD_READ | FD_CLOSE */
