@@ -228,18 +228,23 @@ static int listen_unix(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t
     return e == WSAEADDRINUSE ? colo__err(COLO_EEXIST, "%s exists", ep->name)
                               : colo__win_err((DWORD)e, "cannot bind", ep->name);
   }
+  /* The file itself (a reparse point, never followed): its identity, and
+   * perm's DACL set through that handle. */
   colo__win_sa_t wsa;
   BOOL present = FALSE, defaulted = FALSE;
   PACL dacl = NULL;
-  if ((rc = colo__win_sa_make(&wsa, perm)) == 0) {
+  BY_HANDLE_FILE_INFORMATION fi;
+  HANDLE fh = INVALID_HANDLE_VALUE;
+  if (file_id(wpath, READ_CONTROL | WRITE_DAC, &fh, &fi) != 0) {
+    rc = colo__win_last("cannot open the socket file", ep->name);
+  } else if ((rc = colo__win_sa_make(&wsa, perm)) == 0) {
     GetSecurityDescriptorDacl(wsa.sd, &present, &dacl, &defaulted);
-    DWORD e = SetNamedSecurityInfoW(wpath, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-                                    NULL, NULL, dacl, NULL);
+    DWORD e = SetSecurityInfo(fh, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL,
+                              NULL, dacl, NULL);
     colo__win_sa_free(&wsa);
     if (e != ERROR_SUCCESS) rc = colo__win_err(e, "cannot set the permissions of", ep->name);
   }
-  BY_HANDLE_FILE_INFORMATION fi;
-  if (!rc && file_id(wpath, 0, NULL, &fi) != 0) rc = colo__win_last("cannot look at the socket file", ep->name);
+  if (fh != INVALID_HANDLE_VALUE) CloseHandle(fh);
   if (!rc && listen(s, SOMAXCONN) != 0) rc = wsa_err("cannot listen on", ep->name);
   if (!rc && !(l->file = colo__malloc((wcslen(wpath) + 1) * sizeof(wchar_t)))) rc = colo__err_nomem();
   if (rc) {
