@@ -107,6 +107,8 @@ const colo__transport_t *colo__transport_of(colo__ep_kind_t kind);
 const colo__transport_t *colo__transport_by_scheme(const char *s, const char **rest);
 /* "colo://, shm://, file://, unix://, pipe:// and tcp://" into buf, for messages. */
 const char *colo__transport_schemes(char *buf, size_t cap);
+/* colo_info()'s how for transport t: its words, the system's for its object, then extra. */
+void colo__transport_how(const colo__transport_t *t, const char *extra, char *buf, size_t cap);
 /* colo_info() of a channel: its route, transport and limits, into a full
  * colo_info_t. */
 void colo__info_of(const colo_chan_t *ch, colo_info_t *out);

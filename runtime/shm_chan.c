@@ -182,8 +182,8 @@ static int shm_probe(const colo__endpoint_t *ep, const char *endpoint, colo__dia
   if (!rc) {
     info->ring_capacity = si->capacity[1];
     info->max_message = colo__ring_max_msg(si->capacity[1]);
-    snprintf(info->how, sizeof info->how, "%s; a listener waits for its one connection",
-             colo__transport_of(ep->kind)->how);
+    colo__transport_how(colo__transport_of(ep->kind), "; a listener waits for its one connection", info->how,
+                        sizeof info->how);
   }
   colo__free(si);
   return rc;

@@ -587,8 +587,8 @@ static int stream_probe(const colo__endpoint_t *ep, const char *endpoint, colo__
   int rc = colo__dial_conn(ep, d, &conn);
   if (rc) return rc;
   colo__os_conn_close(conn);
-  snprintf(info->how, sizeof info->how, "%s; a listener accepts connections (the handshake is not run, so that "
-           "no connection is taken from its application)", colo__transport_of(ep->kind)->how);
+  colo__transport_how(colo__transport_of(ep->kind), "; a listener accepts connections (the handshake is not run, so "
+                      "that no connection is taken from its application)", info->how, sizeof info->how);
   return 0;
 }
 

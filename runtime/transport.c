@@ -81,6 +81,13 @@ void colo__route_merge(colo_info_t **dst, colo_info_t *src) {
   colo__free(src);
 }
 
+void colo__transport_how(const colo__transport_t *t, const char *extra, char *buf, size_t cap) {
+  /* The transport's words, then the system's for its object, then the
+   * caller's (how a ring sleeps, what a listener does). */
+  const char *os = t->kind ? colo__os_kind_how(t->kind) : "";
+  snprintf(buf, cap, "%s%s%s%s%s", t->how, os[0] ? " (" : "", os, os[0] ? ")" : "", extra);
+}
+
 void colo__info_of(const colo_chan_t *ch, colo_info_t *out) {
   if (ch->route) *out = *ch->route;
   else memset(out, 0, sizeof *out);
@@ -88,12 +95,9 @@ void colo__info_of(const colo_chan_t *ch, colo_info_t *out) {
   snprintf(out->transport, sizeof out->transport, "%s", ch->t->name);
   snprintf(out->endpoint, sizeof out->endpoint, "%s", ch->endpoint);
   if (!out->how[0]) {
-    /* The transport's words, then the system's for its object, then the
-     * channel's own (how a ring sleeps). */
-    const char *os = ch->t->kind ? colo__os_kind_how(ch->t->kind) : "";
     char extra[160] = "";
     if (ch->vt->describe) ch->vt->describe(ch, extra, sizeof extra);
-    snprintf(out->how, sizeof out->how, "%s%s%s%s%s", ch->t->how, os[0] ? " (" : "", os, os[0] ? ")" : "", extra);
+    colo__transport_how(ch->t, extra, out->how, sizeof out->how);
   }
   out->max_message = ch->max_msg;
   out->ring_capacity = ch->ring_capacity;
