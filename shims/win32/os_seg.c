@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <string.h>
 
+colo__win_sys_t colo__win_sys = {.create_mapping = CreateFileMappingW};
+
 const colo__os_caps_t colo__os_caps = {
     .persistent_names = 0, .listable_names = 0, .xproc_addr_wait = 0, .rdv_kind = COLO__EP_PIPE};
 
@@ -371,8 +373,8 @@ static int create_section(colo__os_seg_t *s, const char *name, uint64_t size, ui
   colo__win_sa_t sa;
   if ((rc = colo__win_sa_make(&sa, perm)) != 0) return rc;
   SetLastError(0);
-  s->map = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa.sa, PAGE_READWRITE | SEC_COMMIT, (DWORD)(size >> 32),
-                              (DWORD)size, wname);
+  s->map = colo__win_sys.create_mapping(INVALID_HANDLE_VALUE, &sa.sa, PAGE_READWRITE | SEC_COMMIT,
+                                        (DWORD)(size >> 32), (DWORD)size, wname);
   DWORD e = GetLastError();
   colo__win_sa_free(&sa);
   if (!s->map) {
@@ -499,8 +501,8 @@ int colo__os_seg_create_anon(colo__os_seg_t **out, uint64_t size) {
   snprintf(s->name, sizeof s->name, "an anonymous section");
   colo__win_sa_t sa;
   if ((rc = colo__win_sa_make(&sa, 0600)) == 0) {
-    s->map = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa.sa, PAGE_READWRITE | SEC_COMMIT, (DWORD)(size >> 32),
-                                (DWORD)size, NULL);
+    s->map = colo__win_sys.create_mapping(INVALID_HANDLE_VALUE, &sa.sa, PAGE_READWRITE | SEC_COMMIT,
+                                          (DWORD)(size >> 32), (DWORD)size, NULL);
     colo__win_sa_free(&sa);
     if (!s->map) rc = colo__win_last("cannot create", s->name);
   }

@@ -20,6 +20,18 @@
 
 #include "../shim.h"
 
+/* ---- what a test build may make fail (SQLite's aSyscall[] idea) -------------------- */
+
+typedef struct colo__win_sys {
+  /* CreateFileMappingW of a section (shm://, anonymous): tests return NULL
+   * with ERROR_COMMITMENT_LIMIT, as an exhausted pagefile does, which Wine
+   * (whose commit limit is the host's memory) cannot be made to do. */
+  HANDLE(WINAPI *create_mapping)(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD protect, DWORD size_hi, DWORD size_lo,
+                                 LPCWSTR name);
+} colo__win_sys_t;
+
+extern colo__win_sys_t colo__win_sys;
+
 /* ---- errors (os_err.c) ------------------------------------------------------------- */
 
 /* A Win32 error (GetLastError(), or a WSA error) as a COLO_E* code. */
