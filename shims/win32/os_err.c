@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "win32.h"
+#include "edge.h"
 
 int colo__win_code(DWORD e) {
   switch (e) {
@@ -81,12 +82,8 @@ int colo__win_code(DWORD e) {
 
 int colo__win_err(DWORD e, const char *what, const char *obj) {
   char msg[256];
-  DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e,
-                           MAKELANGID(LANG_ENGLISH, SUBLANG_DEFAULT), msg, sizeof msg, NULL);
-  if (n == 0) n = (DWORD)snprintf(msg, sizeof msg, "system error");
-  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' ' || msg[n - 1] == '.'))
-    msg[--n] = '\0';
-  int code = colo__win_code(e);
+  colo__wedge_message(e, msg, sizeof msg);
+  int code = colo__wedge_code(e);
   if (obj) return colo__err(code, "%s %s: %s (error %lu)", what, obj, msg, (unsigned long)e);
   return colo__err(code, "%s: %s (error %lu)", what, msg, (unsigned long)e);
 }

@@ -1,10 +1,8 @@
 /*
  * os_base.c - errors, clocks, sleeping, randomness, the stop events and the
  * standard streams of the colo command on Windows (the "every platform" part
- * of tools/os.h). The command cannot call the shim's own clock and random
- * functions (colo.dll hides them), so these make the same calls
- * shims/win32/os_time.c makes: QueryPerformanceCounter, a high-resolution
- * waitable timer, BCryptGenRandom.
+ * of tools/os.h). The command cannot call the shim's own clock, random and
+ * error functions (colo.dll hides them), so both include shims/win32/edge.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +13,7 @@
 #include <string.h>
 
 #include "win32.h"
-
-#include <bcrypt.h>
+#include "shims/win32/edge.h"
 
 /* ---- errors -------------------------------------------------------------------------- */
 
@@ -32,96 +29,19 @@ int tos_err(int code, const char *fmt, ...) {
   return code;
 }
 
-static int win_code(DWORD e) {
-  switch (e) {
-  case ERROR_FILE_NOT_FOUND:
-  case ERROR_PATH_NOT_FOUND:
-  case ERROR_INVALID_DRIVE: return COLO_ENOENT;
-  case ERROR_ACCESS_DENIED:
-  case ERROR_PRIVILEGE_NOT_HELD:
-  case ERROR_SHARING_VIOLATION: return COLO_EPERM;
-  case ERROR_FILE_EXISTS:
-  case ERROR_ALREADY_EXISTS: return COLO_EEXIST;
-  case ERROR_DISK_FULL:
-  case ERROR_HANDLE_DISK_FULL: return COLO_ENOSPC;
-  case ERROR_NOT_ENOUGH_MEMORY:
-  case ERROR_OUTOFMEMORY: return COLO_ENOMEM;
-  case ERROR_NOT_SUPPORTED:
-  case ERROR_CALL_NOT_IMPLEMENTED: return COLO_ENOTSUP;
-  case ERROR_INVALID_PARAMETER:
-  case ERROR_INVALID_NAME: return COLO_EINVAL;
-  default: return COLO_EIO;
-  }
-}
-
 int tos_win_err(DWORD e, const char *what, const char *obj) {
   char msg[512];
-  DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e, 0, msg, sizeof msg, NULL);
-  /* The system's sentence ends in ".\r\n": one line, as every detail. */
-  while (n > 0 && (msg[n - 1] == '\r' || msg[n - 1] == '\n' || msg[n - 1] == '.' || msg[n - 1] == ' ')) n--;
-  msg[n] = 0;
-  if (n == 0) snprintf(msg, sizeof msg, "system error");
-  int code = win_code(e);
+  colo__wedge_message(e, msg, sizeof msg);
+  int code = colo__wedge_code(e);
   if (!obj) return tos_err(code, "%s: %s (error %lu)", what, msg, (unsigned long)e);
   return tos_err(code, "%s %s: %s (error %lu)", what, obj, msg, (unsigned long)e);
 }
 
 /* ---- clocks, sleeping, randomness ------------------------------------------------------ */
 
-static uint64_t qpc_freq(void) {
-  static _Atomic uint64_t freq;
-  uint64_t f = atomic_load_explicit(&freq, memory_order_relaxed);
-  if (f == 0) {
-    LARGE_INTEGER li;
-    QueryPerformanceFrequency(&li); /* never fails since Windows XP */
-    f = (uint64_t)li.QuadPart;
-    atomic_store_explicit(&freq, f, memory_order_relaxed);
-  }
-  return f;
-}
-
-uint64_t tos_now_ns(void) {
-  LARGE_INTEGER li;
-  QueryPerformanceCounter(&li);
-  uint64_t t = (uint64_t)li.QuadPart, f = qpc_freq();
-  /* Split so that t * 1e9 cannot overflow. */
-  return t / f * 1000000000u + t % f * 1000000000u / f;
-}
-
-void tos_sleep_ns(uint64_t ns) {
-  if (ns == 0) return;
-  /* A high-resolution waitable timer (Windows 10 1803) sleeps close to the
-   * time asked; Sleep() rounds up to the 15.6 ms tick. An older system has
-   * the plain timer; failing both, Sleep(). */
-  HANDLE t = CreateWaitableTimerExW(NULL, NULL, 0x00000002 /* CREATE_WAITABLE_TIMER_HIGH_RESOLUTION */,
-                                    TIMER_ALL_ACCESS);
-  if (!t) t = CreateWaitableTimerExW(NULL, NULL, 0, TIMER_ALL_ACCESS);
-  if (t) {
-    LARGE_INTEGER due;
-    uint64_t units = ns / 100u + (ns % 100u != 0); /* 100 ns units, relative (negative) */
-    due.QuadPart = -(LONGLONG)(units > INT64_MAX ? INT64_MAX : units);
-    int ok = SetWaitableTimer(t, &due, 0, NULL, NULL, FALSE) && WaitForSingleObject(t, INFINITE) == WAIT_OBJECT_0;
-    CloseHandle(t);
-    if (ok) return;
-  }
-  uint64_t ms = ns / 1000000u + (ns % 1000000u != 0);
-  Sleep(ms >= INFINITE ? INFINITE - 1 : (DWORD)ms);
-}
-
-void tos_random(void *buf, size_t len) {
-  unsigned char *p = buf;
-  while (len > 0) {
-    ULONG n = len > 0x10000000u ? 0x10000000u : (ULONG)len;
-    if (BCryptGenRandom(NULL, p, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG) != 0) break;
-    p += n, len -= n;
-  }
-  /* Never fails: mix the clock into what is left (as the POSIX layer does). */
-  uint64_t x = tos_now_ns() ^ ((uint64_t)GetCurrentProcessId() << 32) ^ (uintptr_t)buf;
-  for (size_t i = 0; i < len; i++) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    p[i] = (unsigned char)x;
-  }
-}
+uint64_t tos_now_ns(void) { return colo__wedge_now_ns(); }
+void tos_sleep_ns(uint64_t ns) { colo__wedge_sleep_ns(ns); }
+void tos_random(void *buf, size_t len) { colo__wedge_random(buf, len); }
 
 /* ---- the futex (colo probe, not built on Windows) ---------------------------------------- */
 
