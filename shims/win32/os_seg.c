@@ -248,6 +248,16 @@ static void seg_free(colo__os_seg_t *s) {
   colo__free(s);
 }
 
+/* The end of an open or create: the handle is the caller's, or nothing is. */
+static int seg_done(colo__os_seg_t *s, int rc, colo__os_seg_t **out) {
+  if (rc) {
+    seg_free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
 /* Maps all of the section (read-write, or read-only). */
 static int map_view(colo__os_seg_t *s, int writable) {
   s->base = MapViewOfFile(s->map, FILE_MAP_READ | (writable ? FILE_MAP_WRITE : 0), 0, 0, 0);
@@ -423,12 +433,7 @@ int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *
   } else {
     rc = colo__err(COLO_EINVAL, "not a segment endpoint");
   }
-  if (rc) {
-    seg_free(s);
-    return rc;
-  }
-  *out = s;
-  return 0;
+  return seg_done(s, rc, out);
 }
 
 int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, int flags) {
@@ -483,12 +488,7 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
   } else {
     rc = colo__err(COLO_EINVAL, "not a segment endpoint");
   }
-  if (rc) {
-    seg_free(s);
-    return rc;
-  }
-  *out = s;
-  return 0;
+  return seg_done(s, rc, out);
 }
 
 int colo__os_seg_create_anon(colo__os_seg_t **out, uint64_t size) {
@@ -509,12 +509,7 @@ int colo__os_seg_create_anon(colo__os_seg_t **out, uint64_t size) {
   s->writable = s->mapped = s->creator = 1;
   s->size = size;
   if (!rc) rc = map_view(s, 1);
-  if (rc) {
-    seg_free(s);
-    return rc;
-  }
-  *out = s;
-  return 0;
+  return seg_done(s, rc, out);
 }
 
 void *colo__os_seg_base(const colo__os_seg_t *s) { return s->mapped ? s->base : NULL; }
