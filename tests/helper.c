@@ -41,6 +41,8 @@
  *                                   the rendezvous connection; print "ready"; SIGKILL self
  *   try-open PATH                   open PATH for reading, then for writing, without blocking;
  *                                   print "R W" where each is OK or the errno's name
+ *   say TEXT CODE                   print TEXT; exit with CODE (testutil's own test)
+ *   say-hold TEXT                   print TEXT; sleep until killed
  *   as-nobody ROLE EP ...           any role above, run as uid/gid 65534 (prints "SKIP
  *                                   why" when that is not possible)
  *   refuse-fdpass ROLE EP ...       any role above (as-nobody included), with every segment
@@ -259,6 +261,15 @@ int main(int argc, char **argv) {
   }
   const char *role = argv[1], *ep = argv[2];
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (!strcmp(role, "say") && argc == 4) {
+    printf("%s\n", ep);
+    return atoi(argv[3]);
+  }
+  if (!strcmp(role, "say-hold")) {
+    printf("%s\n", ep);
+    fflush(stdout);
+    for (;;) tu_sleep_ms(1000000);
+  }
   if (!strcmp(role, "stream-send") && argc == 6) {
     colo_wait_mode_t mode = (colo_wait_mode_t)atoi(argv[4]);
     return stream_send(ep, strtoull(argv[3], NULL, 10), mode, strtoull(argv[5], NULL, 10));

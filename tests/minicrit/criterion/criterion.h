@@ -60,6 +60,7 @@ void mc_log(const char *fmt, ...) MC_PRINTF(1, 2);
 #define cr_assert_null(p, ...) cr_assert((p) == NULL, __VA_ARGS__)
 #define cr_assert_not_null(p, ...) cr_assert((p) != NULL, __VA_ARGS__)
 #define cr_assert_str_eq(a, b, ...) cr_assert(strcmp((a), (b)) == 0, __VA_ARGS__)
+#define cr_assert_str_neq(a, b, ...) cr_assert(strcmp((a), (b)) != 0, __VA_ARGS__)
 #define cr_assert_fail(...) mc_check(0, __FILE__, __LINE__, "cr_assert_fail", "" __VA_ARGS__)
 #define cr_fail(...) mc_check(0, __FILE__, __LINE__, "cr_fail", "" __VA_ARGS__)
 #define cr_skip_test(...) mc_skip("" __VA_ARGS__)
