@@ -120,3 +120,25 @@ Test(testutil, sleep_sleeps_and_the_clock_sees_it) {
   cr_assert_geq(dt, 40u, "slept %llu ms", (unsigned long long)dt);
   cr_assert_lt(dt, (uint64_t)tu_ms(5000));
 }
+
+Test(testutil, a_symbolic_link_where_the_platform_makes_one_reaches_its_target) {
+  char dir[256], file[300], link[300];
+  tu_tmp_path(dir, sizeof dir, "link");
+  snprintf(file, sizeof file, "%s/target", dir);
+  snprintf(link, sizeof link, "%s/link", dir);
+  cr_assert_eq(tu_mkdir(dir), 0);
+  cr_assert_eq(tu_write_file(file, "linked", 6), 0);
+  if (tu_symlink(file, link) != 0) {
+    tu_remove_tree(dir);
+    cr_skip_test("no symbolic links here (Windows: needs the privilege or developer mode)");
+    return;
+  }
+  size_t len;
+  unsigned char *m = tu_map_file(link, &len);
+  cr_assert_not_null(m, "the link opens its target: %s", link);
+  cr_assert_eq(len, 6u);
+  cr_assert_eq(memcmp(m, "linked", 6), 0);
+  tu_unmap(m, len);
+  tu_remove_tree(dir);
+  cr_assert_null(tu_map_file(file, &len), "the tree went, the target with it");
+}

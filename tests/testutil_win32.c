@@ -368,7 +368,7 @@ int tu_mkdir(const char *path) {
 }
 
 /* Needs the privilege to create links, or developer mode (the unprivileged
- * flag); -1 otherwise. */
+ * flag); -1 otherwise, and under Wine 8, which makes none. */
 int tu_symlink(const char *target, const char *path) {
   wchar_t *wt = wpath(target), *wp = wpath(path);
   int rc = -1;
@@ -378,6 +378,10 @@ int tu_symlink(const char *target, const char *path) {
     if (CreateSymbolicLinkW(wp, wt, flags | SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE) ||
         CreateSymbolicLinkW(wp, wt, flags))
       rc = 0;
+    /* Wine 8's CreateSymbolicLinkW is a stub that returns TRUE and makes
+     * nothing: a link is there only if its reparse point is. */
+    DWORD la = GetFileAttributesW(wp);
+    if (rc == 0 && (la == INVALID_FILE_ATTRIBUTES || !(la & FILE_ATTRIBUTE_REPARSE_POINT))) rc = -1;
   }
   free(wt), free(wp);
   return rc;
