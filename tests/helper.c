@@ -41,69 +41,67 @@
  *                                   the rendezvous connection; print "ready"; SIGKILL self
  *   try-open PATH                   open PATH for reading, then for writing, without blocking;
  *                                   print "R W" where each is OK or the errno's name
+ *   say TEXT CODE                   print TEXT; exit with CODE (testutil's own test)
+ *   say-hold TEXT                   print TEXT; sleep until killed
  *   as-nobody ROLE EP ...           any role above, run as uid/gid 65534 (prints "SKIP
  *                                   why" when that is not possible)
  *   refuse-fdpass ROLE EP ...       any role above (as-nobody included), with every segment
  *                                   passed to it dropped by the system (tu_refuse_seg_passing)
  *
  * Exit 0 when the role completed as intended; messages on stderr otherwise.
+ *
+ * The roles that need POSIX itself (a mount namespace, fork, the posix shim's
+ * syscall table, descriptors, FIFOs, open-file-description locks) are in
+ * helper_posix.c; on Windows, helper_win32.c answers them with "SKIP ROLE: not
+ * on this platform" (exit 0, as the as-nobody roles do when they cannot).
  */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <grp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "../shims/posix/posix.h"
 #include "colo.h"
+#include "helper.h"
 #include "testutil.h"
 
 #define MAXLEN 4096
 
-static int die(const char *what, int rc) {
+int helper_die(const char *what, int rc) {
   fprintf(stderr, "helper: %s: %s: %s\n", what, colo_errname(rc), colo_last_error());
   return 1;
 }
 
-static void ready(void) {
+void helper_ready(void) {
   printf("ready\n");
   fflush(stdout);
 }
 
-static colo_chan_t *connect_or_exit(const char *ep, colo_wait_mode_t mode) {
+colo_chan_t *helper_connect_or_exit(const char *ep, colo_wait_mode_t mode) {
   colo_opts_t o;
   colo_opts_init(&o);
   o.wait_mode = mode;
   colo_chan_t *ch;
   int rc = colo_connect(&ch, ep, &o, tu_ms(10000));
-  if (rc) exit(die("connect", rc));
+  if (rc) exit(helper_die("connect", rc));
   return ch;
 }
 
-static colo_listener_t *listen_or_exit(const char *ep) {
+colo_listener_t *helper_listen_or_exit(const char *ep) {
   colo_listener_t *l;
   int rc = colo_listen(&l, ep, NULL);
-  if (rc) exit(die("listen", rc));
+  if (rc) exit(helper_die("listen", rc));
   return l;
 }
 
-static colo_chan_t *accept_or_exit(colo_listener_t *l) {
+colo_chan_t *helper_accept_or_exit(colo_listener_t *l) {
   colo_chan_t *ch;
   int rc = colo_accept(l, &ch, tu_ms(10000));
-  if (rc) exit(die("accept", rc));
+  if (rc) exit(helper_die("accept", rc));
   return ch;
 }
 
 static int stream_send(const char *ep, uint64_t count, colo_wait_mode_t mode, uint64_t seed) {
-  colo_chan_t *ch = connect_or_exit(ep, mode);
+  colo_chan_t *ch = helper_connect_or_exit(ep, mode);
   static uint8_t buf[MAXLEN];
   uint64_t h = 0;
   for (uint64_t i = 0; i < count; i++) {
@@ -112,7 +110,7 @@ static int stream_send(const char *ep, uint64_t count, colo_wait_mode_t mode, ui
     if (i & 1) {
       void *dst;
       rc = colo_reserve(ch, MAXLEN, &dst, COLO_FOREVER);
-      if (rc) return die("reserve", rc);
+      if (rc) return helper_die("reserve", rc);
       n = tu_msg(seed, i, MAXLEN, dst);
       h ^= tu_xxh3(dst, n) + i;
       rc = colo_commit(ch, n);
@@ -121,14 +119,14 @@ static int stream_send(const char *ep, uint64_t count, colo_wait_mode_t mode, ui
       h ^= tu_xxh3(buf, n) + i;
       rc = colo_send(ch, buf, n, COLO_FOREVER);
     }
-    if (rc) return die("send", rc);
+    if (rc) return helper_die("send", rc);
   }
   /* The receiver answers with what it counted and hashed, so the reverse
    * direction is exercised too. */
   uint64_t summary[2];
   size_t len;
   int rc = colo_recv(ch, summary, sizeof summary, &len, tu_ms(60000));
-  if (rc) return die("recv summary", rc);
+  if (rc) return helper_die("recv summary", rc);
   if (len != sizeof summary || summary[0] != count || summary[1] != h) {
     fprintf(stderr, "helper: summary mismatch: count %llu/%llu\n", (unsigned long long)summary[0],
             (unsigned long long)count);
@@ -141,28 +139,26 @@ static int stream_send(const char *ep, uint64_t count, colo_wait_mode_t mode, ui
 static int send_numbered(colo_chan_t *ch, uint64_t k) {
   for (uint64_t i = 0; i < k; i++) {
     int rc = colo_send(ch, &i, sizeof i, COLO_FOREVER);
-    if (rc) return die("send", rc);
+    if (rc) return helper_die("send", rc);
   }
   return 0;
 }
 
 static int scribble(const char *ep, double seconds, uint64_t seed) {
-  colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+  colo_chan_t *ch = helper_connect_or_exit(ep, COLO_WAIT_HYBRID);
   char path[600];
-  int fd = open(tu_shm_path(ep, path, sizeof path), O_RDWR);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) return die("open for scribbling", COLO_EIO);
-  uint8_t *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (m == MAP_FAILED) return die("mmap", COLO_EIO);
+  size_t size;
+  uint8_t *m = tu_map_file(tu_shm_path(ep, path, sizeof path), &size);
+  if (!m || size <= 128) return helper_die("map for scribbling", COLO_EIO);
   char go[8];
   size_t n;
   int rc = colo_recv(ch, go, sizeof go, &n, tu_ms(10000));
-  if (rc) return die("recv go", rc);
-  ready();
+  if (rc) return helper_die("recv go", rc);
+  helper_ready();
   /* Everything after the immutable header: control words, ring indices,
    * sleep flags, record headers, payloads. */
   uint64_t x = seed | 1, end = tu_now_ms() + (uint64_t)(seconds * 1000);
-  size_t span = (size_t)st.st_size - 128;
+  size_t span = size - 128;
   while (tu_now_ms() < end) {
     for (int k = 0; k < 1000; k++) {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -176,85 +172,8 @@ static int scribble(const char *ep, double seconds, uint64_t seed) {
   return 0;
 }
 
-/* Moves this process into its own mount namespace with a fresh tmpfs of
- * size_opt on /dev/shm. 0, or -1 after printing "SKIP why". */
-static int private_dev_shm(const char *size_opt) {
-  if (unshare(CLONE_NEWNS) != 0) {
-    printf("SKIP unshare(CLONE_NEWNS): %s\n", strerror(errno));
-    return -1;
-  }
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-      mount("tmpfs", "/dev/shm", "tmpfs", 0, size_opt) != 0) {
-    printf("SKIP mount tmpfs on /dev/shm: %s\n", strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
-/* Serves one colo:// client from a private /dev/shm: prints the transport
- * it got, then echoes one message. */
-static int serve_private_shm(const char *ep) {
-  if (private_dev_shm("size=64m") != 0) return 0;
-  colo_listener_t *l = listen_or_exit(ep);
-  ready();
-  colo_chan_t *ch = accept_or_exit(l);
-  printf("%s\n", colo_transport(ch));
-  char buf[256];
-  size_t n;
-  int rc = colo_recv(ch, buf, sizeof buf, &n, tu_ms(10000));
-  if (!rc) rc = colo_send(ch, buf, n, tu_ms(10000));
-  if (rc) return die("echo", rc);
-  colo_close(ch);
-  colo_listener_close(l);
-  return 0;
-}
-
-static int listen_small_shm(const char *ep) {
-  if (private_dev_shm("size=1m") != 0) return 0;
-  colo_listener_t *l;
-  int rc = colo_listen(&l, ep, NULL); /* default rings: 2 MiB + header > 1 MiB */
-  char path[600];
-  int left = access(tu_shm_path(ep, path, sizeof path), F_OK) == 0;
-  printf("%s leftover=%d %s\n", colo_errname(rc), left, colo_last_error());
-  if (!rc) colo_listener_close(l);
-  return 0;
-}
-
-static int die_in_fallocate(int fd, off_t off, off_t len) {
-  (void)fd, (void)off, (void)len;
-  raise(SIGKILL);
-  return 0;
-}
-
-/* Takes a read lock on presence byte `byte` as soon as nobody holds it
- * (within 5 s), as a reader lying in wait would. */
-static int read_lock(const char *ep, int byte) {
-  char path[600];
-  int fd = open(tu_shm_path(ep, path, sizeof path), O_RDONLY | O_CLOEXEC);
-  struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
-  uint64_t end = tu_now_ms() + 5000;
-  int rc;
-  while ((rc = fd < 0 ? -1 : fcntl(fd, F_OFD_SETLK, &fl)) != 0 && fd >= 0 && errno == EAGAIN && tu_now_ms() < end)
-    usleep(1000);
-  if (rc != 0) {
-    printf("ERROR %s\n", strerror(errno));
-    return 1;
-  }
-  ready();
-  for (;;) pause();
-}
-
-static const char *try_open(const char *path, int flags) {
-  int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
-  if (fd >= 0) {
-    close(fd);
-    return "OK";
-  }
-  return errno == EACCES ? "EACCES" : errno == ENXIO ? "ENXIO" : errno == ENOENT ? "ENOENT" : strerror(errno);
-}
-
 static int send_until_short(const char *ep) {
-  colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+  colo_chan_t *ch = helper_connect_or_exit(ep, COLO_WAIT_HYBRID);
   static uint8_t m[4096];
   uint64_t i = 0;
   int rc;
@@ -265,23 +184,8 @@ static int send_until_short(const char *ep) {
   }
   printf("sent %llu %s\n", (unsigned long long)i, colo_errname(rc));
   fflush(stdout);
-  raise(SIGKILL);
+  tu_kill_self();
   return 1;
-}
-
-/* The rendezvous connection of a ring channel: this process's one socket. */
-static int junk_on_lifeline(const char *ep) {
-  connect_or_exit(ep, COLO_WAIT_HYBRID);
-  for (int fd = 3; fd < 1024; fd++) {
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    static char junk[16384];
-    memset(junk, 'j', sizeof junk);
-    if (write(fd, junk, sizeof junk) < 0) return die("write junk", COLO_EIO);
-    ready();
-    raise(SIGKILL);
-  }
-  return die("no socket", COLO_EIO);
 }
 
 static int listen_echo(const char *ep, const char *peer) {
@@ -291,7 +195,7 @@ static int listen_echo(const char *ep, const char *peer) {
   if (strncmp(ep, "shm://", 6) && strncmp(ep, "file://", 7)) o.perm = 0666; /* let the other user reach it */
   colo_listener_t *l;
   int rc = colo_listen(&l, ep, &o);
-  if (rc) return die("listen", rc);
+  if (rc) return helper_die("listen", rc);
   printf("ready %s\n", colo_listener_endpoint(l));
   fflush(stdout);
   colo_chan_t *ch;
@@ -327,9 +231,9 @@ static int connect_echo(const char *ep, const char *peer) {
 }
 
 static int connect_truncate(const char *ep) {
-  colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+  colo_chan_t *ch = helper_connect_or_exit(ep, COLO_WAIT_HYBRID);
   char path[600];
-  if (truncate(tu_shm_path(ep, path, sizeof path), 0) != 0) return die("truncate", COLO_EIO);
+  if (tu_truncate(tu_shm_path(ep, path, sizeof path), 0) != 0) return helper_die("truncate", COLO_EIO);
   int rc = colo_send(ch, "after", 5, tu_ms(1000));
   char buf[64];
   size_t n;
@@ -345,7 +249,7 @@ int main(int argc, char **argv) {
     argv++, argc--;
   }
   if (argc >= 2 && !strcmp(argv[1], "as-nobody")) {
-    if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+    if (tu_become_other_user() != 0) {
       printf("SKIP cannot become uid 65534: %s\n", strerror(errno));
       return 0;
     }
@@ -356,43 +260,53 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *role = argv[1], *ep = argv[2];
-  setvbuf(stdout, NULL, _IOLBF, 0);
+  /* Every line reaches the test as it is printed: unbuffered, since Windows'
+   * C runtime has no line buffering (_IOLBF is _IOFBF there). */
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (!strcmp(role, "say") && argc == 4) {
+    printf("%s\n", ep);
+    return atoi(argv[3]);
+  }
+  if (!strcmp(role, "say-hold")) {
+    printf("%s\n", ep); /* not flushed: the test sees whether stdout holds it back */
+    for (;;) tu_sleep_ms(1000000);
+  }
   if (!strcmp(role, "stream-send") && argc == 6) {
     colo_wait_mode_t mode = (colo_wait_mode_t)atoi(argv[4]);
     return stream_send(ep, strtoull(argv[3], NULL, 10), mode, strtoull(argv[5], NULL, 10));
   }
   if (!strcmp(role, "send-then-die") && argc == 4) {
-    colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+    colo_chan_t *ch = helper_connect_or_exit(ep, COLO_WAIT_HYBRID);
     if (send_numbered(ch, strtoull(argv[3], NULL, 10))) return 1;
-    raise(SIGKILL);
+    tu_kill_self();
   }
   if (!strcmp(role, "send-forever")) {
-    colo_chan_t *ch = connect_or_exit(ep, COLO_WAIT_HYBRID);
+    colo_chan_t *ch = helper_connect_or_exit(ep, COLO_WAIT_HYBRID);
     return send_numbered(ch, UINT64_MAX);
   }
   if (!strcmp(role, "listen-die")) {
-    listen_or_exit(ep);
-    ready();
-    raise(SIGKILL);
+    helper_listen_or_exit(ep);
+    helper_ready();
+    tu_kill_self();
   }
   if (!strcmp(role, "listen-accept-die")) {
-    accept_or_exit(listen_or_exit(ep));
-    ready();
-    raise(SIGKILL);
+    helper_accept_or_exit(helper_listen_or_exit(ep));
+    helper_ready();
+    tu_kill_self();
   }
   if (!strcmp(role, "listen-accept-hold")) {
-    accept_or_exit(listen_or_exit(ep));
-    ready();
-    for (;;) pause();
+    helper_accept_or_exit(helper_listen_or_exit(ep));
+    helper_ready();
+    for (;;) tu_sleep_ms(1000000);
   }
   if (!strcmp(role, "connect-hold")) {
-    connect_or_exit(ep, COLO_WAIT_HYBRID);
-    ready();
-    for (;;) pause();
+    helper_connect_or_exit(ep, COLO_WAIT_HYBRID);
+    helper_ready();
+    for (;;) tu_sleep_ms(1000000);
   }
   if (!strcmp(role, "scribble") && argc == 5) return scribble(ep, atof(argv[3]), strtoull(argv[4], NULL, 10));
   if (!strcmp(role, "connect-as-nobody")) {
-    if (setgid(65534) != 0 || setuid(65534) != 0) {
+    if (tu_become_other_user() != 0) {
       printf("SKIP setuid: %s\n", strerror(errno));
       return 0;
     }
@@ -402,34 +316,12 @@ int main(int argc, char **argv) {
     if (!rc) colo_close(ch);
     return 0;
   }
-  if (!strcmp(role, "listen-small-shm")) return listen_small_shm(ep);
   if (!strcmp(role, "listen-echo")) return listen_echo(ep, argc > 3 ? argv[3] : NULL);
   if (!strcmp(role, "connect-echo")) return connect_echo(ep, argc > 3 ? argv[3] : NULL);
   if (!strcmp(role, "connect-truncate")) return connect_truncate(ep);
   if (!strcmp(role, "send-until-short")) return send_until_short(ep);
-  if (!strcmp(role, "connect-junk-die")) return junk_on_lifeline(ep);
-  if (!strcmp(role, "try-open")) {
-    printf("%s %s\n", try_open(ep, O_RDONLY), try_open(ep, O_WRONLY));
-    return 0;
-  }
-  if (!strcmp(role, "read-lock") && argc == 4) return read_lock(ep, atoi(argv[3]));
-  if (!strcmp(role, "listen-die-sizing")) {
-    colo__posix_sys.fallocate = die_in_fallocate;
-    listen_or_exit(ep);
-    return 1; /* not reached */
-  }
-  if (!strcmp(role, "connect-fork-die")) {
-    connect_or_exit(ep, COLO_WAIT_HYBRID);
-    pid_t child = fork();
-    if (child == 0) {
-      sleep(30);
-      _exit(0);
-    }
-    printf("ready %d\n", (int)child);
-    fflush(stdout);
-    raise(SIGKILL);
-  }
-  if (!strcmp(role, "serve-private-shm")) return serve_private_shm(ep);
+  int rc = helper_os_role(role, argc, argv);
+  if (rc >= 0) return rc;
   fprintf(stderr, "helper: unknown role or arguments: %s\n", role);
   return 2;
 }

@@ -97,28 +97,45 @@ static void seg_done(colo__os_seg_t *s, colo__ep_kind_t kind, const char *name) 
 
 /* ---- paths -------------------------------------------------------------------------- */
 
+/* An absolute path of exactly len bytes under the temporary directory (as
+ * the platform writes one: "/tmp/...", "/C:/..."), padded with c. */
+static void path_of_len(char *buf, size_t len, char c) {
+  char dir[256];
+  tu_tmp_path(dir, sizeof dir, "p");
+  size_t n = strlen(dir);
+  cr_assert_lt(n + 2, len, "the temporary directory's path is shorter than %zu", len);
+  memcpy(buf, dir, n);
+  buf[n] = '/';
+  memset(buf + n + 1, c, len - n - 1);
+  buf[len] = '\0';
+}
+
 Test(paths, a_path_this_system_cannot_use_is_refused_with_the_reason_and_a_good_one_passes) {
-  int rc = colo__os_path_check(COLO__EP_FILE, "/tmp/colo-os-path");
+  char good[256], dir[300], sock[256];
+  tu_tmp_path(good, sizeof good, "path");
+  int rc = colo__os_path_check(COLO__EP_FILE, good);
   NEED_RC(rc, "colo__os_path_check");
   /* "absolute, short enough for the object it names, not naming a
-   * directory"; the reason is recorded without the endpoint. */
+   * directory"; the reason is recorded without the endpoint. (Windows asks
+   * for a drive letter: "relative" is its word for what is missing only on
+   * POSIX, so the case checks the code there and the word where it is.) */
   cr_assert_eq(colo__os_path_check(COLO__EP_FILE, "relative/seg"), COLO_EINVAL);
-  cr_assert(strstr(colo_last_error(), "absolute"), "%s", colo_last_error());
-  cr_assert_eq(colo__os_path_check(COLO__EP_PIPE, "/tmp/dir/"), COLO_EINVAL);
+  cr_assert(strstr(colo_last_error(), "absolute") || strstr(colo_last_error(), "drive-letter"), "%s",
+            colo_last_error());
+  snprintf(dir, sizeof dir, "%s/", good);
+  cr_assert_eq(colo__os_path_check(COLO__EP_FILE, dir), COLO_EINVAL);
   cr_assert(strstr(colo_last_error(), "directory"), "%s", colo_last_error());
   char longp[COLO__PATH_MAX + 8];
-  memset(longp, 'p', sizeof longp - 1);
-  longp[0] = '/', longp[sizeof longp - 1] = '\0';
+  path_of_len(longp, sizeof longp - 1, 'p');
   cr_assert_eq(colo__os_path_check(COLO__EP_FILE, longp), COLO_EINVAL, "longer than COLO__PATH_MAX");
-  /* A socket path is bounded by the system (sun_path on Linux): the same
-   * path may suit a file and not a socket. */
+  /* A socket path is bounded by the system (sun_path, 108 bytes on Linux and
+   * in Windows' afunix.h): the same path may suit a file and not a socket. */
   char mid[300];
-  memset(mid, 'm', sizeof mid - 1);
-  mid[0] = '/', mid[sizeof mid - 1] = '\0';
+  path_of_len(mid, sizeof mid - 1, 'm');
   OK(colo__os_path_check(COLO__EP_FILE, mid));
   cr_assert_eq(colo__os_path_check(COLO__EP_UNIX, mid), COLO_EINVAL);
   cr_assert_eq(colo__os_path_check(COLO__EP_COLO, mid), COLO_EINVAL);
-  OK(colo__os_path_check(COLO__EP_UNIX, "/tmp/colo-os.sock"));
+  OK(colo__os_path_check(COLO__EP_UNIX, tu_tmp_path(sock, sizeof sock, "os.sock")));
 }
 
 /* ---- capabilities: what the core reads ------------------------------------------------- */
@@ -220,10 +237,12 @@ Test(peers, parse_reads_nobody_more_anyone_a_numeric_id_and_a_user_name) {
   cr_assert(!p.anyone && !p.has_extra, "\"\": nobody more");
   OK(colo__os_peers_parse("*", &p));
   cr_assert(p.anyone, "*: anyone");
-  OK(colo__os_peers_parse("4242", &p));
-  cr_assert(!p.anyone && p.has_extra && p.extra == 4242u);
-  cr_assert_str_eq(p.spec, "4242", "kept as given, for messages");
+  /* A numeric id on POSIX, a SID on Windows. */
   uint64_t id;
+  const char *other = tu_other_user(&id);
+  OK(colo__os_peers_parse(other, &p));
+  cr_assert(!p.anyone && p.has_extra && p.extra == id);
+  cr_assert_str_eq(p.spec, other, "kept as given, for messages");
   char name[64];
   if (tu_self_user(&id, name, sizeof name) == 0) {
     OK(colo__os_peers_parse(name, &p));
@@ -604,7 +623,9 @@ Test(seg, check_owner_accepts_this_user_and_refuses_another_naming_it) {
   colo__os_peers_t nobody_more, anyone, that_one;
   OK(colo__os_peers_parse(NULL, &nobody_more));
   OK(colo__os_peers_parse("*", &anyone));
-  OK(colo__os_peers_parse("65534", &that_one));
+  uint64_t other_id;
+  const char *other = tu_other_user(&other_id);
+  OK(colo__os_peers_parse(other, &that_one));
   cr_assert_eq(colo__os_seg_check_owner(s, &nobody_more), 0, "%s", colo_last_error());
   /* Another owner: only the administrator can give a file away. */
   char path[256];
@@ -616,7 +637,7 @@ Test(seg, check_owner_accepts_this_user_and_refuses_another_naming_it) {
   }
   colo__os_seg_t *o = seg_open_ok(COLO__EP_SHM, name, 0);
   cr_assert_eq(colo__os_seg_check_owner(o, &nobody_more), COLO_EPERM);
-  cr_assert(strstr(colo_last_error(), "65534"), "names the owner: %s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), other), "names the owner: %s", colo_last_error());
   cr_assert_eq(colo__os_seg_check_owner(o, &anyone), 0);
   cr_assert_eq(colo__os_seg_check_owner(o, &that_one), 0);
   colo__os_seg_close(o);
@@ -1116,6 +1137,7 @@ static void stream_ep(colo__endpoint_t *ep, colo__ep_kind_t kind, const char *ta
   memset(ep, 0, sizeof *ep);
   ep->kind = kind;
   if (kind == COLO__EP_TCP) snprintf(ep->name, sizeof ep->name, "127.0.0.1");
+  else if (kind == COLO__EP_PIPE) tu_pipe_name(ep->name, sizeof ep->name, tag);
   else tu_tmp_path(ep->name, sizeof ep->name, tag);
 }
 
@@ -1457,7 +1479,9 @@ static int start_other_user(tu_proc_t *p, int (*fn)(void *), const char *expect)
  * COLO_EPERM before anything is sent to it." */
 static void connect_refuses_another_users_listener(colo__ep_kind_t kind) {
   colo__os_peers_t that_one;
-  NEED_RC(colo__os_peers_parse("65534", &that_one), "colo__os_peers_parse");
+  uint64_t other_id;
+  const char *other = tu_other_user(&other_id);
+  NEED_RC(colo__os_peers_parse(other, &that_one), "colo__os_peers_parse");
   stream_ep(&child_ep, kind, "otherl");
   tu_proc_t p;
   SKIP_UNLESS(start_other_user(&p, child_other_user_listens, "listening") == 0,
@@ -1465,7 +1489,7 @@ static void connect_refuses_another_users_listener(colo__ep_kind_t kind) {
   colo__os_conn_t *c = NULL;
   int rc = colo__os_connect(&c, &child_ep, 5 * S_, &no_more);
   cr_assert_eq(rc, COLO_EPERM, "%s: %s", colo_errname(rc), colo_last_error());
-  cr_assert(strstr(colo_last_error(), "65534"), "names the user: %s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), other), "names the user: %s", colo_last_error());
   cr_assert_null(c);
   rc = colo__os_connect(&c, &child_ep, 5 * S_, &that_one);
   cr_assert_eq(rc, 0, "a listener of a user the policy names: %s: %s", colo_errname(rc), colo_last_error());
@@ -1484,7 +1508,9 @@ Test(stream_pipe, connect_refuses_a_listener_of_a_user_the_policy_does_not_accep
 
 Test(stream_unix, check_peer_refuses_a_client_of_another_user_naming_it, .timeout = 60) {
   colo__os_peers_t that_one;
-  NEED_RC(colo__os_peers_parse("65534", &that_one), "colo__os_peers_parse");
+  uint64_t other_id;
+  const char *other = tu_other_user(&other_id);
+  NEED_RC(colo__os_peers_parse(other, &that_one), "colo__os_peers_parse");
   stream_ep(&child_ep, COLO__EP_UNIX, "otherc");
   colo__os_lsock_t *l;
   colo__endpoint_t bound;
@@ -1498,7 +1524,7 @@ Test(stream_unix, check_peer_refuses_a_client_of_another_user_naming_it, .timeou
   colo__os_conn_t *c;
   OK(colo__os_accept(l, &c, 5 * S_));
   cr_assert_eq(colo__os_conn_check_peer(c, &no_more, "the client"), COLO_EPERM);
-  cr_assert(strstr(colo_last_error(), "65534"), "names the user: %s", colo_last_error());
+  cr_assert(strstr(colo_last_error(), other), "names the user: %s", colo_last_error());
   cr_assert_eq(colo__os_conn_check_peer(c, &that_one, "the client"), 0);
   cr_assert_eq(colo__os_conn_peer_is_self_or_root(c), 0, "uid 65534 is neither");
   colo__os_conn_close(c);
@@ -1843,7 +1869,7 @@ Test(admin, list_names_every_colo_segment_in_the_shm_namespace_and_stops_when_as
     tu_shm_name(names[i], sizeof names[i], t);
     OK(colo__os_seg_create(&s[i], COLO__EP_SHM, names[i], 4096, 0600, 0, MARK, sizeof MARK, 0));
   }
-  snprintf(path, sizeof path, "/tmp/colo-t%s-file", tag);
+  tu_tmp_path(path, sizeof path, tag + 1); /* holds the tag: not an shm segment all the same */
   OK(colo__os_seg_create(&f, COLO__EP_FILE, path, 4096, 0600, 0, MARK, sizeof MARK, 0));
   listing_t all = {.tag = tag + 1};
   int rc = colo__os_seg_list(list_cb, &all);

@@ -19,7 +19,7 @@ typedef struct rig {
 } rig_t;
 
 static void rig_init(rig_t *r, uint64_t cap, uint64_t start, int cks) {
-  r->ctrl = aligned_alloc(64, sizeof *r->ctrl);
+  r->ctrl = tu_aligned_alloc(64, sizeof *r->ctrl);
   r->data = malloc(cap);
   cr_assert_not_null(r->ctrl);
   cr_assert_not_null(r->data);
@@ -31,7 +31,7 @@ static void rig_init(rig_t *r, uint64_t cap, uint64_t start, int cks) {
 }
 
 static void rig_free(rig_t *r) {
-  free(r->ctrl);
+  tu_aligned_free(r->ctrl);
   free(r->data);
 }
 

@@ -23,7 +23,12 @@ static void stream(int mode) {
   colo_opts_init(&o);
   o.wait_mode = (colo_wait_mode_t)mode;
   colo_listener_t *l;
-  cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
+  int lrc = colo_listen(&l, ep, &o);
+  if (lrc == COLO_ENOTSUP) { /* a platform whose library has no shm:// (yet) */
+    cr_skip_test("no shm transport here: %s", colo_last_error());
+    return;
+  }
+  cr_assert_eq(lrc, 0, "%s", colo_last_error());
   snprintf(cnt, sizeof cnt, "%llu", (unsigned long long)count);
   snprintf(md, sizeof md, "%d", mode);
   snprintf(sd, sizeof sd, "%llu", (unsigned long long)seed);

@@ -14,7 +14,8 @@
  * parallel worker processes). */
 const char *tu_endpoint(char *buf, size_t cap, const char *tag);
 /* The file behind a shm:// (in /dev/shm), file://, unix://, pipe:// or colo:// endpoint; "" for
- * tcp://. */
+ * tcp:// and for shm:// where segments have no file (Windows). For file:///C:/x it is /C:/x, the
+ * URL form the shim and the tu_ file functions take. */
 const char *tu_shm_path(const char *endpoint, char *buf, size_t cap);
 
 /* Timeouts are multiplied by COLO_TEST_TIMEOUT_SCALE (default 1; sanitizer
@@ -23,6 +24,12 @@ int tu_ms(int ms);
 uint64_t tu_now_ms(void);
 int tu_is_root(void);
 uint64_t tu_env_u64(const char *name, uint64_t dflt);
+
+/* Memory aligned to align (a power of two), of exactly size bytes where
+ * the platform allows (so ASan sees any access past it); freed with
+ * tu_aligned_free. NULL when out of memory. */
+void *tu_aligned_alloc(size_t align, size_t size);
+void tu_aligned_free(void *p);
 
 /* Threads. */
 typedef struct tu_thread {
@@ -33,14 +40,16 @@ void tu_thread_join(tu_thread_t *t);
 
 /* A child process with its stdout on a pipe. */
 typedef struct tu_proc {
-  int pid; /* the process id (POSIX) */
-  int out_fd;
+  int pid;    /* the process id */
+  int out_fd; /* POSIX: the read end of the pipe (-1 once closed) */
+  void *os_proc, *os_out; /* Windows: the process's handle, the pipe's read end */
 } tu_proc_t;
 
 /* Runs the test helper (COLO_TEST_HELPER) with argv (NULL-terminated, not
  * counting argv[0]). */
 int tu_spawn_helper(tu_proc_t *p, const char *const *args);
-/* Runs /bin/sh -c script; $COLO names the colo command. */
+/* Runs /bin/sh -c script; $COLO names the colo command. -1 on Windows (the
+ * scripts are sh; cmd /c would not run them). */
 int tu_spawn_sh(tu_proc_t *p, const char *script);
 /* Reads one line of the child's stdout (without the newline) within
  * timeout_ms. 0, or -1 on timeout or end of output. */
@@ -86,8 +95,8 @@ size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf);
 uint64_t tu_xxh3(const void *p, size_t n);
 
 /* ---- the OS services a portable test needs (tests/test_os.c) ----------------------
- * POSIX implementations today; a Windows one will follow. A function that
- * the platform cannot do returns -1 (or NULL), and the test skips with the
+ * testutil_posix.c and testutil_win32.c implement them. A function that the
+ * platform cannot do returns -1 (or NULL), and the test skips with the
  * reason. */
 
 /* A unique segment NAME (no scheme) for shm: "t.PID.N.tag", which
@@ -98,8 +107,17 @@ const char *tu_shm_path_of(const char *name, char *buf, size_t cap);
 /* The size of the filesystem shm segments live on; 0 when unknown or
  * unlimited. */
 uint64_t tu_shm_fs_bytes(void);
-/* A unique absolute path in the temporary directory: ".../colo-t.PID.N.tag". */
+/* A unique absolute path in the temporary directory: ".../colo-t.PID.N.tag";
+ * on Windows in URL form, "/C:/.../colo-t.PID.N.tag" (file://PATH is then an
+ * endpoint, and the shim's COLO__EP_FILE name), which the tu_ file functions
+ * accept as they accept "C:/...". */
 const char *tu_tmp_path(char *buf, size_t cap, const char *tag);
+/* "file://" + path: file:///C:/... for a drive-letter path in either form
+ * ("C:/..." gets the leading slash), file:///tmp/... for a POSIX one. */
+const char *tu_file_endpoint(char *buf, size_t cap, const char *path);
+/* What a unique pipe:// endpoint names (after the scheme): a FIFO's path on
+ * POSIX (as tu_tmp_path), a NAME on Windows (the pipe \\.\pipe\colo.NAME). */
+const char *tu_pipe_name(char *buf, size_t cap, const char *tag);
 int tu_pid(void);
 void tu_sleep_ms(int ms);
 
@@ -110,11 +128,15 @@ void tu_sleep_ms(int ms);
 int tu_fork_call(tu_proc_t *p, int (*fn)(void *), void *arg);
 /* In such a child: one line to the parent. */
 void tu_child_say(const char *line);
-/* Kills the child at once (SIGKILL): tu_wait then returns 128 + 9. */
+/* Kills the child at once (SIGKILL; Windows: TerminateProcess with exit
+ * code 128 + 9): tu_wait then returns 128 + 9. */
 int tu_kill(tu_proc_t *p);
 /* The same for a process known by its id only (a grandchild). */
 int tu_kill_pid(int pid);
 #define TU_KILLED (128 + 9)
+/* Ends this process at once as tu_kill would (SIGKILL; Windows:
+ * TerminateProcess with TU_KILLED): nothing flushed, nothing closed. */
+_Noreturn void tu_kill_self(void);
 
 /* Files, by path. 0 or -1 (errno-free: the test says what it tried). */
 int tu_mkdir(const char *path);
@@ -132,8 +154,14 @@ const char *tu_device_path(void);
 /* In a child: becomes uid/gid 65534 (nobody), no supplementary groups.
  * -1 when this process may not (only the administrator can). */
 int tu_become_other_user(void);
-/* The process's effective user: its id and name. -1 when unknown. */
+/* The process's effective user: its id and name (Windows: id 0; users have
+ * SIDs). -1 when unknown. */
 int tu_self_user(uint64_t *id, char *name, size_t cap);
+
+/* A peer_user spec naming a user other than this process's, which
+ * colo__os_peers_parse accepts: "65534" (nobody) on POSIX, with *id 65534;
+ * a SID on Windows ("S-1-5-7", anonymous), with *id 0. */
+const char *tu_other_user(uint64_t *id);
 
 /* Maps the whole file at path read-write and shared, as another writer of
  * it could; *len: its size. NULL when it cannot. */
@@ -141,8 +169,9 @@ void *tu_map_file(const char *path, size_t *len);
 void tu_unmap(void *p, size_t len);
 
 /* What a mere reader of a file can do to a presence slot: opens path
- * read-only and takes a shared (read) lock on byte `byte`. A handle >= 0
- * (give it to tu_read_unlock), or -1. */
+ * read-only and takes a shared (read) lock on byte `byte` (Windows: the
+ * LockFileEx byte TU_WIN_PRESENCE_OFFSET + byte). A handle >= 0 (give it to
+ * tu_read_unlock), or -1. */
 int tu_read_lock(const char *path, int byte);
 void tu_read_unlock(int handle);
 
