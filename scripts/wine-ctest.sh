@@ -9,12 +9,16 @@
 #    of the test's stderr, or hangs;
 #  - the first start makes the prefix (7-10 s, ~700 MB); it is reused after;
 #  - a new prefix says Windows 7: set 10, the version colo is written for;
-#  - the wineserver is stopped at the end, whatever happened.
+#  - the wineserver is stopped at the end, whatever happened, and one left
+#    running for the prefix is stopped first.
 set -eu
 dir=$(cd "$1" && pwd)
 shift
 export WINEPREFIX="$dir/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 mkdir -p "$WINEPREFIX"
+# A server left running for this prefix would make a second "-p" wait for
+# it to exit: stop it first (this affects only this prefix).
+wineserver -k >/dev/null 2>&1 || true
 wineserver -p </dev/null >/dev/null 2>&1
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT INT TERM HUP
 fresh=0

@@ -82,9 +82,22 @@ typedef struct colo__os_caps {
   int xproc_addr_wait;      /* a wait on an address is woken from another process */
   colo__ep_kind_t rdv_kind; /* the stream a colo:// rendezvous runs on (Linux: a unix socket;
                                Windows: a named pipe, which crosses process-isolated containers) */
+  int pipe_is_file;         /* a pipe:// endpoint is a file in the filesystem (Linux: a request
+                               FIFO; Windows: a name in the pipe namespace, \\.\pipe\) */
+  int perm_one_class;       /* group and others are one class (Windows: authenticated users):
+                               a perm with either reads back with both, as colo__os_perm_as_kept */
 } colo__os_caps_t;
 
 extern const colo__os_caps_t colo__os_caps;
+
+/* perm as this system keeps it, and as colo__os_stat_t reads it back: as
+ * given, or, where caps.perm_one_class, with group's and others' bits each
+ * the union of the two. */
+static inline uint32_t colo__os_perm_as_kept(uint32_t perm) {
+  if (!colo__os_caps.perm_one_class) return perm;
+  uint32_t go = ((perm >> 3) | perm) & 07;
+  return (perm & ~077u) | go << 3 | go;
+}
 
 /* What carries an endpoint of this kind, in this system's words, for
  * colo_info()'s how: "POSIX shared memory in /dev/shm", "a pagefile-backed
@@ -152,7 +165,10 @@ typedef struct colo__os_seg colo__os_seg_t;
  * mark_len bytes of mark at offset 0 (so that an object whose creator died
  * while sizing it can be told from a stranger's file), reserves size bytes of
  * backing store (COLO_ENOSPC now rather than SIGBUS on first touch), and maps
- * it read/write. flags: COLO__SEG_GUARD. On any failure nothing is left
+ * it read/write. Where an object has its size from the moment it exists
+ * (a Windows section), an opener may see it sized and zero-filled, with the
+ * hold taken, before the mark is written: zeros read as "being created"
+ * (state 0 in docs/layout.md). flags: COLO__SEG_GUARD. On any failure nothing is left
  * behind. COLO_EINVAL when size cannot hold the mark; COLO_EEXIST also when
  * the name is a symbolic link (never followed, never replaced). For COLO__EP_FILE, missing parent directories are created; no
  * symbolic link is followed unless root or this user made it, and the object
@@ -240,7 +256,8 @@ int colo__os_sigbus_repair(void *addr);
  */
 int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32_t expect,
                   uint64_t timeout_ns);
-/* Wakes every process sleeping on word. */
+/* Wakes every process sleeping on word. For both: s NULL means a word in
+ * this process's private memory, waited on by its threads only. */
 void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word);
 /*
  * Names the segment's waits: key is its nonce (docs/layout.md), which only

@@ -313,9 +313,9 @@ Test(seg, create_sets_the_permission_bits_exactly_whatever_the_umask) {
     cr_assert_eq(rc, 0, "%s", colo_last_error());
     colo__os_stat_t st;
     colo__os_seg_fstat(s, &st);
-    cr_assert_eq(st.perm, modes[i], "fstat: %o, not %o", st.perm, modes[i]);
+    cr_assert_eq(st.perm, colo__os_perm_as_kept(modes[i]), "fstat: %o, not %o", st.perm, colo__os_perm_as_kept(modes[i]));
     OK(colo__os_seg_stat(COLO__EP_SHM, name, &st));
-    cr_assert_eq(st.perm, modes[i], "stat: %o, not %o", st.perm, modes[i]);
+    cr_assert_eq(st.perm, colo__os_perm_as_kept(modes[i]), "stat: %o, not %o", st.perm, colo__os_perm_as_kept(modes[i]));
     seg_done(s, COLO__EP_SHM, name);
   }
   tu_umask(old);
@@ -324,7 +324,8 @@ Test(seg, create_sets_the_permission_bits_exactly_whatever_the_umask) {
 /* "Takes presence slot hold_slot before anything else can see the object
  * sized, writes the mark...": an observer thread opens the name over and over
  * while it is created. Whatever it sees must be a state the contract allows:
- * size 0 with nothing mapped, or a size with the creator's hold and the mark.
+ * size 0 with nothing mapped, or a size with the creator's hold and the mark
+ * (or zeros, where the object is sized from birth).
  * A race can only catch a wrong order by chance; it never fails a right one. */
 typedef struct observer {
   const char *name;
@@ -351,8 +352,11 @@ static void *observe(void *arg) {
       int held = colo__os_seg_probe(o, 1);
       if (held != 1)
         ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu, slot 1 probed %d", (unsigned long long)size, held);
-      if (size >= sizeof MARK && memcmp(b, MARK, sizeof MARK) != 0)
-        ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu without the mark", (unsigned long long)size);
+      /* Sized from birth (a Windows section): zeros until the mark lands. */
+      static const unsigned char zeros[sizeof MARK];
+      if (size >= sizeof MARK && memcmp(b, MARK, sizeof MARK) != 0 && memcmp(b, zeros, sizeof MARK) != 0)
+        ob->bad++, snprintf(ob->why, sizeof ob->why, "sized %llu with neither the mark nor zeros",
+                            (unsigned long long)size);
     }
     colo__os_seg_close(o);
   }
@@ -1276,7 +1280,10 @@ STREAM_TEST(a_fresh_stream_polls_writable_and_a_full_one_is_EAGAIN_until_drained
   size_t put;
   char c = 0;
   cr_assert_eq(colo__os_conn_write(p.a, &c, 1, &put), COLO_EAGAIN, "full after %zu bytes", n);
-  cr_assert_eq(colo__os_conn_poll(p.a, COLO__POLL_OUT, 50 * MS_), 0, "not writable while full");
+  /* Not writable while full; an emulated poll may say so all the same
+   * (readiness may be spurious), and then the write tells. */
+  if (colo__os_conn_poll(p.a, COLO__POLL_OUT, 50 * MS_) != 0)
+    cr_assert_eq(colo__os_conn_write(p.a, &c, 1, &put), COLO_EAGAIN, "still full");
   /* Drain everything; then it takes bytes again. */
   static char buf[65536];
   size_t total = 0, got;
@@ -1333,6 +1340,7 @@ STREAM_TEST(writing_to_a_closed_peer_is_EPEERDEAD_and_never_raises_SIGPIPE, .tim
 STREAM_TEST(a_peer_that_closes_with_bytes_unread_resets_the_stream_EPEERDEAD, .timeout = 60) {
   /* A FIFO pair has no reset: its reader sees only the end of stream. */
   SKIP_UNLESS(kind != COLO__EP_PIPE, "a FIFO pair has no connection reset (it ends: COLO_ECLOSED)");
+  SKIP_UNLESS(!tu_is_wine(), "Wine closes a socket with unread bytes as an orderly end, not a reset");
   pair_t p;
   PAIR(p, kind);
   OK(write_all(p.a, "unread", 6, tu_ms(5000)));
@@ -1585,6 +1593,7 @@ Test(stream_pipe, a_listener_replaces_a_dead_listeners_FIFO_and_refuses_a_live_o
 }
 
 static void listener_file_mode_and_removal(colo__ep_kind_t kind) {
+  SKIP_UNLESS(kind != COLO__EP_PIPE || colo__os_caps.pipe_is_file, "a pipe:// endpoint is not a file here");
   colo__endpoint_t ep, bound;
   stream_ep(&ep, kind, "mode");
   uint32_t modes[] = {0600, 0660};
@@ -1593,7 +1602,7 @@ static void listener_file_mode_and_removal(colo__ep_kind_t kind) {
   for (int i = 0; i < 2; i++) {
     NEED_RC(colo__os_listen(&l, &ep, modes[i], &bound), "colo__os_listen");
     OK(colo__os_seg_stat(COLO__EP_FILE, ep.name, &st));
-    cr_assert_eq(st.perm, modes[i], "%o, not %o", st.perm, modes[i]);
+    cr_assert_eq(st.perm, colo__os_perm_as_kept(modes[i]), "%o, not %o", st.perm, colo__os_perm_as_kept(modes[i]));
     colo__os_listen_close(l);
     cr_assert_eq(colo__os_seg_stat(COLO__EP_FILE, ep.name, &st), COLO_ENOENT, "closing removes the file");
   }
@@ -1800,7 +1809,7 @@ Test(admin, stat_describes_a_segment_by_name_and_fstat_by_handle) {
   const colo__os_stat_t *both[2] = {&st, &fst};
   for (int i = 0; i < 2; i++) {
     cr_assert_eq(both[i]->size, 8192u);
-    cr_assert_eq(both[i]->perm, 0640u);
+    cr_assert_eq(both[i]->perm, colo__os_perm_as_kept(0640u), "%o", both[i]->perm);
     cr_assert(both[i]->regular);
     cr_assert(both[i]->age_s >= 0 && both[i]->age_s < 3600, "age %lld s", (long long)both[i]->age_s);
     cr_assert_neq(both[i]->owner[0], '\0');
@@ -1836,6 +1845,12 @@ Test(admin, remove_removes_a_name_without_asking_who_holds_it) {
   colo__os_seg_t *s;
   char name[128];
   MAKE_SEG(s, name, "remove", 4096, 0, 0);
+  if (!colo__os_caps.persistent_names) {
+    /* Names vanish with their last handle: there is nothing to remove. */
+    cr_assert_eq(colo__os_seg_remove(COLO__EP_SHM, name), COLO_ENOTSUP, "%s", colo_last_error());
+    colo__os_seg_close(s);
+    return;
+  }
   OK(colo__os_seg_remove(COLO__EP_SHM, name));
   colo__os_stat_t st;
   cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, &st), COLO_ENOENT);
@@ -1869,7 +1884,9 @@ Test(admin, list_names_every_colo_segment_in_the_shm_namespace_and_stops_when_as
     tu_shm_name(names[i], sizeof names[i], t);
     OK(colo__os_seg_create(&s[i], COLO__EP_SHM, names[i], 4096, 0600, 0, MARK, sizeof MARK, 0));
   }
-  tu_tmp_path(path, sizeof path, tag + 1); /* holds the tag: not an shm segment all the same */
+  char ftag[80];
+  snprintf(ftag, sizeof ftag, "%sfile", tag + 1);
+  tu_tmp_path(path, sizeof path, ftag); /* holds the tag: not an shm segment all the same */
   OK(colo__os_seg_create(&f, COLO__EP_FILE, path, 4096, 0600, 0, MARK, sizeof MARK, 0));
   listing_t all = {.tag = tag + 1};
   int rc = colo__os_seg_list(list_cb, &all);

@@ -23,6 +23,9 @@ const char *tu_shm_path(const char *endpoint, char *buf, size_t cap);
 int tu_ms(int ms);
 uint64_t tu_now_ms(void);
 int tu_is_root(void);
+/* 1 when this Windows build runs under Wine (which is more lenient than
+ * Windows, and lacks some of it: a test may skip with the reason). */
+int tu_is_wine(void);
 uint64_t tu_env_u64(const char *name, uint64_t dflt);
 
 /* Memory aligned to align (a power of two), of exactly size bytes where

@@ -35,6 +35,7 @@ uint64_t tu_now_ms(void) {
 }
 
 int tu_is_root(void) { return geteuid() == 0; }
+int tu_is_wine(void) { return 0; }
 
 static int spawn(tu_proc_t *p, const char *path, char *const argv[]) {
   int fds[2];

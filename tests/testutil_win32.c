@@ -25,7 +25,7 @@
  * PLACEHOLDER until the win32 segment shim publishes its convention (asked
  * of its owner): LockFileEx locks any 64-bit offset, so the slots can sit far
  * past the file's end, where no read or write of the data ever falls. */
-#define TU_WIN_PRESENCE_OFFSET 0x7FFFFFFFFFFFFF00ull
+#define TU_WIN_PRESENCE_OFFSET 0x7FFFFFFFFFFFFF00ull /* shims/win32/win32.h: COLO__WIN_PRESENCE_OFFSET */
 
 #ifndef SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE
 #define SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE 0x2
@@ -74,6 +74,11 @@ uint64_t tu_now_ms(void) {
 
 int tu_pid(void) { return (int)GetCurrentProcessId(); }
 
+int tu_is_wine(void) {
+  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+  return nt && GetProcAddress(nt, "wine_get_version") != NULL;
+}
+
 /* msvcrt has no aligned_alloc. */
 void *tu_aligned_alloc(size_t align, size_t size) { return _aligned_malloc(size, align); }
 
@@ -95,12 +100,25 @@ int tu_is_root(void) {
 
 /* The token's user name; Windows users have SIDs, not numbers, so the id is
  * 0. */
+/* "DOMAIN\\name", as the shim names an owner. */
 int tu_self_user(uint64_t *id, char *name, size_t cap) {
-  wchar_t w[257];
-  DWORD n = sizeof w / sizeof w[0];
   *id = 0;
-  if (!GetUserNameW(w, &n)) return -1;
-  return narrow(w, name, cap);
+  HANDLE tok;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) return -1;
+  union {
+    TOKEN_USER tu;
+    unsigned char buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+  } u;
+  DWORD got = 0;
+  int ok = GetTokenInformation(tok, TokenUser, &u, sizeof u, &got);
+  CloseHandle(tok);
+  if (!ok) return -1;
+  char user[256], domain[256];
+  DWORD ulen = sizeof user, dlen = sizeof domain;
+  SID_NAME_USE use;
+  if (!LookupAccountSidA(NULL, u.tu.User.Sid, user, &ulen, domain, &dlen, &use)) return -1;
+  int n = domain[0] ? snprintf(name, cap, "%s\\%s", domain, user) : snprintf(name, cap, "%s", user);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 const char *tu_other_user(uint64_t *id) {
@@ -134,7 +152,15 @@ const char *tu_tmp_path(char *buf, size_t cap, const char *tag) {
     if (*c == '\\') *c = '/';
   size_t dl = strlen(dir);
   if (dl && dir[dl - 1] == '/') dir[dl - 1] = '\0';
-  snprintf(buf, cap, "/%s/colo-t.%d.%u.%s", dir, tu_pid(), n++, tag);
+  /* Wine gives the same process ids run after run: a stamp of this process's
+   * start keeps a leftover of an earlier run from meeting this one. */
+  static unsigned long long stamp;
+  if (!stamp) {
+    LARGE_INTEGER li;
+    QueryPerformanceCounter(&li);
+    stamp = (unsigned long long)li.QuadPart & 0xffffffu;
+  }
+  snprintf(buf, cap, "/%s/colo-t.%d-%llx.%u.%s", dir, tu_pid(), stamp, n++, tag);
   return buf;
 }
 
@@ -491,8 +517,9 @@ int tu_umask(int mask) {
   return -1;
 }
 
-/* NUL is a device any user can open. */
-const char *tu_device_path(void) { return "NUL"; }
+/* NUL is a device any user can open, in every directory: "/C:/NUL" is C:\NUL
+ * in the URL form. */
+const char *tu_device_path(void) { return "/C:/NUL"; }
 
 /* Another user's token needs that user's password (LogonUser): not here. */
 int tu_become_other_user(void) {

@@ -172,9 +172,9 @@ void cli_json_str(FILE *f, const char *s) {
 int cli_term_str(FILE *f, const char *s, int width) {
   int cols = 0;
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    /* A backslash is doubled only where it could read as an escape
-     * (before 'x' or another backslash): Windows paths keep theirs. */
-    if (*p == '\\' && (p[1] == 'x' || p[1] == '\\')) fputs("\\\\", f), cols += 2;
+    /* Every backslash doubled, so that \xNN always means an escaped byte
+     * (a Windows path prints as C:\\dir\\seg). */
+    if (*p == '\\') fputs("\\\\", f), cols += 2;
     else if (*p < 0x20 || *p > 0x7e) fprintf(f, "\\x%02x", *p), cols += 4;
     else fputc(*p, f), cols++;
   }

@@ -36,7 +36,8 @@ colo__posix_sys_t colo__posix_sys = {
     .openat = sys_openat, .fallocate = sys_fallocate, .recvmsg = sys_recvmsg, .sendmsg = sys_sendmsg};
 
 const colo__os_caps_t colo__os_caps = {
-    .persistent_names = 1, .listable_names = 1, .xproc_addr_wait = 1, .rdv_kind = COLO__EP_UNIX};
+    .persistent_names = 1, .listable_names = 1, .xproc_addr_wait = 1, .rdv_kind = COLO__EP_UNIX,
+    .pipe_is_file = 1, .perm_one_class = 0};
 
 struct colo__os_seg {
   int fd; /* -1 in a child after fork() */

@@ -22,7 +22,8 @@
 #define STUB(entry) colo__err(COLO_ENOTSUP, "%s: not implemented on this platform (stub shim)", entry)
 
 const colo__os_caps_t colo__os_caps = {
-    .persistent_names = 0, .listable_names = 0, .xproc_addr_wait = 0, .rdv_kind = COLO__EP_UNIX};
+    .persistent_names = 0, .listable_names = 0, .xproc_addr_wait = 0, .rdv_kind = COLO__EP_UNIX,
+    .pipe_is_file = 0, .perm_one_class = 0};
 
 /* ---- paths ---- */
 

@@ -36,6 +36,20 @@ const char *colo__os_kind_how(colo__ep_kind_t kind) {
   }
 }
 
+int colo__win_reserved_leaf(const char *path) {
+  const char *leaf = path;
+  for (const char *p = path; *p; p++)
+    if (*p == '/' || *p == '\\') leaf = p + 1;
+  static const char *const names[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+  size_t n = strcspn(leaf, "."); /* "NUL.txt" is NUL too */
+  while (n > 0 && leaf[n - 1] == ' ') n--;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (n == strlen(names[i]) && _strnicmp(leaf, names[i], n) == 0) return 1;
+  if (n == 4 && (_strnicmp(leaf, "COM", 3) == 0 || _strnicmp(leaf, "LPT", 3) == 0) && leaf[3] >= '0' && leaf[3] <= '9')
+    return 1;
+  return 0;
+}
+
 int colo__os_path_check(colo__ep_kind_t kind, const char *path) {
   size_t len = strlen(path);
   if (kind == COLO__EP_PIPE) {
@@ -56,8 +70,15 @@ int colo__os_path_check(colo__ep_kind_t kind, const char *path) {
     return colo__err(COLO_EINVAL, "a socket path has at most %d bytes", UNIX_PATH_MAX_LEN);
   if (len > COLO__PATH_MAX) return colo__err(COLO_EINVAL, "path too long");
   if (path[len - 1] == '/' || path[len - 1] == '\\') return colo__err(COLO_EINVAL, "the path names a directory");
+  if (colo__win_reserved_leaf(path))
+    return colo__err(COLO_EINVAL, "the path names a device (CON, NUL, COM1, ... are devices in every directory)");
   for (size_t i = 1; i < len; i++) {
     unsigned char c = (unsigned char)path[i];
+    /* Windows drops a trailing dot or space from a name: "seg." would be
+     * "seg", a name changed behind the user's back. */
+    if ((c == '.' || c == ' ') && (i + 1 == len || path[i + 1] == '/' || path[i + 1] == '\\') &&
+        !(c == '.' && (path[i - 1] == '/' || (path[i - 1] == '.' && path[i - 2] == '/'))))
+      return colo__err(COLO_EINVAL, "a Windows name may not end in a dot or a space (it would be dropped)");
     /* What Windows forbids in a name, and the stream syntax (C:\f:stream). */
     if (c < 32 || c == '<' || c == '>' || c == '"' || c == '|' || c == '?' || c == '*' || (c == ':' && i != 2))
       return colo__err(COLO_EINVAL, "a Windows path may not hold control characters or < > \" | ? * :");

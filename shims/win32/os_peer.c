@@ -68,10 +68,12 @@ int colo__win_sa_make(colo__win_sa_t *out, uint32_t perm) {
   if (!self) return colo__err(COLO_EIO, "cannot read this process's user from its token");
   char *me = NULL;
   if (!ConvertSidToStringSidA(self, &me)) return colo__win_last("ConvertSidToStringSid", NULL);
-  /* O: owner; D:P a protected DACL (nothing inherited): GA for this user,
-   * GR|GW for authenticated users when perm lets group or others in. */
-  char sddl[256];
-  int n = snprintf(sddl, sizeof sddl, "O:%sD:P(A;;GA;;;%s)%s", me, me, (perm & 0077) ? "(A;;GRGW;;;AU)" : "");
+  /* O: owner; D:P a protected DACL (nothing inherited): GA for this user;
+   * for authenticated users GR when group or others may read, GW when they
+   * may write (Windows has no group of the object's own). */
+  char sddl[256], au[32] = "";
+  if (perm & 0066) snprintf(au, sizeof au, "(A;;%s%s;;;AU)", (perm & 0044) ? "GR" : "", (perm & 0022) ? "GW" : "");
+  int n = snprintf(sddl, sizeof sddl, "O:%sD:P(A;;GA;;;%s)%s", me, me, au);
   LocalFree(me);
   if (n < 0 || (size_t)n >= sizeof sddl) return colo__err(COLO_EINVAL, "a security descriptor too long for its buffer");
   PSECURITY_DESCRIPTOR sd = NULL;

@@ -72,7 +72,6 @@ static int is_admin_sid(PSID sid) {
 /* ---- connections -------------------------------------------------------------------------- */
 
 static void rd_start(colo__os_conn_t *c);
-static int wr_poke(colo__os_conn_t *c);
 
 static colo__os_conn_t *pipe_conn_new(HANDLE h, int server, const char *desc) {
   colo__os_conn_t *c = colo__calloc(1, sizeof *c);
@@ -85,10 +84,9 @@ static colo__os_conn_t *pipe_conn_new(HANDLE h, int server, const char *desc) {
   InitializeSRWLock(&c->rlock);
   InitializeSRWLock(&c->wlock);
   c->rbuf = colo__malloc(COLO__WIN_PIPE_BUF);
-  c->wbuf = colo__malloc(COLO__WIN_PIPE_BUF);
   c->rov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
   c->wov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-  if (!c->rbuf || !c->wbuf || !c->rov.hEvent || !c->wov.hEvent) goto fail;
+  if (!c->rbuf || !c->rov.hEvent || !c->wov.hEvent) goto fail;
   /* From now on a read is in flight whenever nothing is buffered. */
   AcquireSRWLockExclusive(&c->rlock);
   rd_start(c);
@@ -99,7 +97,6 @@ fail:
     if (c->rov.hEvent) CloseHandle(c->rov.hEvent);
     if (c->wov.hEvent) CloseHandle(c->wov.hEvent);
     colo__free(c->rbuf);
-    colo__free(c->wbuf);
     colo__free(c);
   }
   CloseHandle(h);
@@ -180,7 +177,6 @@ int colo__win_pipe_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
     rd_start(c);
   }
   ReleaseSRWLockExclusive(&c->rlock);
-  wr_poke(c);
   return rc;
 }
 
@@ -190,114 +186,30 @@ static void wr_fail(colo__os_conn_t *c, DWORD e) {
   c->werr = e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA || e == ERROR_PIPE_NOT_CONNECTED ? COLO_EPEERDEAD
                                                                                            : colo__win_code(e);
   c->werr_os = e;
-  c->wpending = 0;
-  SetEvent(c->wov.hEvent); /* a write would not block: it reports the end */
-}
-
-/*
- * Windows cancels the I/O a thread started when that thread exits. A read
- * cancelled so wakes whoever waits for it, who starts it again; but a write
- * that was reported written must reach the peer even when the thread that
- * sent it exits at once and nobody waits to write after it. So writes are
- * started by a thread of the shim's own that never exits: an APC, queued to
- * it, issues the WriteFile (a write that completes at once costs one hop).
- * Where that thread cannot be had, the caller starts the write itself, and
- * a cancelled one goes on with the next call on the connection.
- */
-static INIT_ONCE io_once = INIT_ONCE_STATIC_INIT;
-static HANDLE io_thread;
-
-static DWORD WINAPI io_main(void *arg) {
-  (void)arg;
-  for (;;) SleepEx(INFINITE, TRUE); /* runs the queued writes */
-  return 0;
-}
-
-static BOOL CALLBACK io_init(PINIT_ONCE once, PVOID param, PVOID *ctx) {
-  (void)once, (void)param, (void)ctx;
-  io_thread = CreateThread(NULL, 64 * 1024, io_main, NULL, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
-  return TRUE;
-}
-
-static void CALLBACK wr_apc(ULONG_PTR arg) {
-  colo__os_conn_t *c = (colo__os_conn_t *)arg;
-  if (!WriteFile(c->h, c->wbuf, (DWORD)c->wlen, NULL, &c->wov) && GetLastError() != ERROR_IO_PENDING) {
-    InterlockedExchange(&c->wqueue_err, (LONG)GetLastError());
-    SetEvent(c->wov.hEvent);
-  }
-  InterlockedExchange(&c->wqueued, 0); /* (after the error: settle reads it once this is 0) */
-}
-
-static void wr_start(colo__os_conn_t *c) {
-  InitOnceExecuteOnce(&io_once, io_init, NULL, NULL);
-  c->wpending = 1;
-  if (io_thread) {
-    ResetEvent(c->wov.hEvent);
-    c->wqueue_err = 0;
-    InterlockedExchange(&c->wqueued, 1);
-    if (QueueUserAPC(wr_apc, io_thread, (ULONG_PTR)c)) return;
-    InterlockedExchange(&c->wqueued, 0);
-  }
-  if (!WriteFile(c->h, c->wbuf, (DWORD)c->wlen, NULL, &c->wov) && GetLastError() != ERROR_IO_PENDING)
-    wr_fail(c, GetLastError());
-}
-
-static void wr_settle(colo__os_conn_t *c) {
-  if (!c->wpending || InterlockedCompareExchange(&c->wqueued, 0, 0)) return;
-  LONG qe = InterlockedCompareExchange(&c->wqueue_err, 0, 0);
-  if (qe) {
-    wr_fail(c, (DWORD)qe);
-    return;
-  }
-  DWORD put = 0;
-  if (GetOverlappedResult(c->h, &c->wov, &put, FALSE)) {
-    c->wpending = 0;
-    if (put < c->wlen) { /* (a pipe writes all; should one not, the rest goes on) */
-      memmove(c->wbuf, c->wbuf + put, c->wlen - put);
-      c->wlen -= put;
-      wr_start(c);
-    } else {
-      c->wlen = 0;
-    }
-    return;
-  }
-  DWORD e = GetLastError();
-  if (e == ERROR_OPERATION_ABORTED) {
-    /* Cancelled as its thread exited (see rd_settle): the rest goes on. */
-    c->wpending = 0;
-    if (put < c->wlen) {
-      memmove(c->wbuf, c->wbuf + put, c->wlen - put);
-      c->wlen -= put;
-      wr_start(c);
-    } else {
-      c->wlen = 0;
-    }
-    return;
-  }
-  if (e != ERROR_IO_INCOMPLETE) wr_fail(c, e);
 }
 
 static int wr_report(colo__os_conn_t *c) { return colo__win_err(c->werr_os, "send to", c->desc); }
 
-/* From the read half: moves the write half on when its lock is free, so a
- * write cancelled by the exit of the thread that started it goes on even
- * while this process only reads. 1 when a write is still in flight. */
-static int wr_poke(colo__os_conn_t *c) {
-  if (!TryAcquireSRWLockExclusive(&c->wlock)) return 0; /* the writer is at it */
-  wr_settle(c);
-  int pending = c->wpending;
-  ReleaseSRWLockExclusive(&c->wlock);
-  return pending;
-}
+/* A full pipe is looked at again after this long (then twice as long, up
+ * to WR_RETRY_MAX_NS): nothing signals that a pipe has room again. */
+#define WR_RETRY_FIRST_NS (1000 * 1000ull)
+#define WR_RETRY_MAX_NS (8 * 1000 * 1000ull)
 
+/*
+ * A write is reported written only once the system holds its bytes: a
+ * WriteFile that completes at once (the pipe's buffer had room) leaves them
+ * in the system, where they outlive this process, as bytes in a POSIX pipe
+ * do; so a message whose send returned 0 reaches the peer even when the
+ * sender is killed right after. A WriteFile that would wait (the buffer is
+ * full) is cancelled at once: what went out of it before the cancel is
+ * reported (Windows may pass part of a write on), none is COLO_EAGAIN. The
+ * caller's bytes are never kept, and nothing is left in flight when the
+ * call returns (Windows cancels the I/O of a thread that exits).
+ * Writability after COLO_EAGAIN is a guess, retried on a backoff.
+ */
 int colo__win_pipe_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *put) {
-  int rc;
+  int rc = 0;
   AcquireSRWLockExclusive(&c->wlock);
-  /* The shim's thread starts a queued write at once and never blocks doing
-   * so: let it, so that a write that fits the pipe is seen done now, not
-   * taken for a full pipe. */
-  while (c->wpending && InterlockedCompareExchange(&c->wqueued, 0, 0)) SwitchToThread();
-  wr_settle(c);
   /* A pipe whose read half saw the end is broken both ways: say so now
    * rather than take bytes that cannot go anywhere. */
   if (!c->werr && TryAcquireSRWLockExclusive(&c->rlock)) {
@@ -306,27 +218,45 @@ int colo__win_pipe_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *
   }
   if (c->werr) {
     rc = wr_report(c);
-  } else if (c->wpending) {
-    rc = COLO_EAGAIN;
-  } else {
-    /* The bytes are ours now: reported written, they go out overlapped. */
-    size_t k = n < COLO__WIN_PIPE_BUF ? n : COLO__WIN_PIPE_BUF;
-    memcpy(c->wbuf, buf, k);
-    c->wlen = k;
-    wr_start(c);
-    if (c->werr) {
-      rc = wr_report(c); /* refused at once: nothing was taken */
-    } else {
-      *put = k;
-      wr_settle(c);
-      rc = 0;
+    goto out;
+  }
+  DWORD k = n < COLO__WIN_PIPE_BUF ? (DWORD)n : COLO__WIN_PIPE_BUF, t = 0;
+  ResetEvent(c->wov.hEvent);
+  if (!WriteFile(c->h, buf, k, NULL, &c->wov) && GetLastError() != ERROR_IO_PENDING) {
+    wr_fail(c, GetLastError());
+    rc = wr_report(c);
+    goto out;
+  }
+  if (!GetOverlappedResult(c->h, &c->wov, &t, FALSE)) {
+    DWORD e = GetLastError();
+    if (e == ERROR_IO_INCOMPLETE) {
+      CancelIoEx(c->h, &c->wov);
+      if (!GetOverlappedResult(c->h, &c->wov, &t, TRUE)) e = GetLastError();
+      else e = 0;
+    }
+    if (e && e != ERROR_OPERATION_ABORTED && e != ERROR_IO_INCOMPLETE) {
+      wr_fail(c, e);
+      rc = wr_report(c);
+      goto out;
     }
   }
+  if (t == 0) {
+    uint64_t now = colo__os_now_ns();
+    c->wfull_retry_ns = c->wfull ? (c->wfull_retry_ns * 2 > WR_RETRY_MAX_NS ? WR_RETRY_MAX_NS : c->wfull_retry_ns * 2)
+                                 : WR_RETRY_FIRST_NS;
+    c->wfull = 1;
+    c->wfull_until = now + c->wfull_retry_ns;
+    rc = COLO_EAGAIN;
+  } else {
+    c->wfull = 0;
+    *put = t;
+  }
+out:
   ReleaseSRWLockExclusive(&c->wlock);
   return rc;
 }
 
-int colo__win_pipe_ready(colo__os_conn_t *c, int want, HANDLE *evs, int *nev) {
+int colo__win_pipe_ready(colo__os_conn_t *c, int want, HANDLE *evs, int *nev, uint64_t *retry_ns) {
   int m = 0;
   if (want & COLO__POLL_IN) {
     AcquireSRWLockExclusive(&c->rlock);
@@ -335,15 +265,14 @@ int colo__win_pipe_ready(colo__os_conn_t *c, int want, HANDLE *evs, int *nev) {
     if (c->roff < c->rhave || c->rerr || !c->rpending) m |= COLO__POLL_IN;
     else evs[(*nev)++] = c->rov.hEvent;
     ReleaseSRWLockExclusive(&c->rlock);
-    /* A write in flight wakes a reader too: should it be cancelled (its
-     * thread exited), the reader starts it again. */
-    if (!(want & COLO__POLL_OUT) && wr_poke(c)) evs[(*nev)++] = c->wov.hEvent;
   }
   if (want & COLO__POLL_OUT) {
     AcquireSRWLockExclusive(&c->wlock);
-    wr_settle(c);
-    if (!c->wpending) m |= COLO__POLL_OUT;
-    else evs[(*nev)++] = c->wov.hEvent;
+    /* Writable unless the last write found the pipe full; then again once
+     * its retry time has come (the next write tells). */
+    uint64_t now = colo__os_now_ns();
+    if (c->werr || !c->wfull || now >= c->wfull_until) m |= COLO__POLL_OUT;
+    else if (!*retry_ns || c->wfull_until - now < *retry_ns) *retry_ns = c->wfull_until - now;
     ReleaseSRWLockExclusive(&c->wlock);
   }
   return m;
@@ -351,21 +280,8 @@ int colo__win_pipe_ready(colo__os_conn_t *c, int want, HANDLE *evs, int *nev) {
 
 void colo__win_pipe_close(colo__os_conn_t *c) {
   DWORD x;
-  /* Bytes reported written are still on their way: give them the time a
-   * stream's close gives what is pending (a peer that reads nothing must
-   * not hold us for ever). */
-  uint64_t deadline = colo__os_now_ns() + COLO__LINGER_NS;
-  AcquireSRWLockExclusive(&c->wlock);
-  for (wr_settle(c); c->wpending; wr_settle(c)) {
-    uint64_t now = colo__os_now_ns();
-    if (now >= deadline || WaitForSingleObject(c->wov.hEvent, colo__win_ms(deadline - now)) == WAIT_TIMEOUT) {
-      while (InterlockedCompareExchange(&c->wqueued, 0, 0)) Sleep(1); /* the APC must be done with c */
-      CancelIoEx(c->h, &c->wov);
-      GetOverlappedResult(c->h, &c->wov, &x, TRUE);
-      break;
-    }
-  }
-  ReleaseSRWLockExclusive(&c->wlock);
+  /* No write is ever left in flight (colo__win_pipe_write): what was
+   * reported written is in the system's buffer already. */
   if (c->rpending) {
     CancelIoEx(c->h, &c->rov);
     GetOverlappedResult(c->h, &c->rov, &x, TRUE);
@@ -376,7 +292,6 @@ void colo__win_pipe_close(colo__os_conn_t *c) {
   CloseHandle(c->rov.hEvent);
   CloseHandle(c->wov.hEvent);
   colo__free(c->rbuf);
-  colo__free(c->wbuf);
 }
 
 /* ---- who is at the other end ---- */

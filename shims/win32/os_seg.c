@@ -34,7 +34,8 @@
 colo__win_sys_t colo__win_sys = {.create_mapping = CreateFileMappingW};
 
 const colo__os_caps_t colo__os_caps = {
-    .persistent_names = 0, .listable_names = 0, .xproc_addr_wait = 0, .rdv_kind = COLO__EP_PIPE};
+    .persistent_names = 0, .listable_names = 0, .xproc_addr_wait = 0, .rdv_kind = COLO__EP_PIPE,
+    .pipe_is_file = 0, .perm_one_class = 1};
 
 #define SHM_PREFIX "colo."
 
@@ -250,6 +251,12 @@ static void seg_free(colo__os_seg_t *s) {
 
 /* The end of an open or create: the handle is the caller's, or nothing is. */
 static int seg_done(colo__os_seg_t *s, int rc, colo__os_seg_t **out) {
+  if (!rc && s->kind == COLO__EP_FILE) {
+    BY_HANDLE_FILE_INFORMATION fi;
+    if (GetFileInformationByHandle(s->file, &fi))
+      snprintf(s->ident, sizeof s->ident, "f.%08lx.%08lx%08lx", (unsigned long)fi.dwVolumeSerialNumber,
+               (unsigned long)fi.nFileIndexHigh, (unsigned long)fi.nFileIndexLow);
+  }
   if (rc) {
     seg_free(s);
     return rc;
@@ -283,6 +290,8 @@ static int open_file(colo__os_seg_t *s, const char *path, DWORD access, DWORD di
   wchar_t wpath[COLO__PATH_MAX + 8];
   int rc = colo__win_path(path, wpath, sizeof wpath / sizeof wpath[0]);
   if (rc) return rc;
+  /* A device is refused before it is opened: opening one may block. */
+  if (colo__win_reserved_leaf(path)) return colo__err(COLO_EINVAL, "%s: not a colo segment (it is a device)", s->name);
   if (disposition == OPEN_EXISTING) {
     /* A directory or a link is refused before it is opened. */
     DWORD attr = GetFileAttributesW(wpath);
@@ -375,6 +384,7 @@ static int create_section(colo__os_seg_t *s, const char *name, uint64_t size, ui
   wchar_t wname[COLO__NAME_MAX + 32];
   int rc = section_name(name, s->global, wname, sizeof wname / sizeof wname[0], s->name, sizeof s->name);
   if (rc) return rc;
+  snprintf(s->ident, sizeof s->ident, "s.%s", name);
   /* Presence first: a live holder of slot 0 means the name is in use. */
   if ((rc = open_lock_file(s, name, 1, 1, perm)) != 0) return rc;
   s->writable = 1;
@@ -469,6 +479,7 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
   } else if (kind == COLO__EP_SHM) {
     wchar_t wname[COLO__NAME_MAX + 32];
     rc = section_name(name, s->global, wname, sizeof wname / sizeof wname[0], s->name, sizeof s->name);
+    snprintf(s->ident, sizeof s->ident, "s.%s", name);
     if (!rc) {
       s->map = OpenFileMappingW(FILE_MAP_READ | READ_CONTROL | (map ? FILE_MAP_WRITE : 0), FALSE, wname);
       if (!s->map) {
@@ -583,8 +594,9 @@ int colo__os_sigbus_repair(void *addr) {
 
 /* ---- administration ---- */
 
-/* perm as POSIX bits: 0600, or 0666 when the DACL lets authenticated users,
- * users or everyone in. */
+/* perm as POSIX bits: 0600, plus 044 when the DACL lets authenticated users,
+ * users or everyone read, 022 when it lets them write
+ * (colo__os_perm_as_kept). */
 static uint32_t perm_of(HANDLE h, int is_file) {
   PACL dacl = NULL;
   PSECURITY_DESCRIPTOR sd = NULL;
@@ -597,9 +609,12 @@ static uint32_t perm_of(HANDLE h, int is_file) {
     ACE_HEADER *ace;
     if (!GetAce(dacl, i, (void **)&ace) || ace->AceType != ACCESS_ALLOWED_ACE_TYPE) continue;
     PSID sid = (PSID)&((ACCESS_ALLOWED_ACE *)ace)->SidStart;
-    if (IsWellKnownSid(sid, WinAuthenticatedUserSid) || IsWellKnownSid(sid, WinWorldSid) ||
-        IsWellKnownSid(sid, WinBuiltinUsersSid))
-      perm = 0666;
+    if (!IsWellKnownSid(sid, WinAuthenticatedUserSid) && !IsWellKnownSid(sid, WinWorldSid) &&
+        !IsWellKnownSid(sid, WinBuiltinUsersSid))
+      continue;
+    ACCESS_MASK m = ((ACCESS_ALLOWED_ACE *)ace)->Mask;
+    if (m & (GENERIC_READ | GENERIC_ALL | FILE_MAP_READ | FILE_READ_DATA)) perm |= 0044;
+    if (m & (GENERIC_WRITE | GENERIC_ALL | FILE_MAP_WRITE | FILE_WRITE_DATA)) perm |= 0022;
   }
   LocalFree(sd);
   return perm;
@@ -658,6 +673,11 @@ int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *o
     return 0;
   }
   if (kind != COLO__EP_FILE) return colo__err(COLO_EINVAL, "not a segment endpoint");
+  if (colo__win_reserved_leaf(name)) { /* described without opening it */
+    snprintf(out->type, sizeof out->type, "a device");
+    snprintf(out->owner, sizeof out->owner, "the system");
+    return 0;
+  }
   wchar_t w[COLO__PATH_MAX + 8];
   int rc = colo__win_path(name, w, sizeof w / sizeof w[0]);
   if (rc) return rc;

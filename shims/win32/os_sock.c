@@ -448,6 +448,12 @@ int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
   }
   int e = r == 0 ? 0 : WSAGetLastError();
   if (e == WSAEWOULDBLOCK) return COLO_EAGAIN;
+  if (r == 0) {
+    /* An end that was a reset (Wine reports some as an orderly end, with
+     * the reset left in SO_ERROR). */
+    int soerr = 0, len = sizeof soerr;
+    if (getsockopt(c->s, SOL_SOCKET, SO_ERROR, (char *)&soerr, &len) == 0 && soerr != 0) e = soerr, r = -1;
+  }
   SetEvent(c->sev); /* the end stays readable: the next read says it again */
   if (r == 0) return COLO_ECLOSED;
   return colo__win_err((DWORD)e, "receive from", c->desc);
@@ -521,6 +527,7 @@ int colo__os_poll_many(colo__os_pollitem_t *items, size_t n, uint64_t timeout_ns
   for (;;) {
     HANDLE evs[MAXIMUM_WAIT_OBJECTS];
     int nev = 0, slice = 0, count = 0;
+    uint64_t retry_ns = 0; /* a full pipe's next look */
     for (size_t i = 0; i < n; i++) {
       colo__os_pollitem_t *it = &items[i];
       HANDLE got[2];
@@ -533,7 +540,7 @@ int colo__os_poll_many(colo__os_pollitem_t *items, size_t n, uint64_t timeout_ns
         if (sock_level(it->lsock->s, COLO__POLL_IN, 1)) it->ready = COLO__POLL_IN;
         else got[ngot++] = it->lsock->sev;
       } else if (it->conn->is_pipe) {
-        it->ready = colo__win_pipe_ready(it->conn, it->want, got, &ngot);
+        it->ready = colo__win_pipe_ready(it->conn, it->want, got, &ngot, &retry_ns);
       } else {
         if (it->want & COLO__POLL_IN) ResetEvent(it->conn->sev);
         it->ready = sock_level(it->conn->s, it->want, 0);
@@ -551,6 +558,7 @@ int colo__os_poll_many(colo__os_pollitem_t *items, size_t n, uint64_t timeout_ns
     if (now >= deadline) return 0;
     DWORD ms = colo__win_ms(deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
     if (slice && ms > SLICE_MS) ms = SLICE_MS;
+    if (retry_ns && ms > colo__win_ms(retry_ns)) ms = colo__win_ms(retry_ns);
     if (nev == 0) Sleep(ms);
     else WaitForMultipleObjects((DWORD)nev, evs, FALSE, ms);
   }

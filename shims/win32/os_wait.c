@@ -54,6 +54,7 @@ void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
     }
   }
   if (have_sa) colo__win_sa_free(&sa);
+  s->named = 1;
   s->polling = opened != COLO__WIN_WAITS;
   if (!s->polling) {
     set_how(s, "named events");
@@ -67,10 +68,49 @@ void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
 
 const char *colo__os_seg_wait_how(const colo__os_seg_t *s) { return s->how; }
 
+/* The event of wait word id: the one named after the nonce; before that
+ * (the core always names its segments' waits; a plain shim user may not),
+ * one named after the object itself, made or opened on first use, so that
+ * two handles of one segment still meet; for an anonymous segment (threads
+ * of this process) an unnamed one. NULL when polling. */
+static HANDLE event_of(colo__os_seg_t *s, int wait_id) {
+  if (wait_id < 0 || wait_id >= COLO__WIN_WAITS || s->polling) return NULL;
+  HANDLE ev = s->ev[wait_id];
+  if (ev || s->named) return ev;
+  HANDLE made = NULL;
+  if (s->ident[0]) {
+    wchar_t name[COLO__NAME_MAX + 96];
+    swprintf(name, sizeof name / sizeof name[0], L"%ls\\colo.ev.%hs.%d", s->global ? L"Global" : L"Local", s->ident,
+             wait_id);
+    colo__win_sa_t sa;
+    if (colo__win_sa_make(&sa, s->perm ? s->perm : 0600) == 0) {
+      made = CreateEventW(&sa.sa, FALSE, FALSE, name);
+      colo__win_sa_free(&sa);
+    }
+  } else {
+    made = CreateEventW(NULL, FALSE, FALSE, NULL);
+  }
+  if (!made) return NULL;
+  HANDLE was = InterlockedCompareExchangePointer(&s->ev[wait_id], made, NULL);
+  if (was) {
+    CloseHandle(made); /* another thread made it first */
+    return was;
+  }
+  return made;
+}
+
+/* s == NULL: a word in this process's own memory, between its threads:
+ * WaitOnAddress, which wakes threads of one process only. */
+static int wait_local(_Atomic uint32_t *word, uint32_t expect, uint64_t timeout_ns) {
+  if (WaitOnAddress((volatile void *)word, &expect, sizeof expect, colo__win_ms(timeout_ns))) return 0;
+  return GetLastError() == ERROR_TIMEOUT ? COLO_ETIMEDOUT : 0;
+}
+
 int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32_t expect, uint64_t timeout_ns) {
   if (atomic_load_explicit(word, memory_order_acquire) != expect) return 0;
   if (timeout_ns == 0) return COLO_ETIMEDOUT;
-  HANDLE ev = (wait_id >= 0 && wait_id < COLO__WIN_WAITS && !s->polling) ? s->ev[wait_id] : NULL;
+  if (!s) return wait_local(word, expect, timeout_ns);
+  HANDLE ev = event_of(s, wait_id);
   if (ev) {
     DWORD r = WaitForSingleObject(ev, colo__win_ms(timeout_ns));
     if (r == WAIT_OBJECT_0) return 0;
@@ -88,6 +128,10 @@ int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32
 }
 
 void colo__os_wake(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word) {
-  (void)word;
-  if (wait_id >= 0 && wait_id < COLO__WIN_WAITS && !s->polling && s->ev[wait_id]) SetEvent(s->ev[wait_id]);
+  if (!s) {
+    WakeByAddressAll((void *)word);
+    return;
+  }
+  HANDLE ev = event_of(s, wait_id);
+  if (ev) SetEvent(ev);
 }

@@ -9,9 +9,10 @@
  *
  * Named pipes (pipe://) have no readiness, so it is emulated: a read is kept
  * in flight (overlapped) into `rbuf` whenever that buffer is empty, so the
- * read event is signalled exactly when a read would not block; a write is
- * accepted into `wbuf` and written overlapped, one at a time, so a write
- * would not block when none is in flight.
+ * read event is signalled exactly when a read would not block. A write goes
+ * to the system at once or not at all (os_pipe.c: colo__win_pipe_write):
+ * nothing signals that a full pipe has room again, so after a write found it
+ * full the pipe reads as writable again on a short backoff.
  */
 #ifndef COLO_SHIMS_WIN32_STREAM_H
 #define COLO_SHIMS_WIN32_STREAM_H
@@ -39,13 +40,10 @@ struct colo__os_conn {
   size_t rhave, roff;  /* bytes read into rbuf, bytes of them handed out */
   int rerr;            /* sticky end of the read half: COLO_ECLOSED or an error code */
   DWORD rerr_os;       /* its system error, for the message */
-  SRWLOCK wlock;       /* the write half: wov, wbuf, wpending, wlen, werr */
-  OVERLAPPED wov;
-  unsigned char *wbuf;
-  int wpending; /* a WriteFile of wbuf[0, wlen) is in flight */
-  size_t wlen;
-  volatile LONG wqueued;   /* the shim's I/O thread has yet to start the write */
-  volatile LONG wqueue_err; /* the error it got starting it, 0 when none */
+  SRWLOCK wlock;       /* the write half: wov, wfull*, werr */
+  OVERLAPPED wov;      /* of the one write, which never outlives its call */
+  int wfull;           /* the last write found the pipe full */
+  uint64_t wfull_until, wfull_retry_ns; /* when to call it writable again; the backoff */
   int werr; /* sticky: COLO_EPEERDEAD or an error code */
   DWORD werr_os;
   /* The user at the other end, once known (a client learns it before it
@@ -80,8 +78,9 @@ int colo__win_pipe_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, ui
 int colo__win_pipe_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got);
 int colo__win_pipe_write(colo__os_conn_t *c, const void *buf, size_t n, size_t *put);
 /* The ready mask (of want) now; when 0, the events that will say more are
- * added to evs (at most 2). */
-int colo__win_pipe_ready(colo__os_conn_t *c, int want, HANDLE *evs, int *nev);
+ * added to evs (at most 1), and *retry_ns (0: none yet) is lowered to when
+ * it may be writable again. */
+int colo__win_pipe_ready(colo__os_conn_t *c, int want, HANDLE *evs, int *nev, uint64_t *retry_ns);
 /* 1 when a client is connected to the waiting instance (or making one
  * failed: accept says why); else 0 with the event to wait on in *ev
  * (NULL when there is none to wait on). */

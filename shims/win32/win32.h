@@ -55,6 +55,10 @@ int colo__win_utf8(const wchar_t *s, char *out, size_t cap, const char *what);
  * does not fit. */
 int colo__win_path(const char *url_path, wchar_t *out, size_t cap);
 
+/* 1 when the last part of path is a name Windows gives a device in every
+ * directory (CON, PRN, AUX, NUL, COM0-9, LPT0-9, also with an extension). */
+int colo__win_reserved_leaf(const char *path);
+
 /* ---- security (os_peer.c) ---------------------------------------------------------- */
 
 /*
@@ -111,7 +115,10 @@ struct colo__os_seg {
   uint32_t perm;          /* the creator's, for the events it makes */
   int creator;
   int unlink_at_close;    /* colo__os_seg_unlink while mapped */
-  HANDLE ev[COLO__WIN_WAITS]; /* named after the nonce (colo__os_seg_name_waits) */
+  HANDLE volatile ev[COLO__WIN_WAITS]; /* named after the nonce (colo__os_seg_name_waits), or unnamed */
+  int named;              /* colo__os_seg_name_waits ran: ev[] are the named events */
+  char ident[COLO__NAME_MAX + 48]; /* the object's own name for waits before that: "s.NAME",
+                                      "f.<volume>.<file index>"; "" for an anonymous one */
   int polling;            /* no events: waits poll the word */
   char how[96];           /* colo__os_seg_wait_how */
   char name[COLO__PATH_MAX + 32]; /* for messages: Local\colo.NAME or the path */
