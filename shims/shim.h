@@ -50,8 +50,10 @@
  *  peer or by any writer of the file. With COLO__SEG_GUARD, an access to a
  *  vanished page does not kill the process: the mapping turns into private
  *  zero pages and the segment's lost word says COLO__OS_LOST_TRUNCATED (Linux:
- *  a SIGBUS handler, chained to the one installed before it; Windows cannot
- *  shrink a mapped section, so the word stays 0). After fork() the child has
+ *  a SIGBUS handler, chained to the one installed before it; Windows: a
+ *  vectored exception handler for a file:// view, whose file a share's other
+ *  clients, or any host process under Wine, can cut; a section cannot
+ *  shrink, so its word stays 0). After fork() the child has
  *  none of the library's descriptors, so it keeps no presence or socket of its
  *  parent alive, and its copies of the mappings are private memory: the lost
  *  word says COLO__OS_LOST_FORKED.

@@ -47,6 +47,7 @@ static colo__os_seg_t *seg_new(colo__ep_kind_t kind, int *rc) {
   }
   s->kind = kind;
   s->file = INVALID_HANDLE_VALUE;
+  s->guard_idx = -1;
   atomic_init(&s->lost, 0);
   snprintf(s->how, sizeof s->how, "named events (not named yet)");
   return s;
@@ -221,12 +222,50 @@ static int open_lock_file(colo__os_seg_t *s, const char *name, int create, int w
   if (rc) return rc;
   colo__win_sa_t sa;
   if (create && (rc = colo__win_sa_make(&sa, perm)) != 0) return rc;
-  DWORD access = GENERIC_READ | (writable ? GENERIC_WRITE : 0);
-  HANDLE h = CreateFileW(path, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, create ? &sa.sa : NULL,
+  /* No FILE_SHARE_DELETE: while anyone has it open, nobody can remove or
+   * replace it under them. */
+  DWORD access = GENERIC_READ | (writable ? GENERIC_WRITE : 0) | (create ? WRITE_DAC : 0);
+  SetLastError(0);
+  HANDLE h = CreateFileW(path, access, FILE_SHARE_READ | FILE_SHARE_WRITE, create ? &sa.sa : NULL,
                          create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT,
                          NULL);
+  int existed = GetLastError() == ERROR_ALREADY_EXISTS;
+  if (h == INVALID_HANDLE_VALUE) {
+    if (create) colo__win_sa_free(&sa);
+    return colo__win_last("cannot open the presence lock file of", s->name);
+  }
+  if (create && existed) {
+    /* Left by an earlier listener of the name: ours only if this user (or
+     * an administrator) made it; then it takes this listener's perm (the
+     * security given at creation applies to a new file only). */
+    PSID owner;
+    PSECURITY_DESCRIPTOR osd;
+    rc = colo__win_owner(h, 1, &owner, &osd);
+    PSID self = colo__win_self_sid();
+    if (!rc && !(self && EqualSid(owner, self)) && !IsWellKnownSid(owner, WinBuiltinAdministratorsSid) &&
+        !IsWellKnownSid(owner, WinLocalSystemSid)) {
+      char who[200];
+      colo__win_sid_desc(owner, who, sizeof who);
+      rc = colo__err(COLO_EPERM, "%s: its presence lock file in %%ProgramData%%\\colo belongs to %s, not to this "
+                     "user; refused (whoever made it, or an administrator, can remove it)", s->name, who);
+    }
+    if (!rc) {
+      BOOL present = FALSE, dflt = FALSE;
+      PACL dacl = NULL;
+      if (GetSecurityDescriptorDacl(sa.sd, &present, &dacl, &dflt) && present) {
+        DWORD e = SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                  NULL, NULL, dacl, NULL);
+        if (e != ERROR_SUCCESS) rc = colo__win_err(e, "cannot set the security of the presence lock file of", s->name);
+      }
+    }
+    if (osd) LocalFree(osd);
+    if (rc) {
+      colo__win_sa_free(&sa);
+      CloseHandle(h);
+      return rc;
+    }
+  }
   if (create) colo__win_sa_free(&sa);
-  if (h == INVALID_HANDLE_VALUE) return colo__win_last("cannot open the presence lock file of", s->name);
   BY_HANDLE_FILE_INFORMATION fi;
   if (!GetFileInformationByHandle(h, &fi) || (fi.dwFileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) ||
       GetFileType(h) != FILE_TYPE_DISK) {
@@ -242,7 +281,7 @@ static int open_lock_file(colo__os_seg_t *s, const char *name, int create, int w
 static void seg_free(colo__os_seg_t *s) {
   for (int i = 0; i < COLO__WIN_WAITS; i++)
     if (s->ev[i]) CloseHandle(s->ev[i]);
-  if (s->base) UnmapViewOfFile(s->base);
+  if (s->base) colo__win_guard_unmap(s->guard_idx, s->base);
   if (s->map) CloseHandle(s->map);
   if (s->lockf && s->lockf != s->file) CloseHandle(s->lockf);
   if (s->file != INVALID_HANDLE_VALUE) CloseHandle(s->file);
@@ -272,6 +311,9 @@ static int map_view(colo__os_seg_t *s, int writable) {
   MEMORY_BASIC_INFORMATION mbi;
   if (VirtualQuery(s->base, &mbi, sizeof mbi) == 0) return colo__win_last("VirtualQuery", s->name);
   if (s->size == 0) s->size = mbi.RegionSize; /* a section: its size, in whole pages */
+  /* A file can be cut short by someone Windows does not stop (a share's
+   * other clients; any host process under Wine): guard its view. */
+  if (s->guard && s->kind == COLO__EP_FILE) s->guard_idx = colo__win_guard_add(s->base, (size_t)s->size, &s->lost);
   return 0;
 }
 
@@ -388,8 +430,16 @@ static int create_section(colo__os_seg_t *s, const char *name, uint64_t size, ui
   /* Presence first: a live holder of slot 0 means the name is in use. */
   if ((rc = open_lock_file(s, name, 1, 1, perm)) != 0) return rc;
   s->writable = 1;
-  if ((rc = colo__os_seg_hold(s, hold_slot)) != 0)
-    return rc == COLO_EBUSY ? colo__err(COLO_EEXIST, "%s exists (its listener is alive)", s->name) : rc;
+  if ((rc = colo__os_seg_hold(s, hold_slot)) != 0) {
+    if (rc != COLO_EBUSY) return rc;
+    HANDLE there = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+    if (there || GetLastError() != ERROR_FILE_NOT_FOUND) {
+      if (there) CloseHandle(there);
+      return colo__err(COLO_EEXIST, "%s exists, and its listener is alive", s->name);
+    }
+    return colo__err(COLO_EBUSY, "%s: a process holds the presence lock file %%ProgramData%%\\colo\\colo.*.%s.lock "
+                     "but has no such section (not a colo listener); refused", s->name, name);
+  }
   colo__win_sa_t sa;
   if ((rc = colo__win_sa_make(&sa, perm)) != 0) return rc;
   SetLastError(0);
@@ -419,7 +469,6 @@ static int create_section(colo__os_seg_t *s, const char *name, uint64_t size, ui
 
 int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *name, uint64_t size,
                         uint32_t perm, int hold_slot, const void *mark, size_t mark_len, int flags) {
-  (void)flags; /* nothing can shrink under a view here: no guard needed */
   *out = NULL;
   if (size < mark_len || size == 0) return colo__err(COLO_EINVAL, "a segment of %llu bytes cannot hold its mark",
                                                      (unsigned long long)size);
@@ -430,11 +479,12 @@ int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *
   if (!s) return rc;
   s->perm = perm;
   s->mapped = 1;
+  s->guard = (flags & COLO__SEG_GUARD) != 0;
   if (kind == COLO__EP_FILE) {
     snprintf(s->name, sizeof s->name, "%s", name);
     rc = create_file_seg(s, name, size, perm, hold_slot, mark, mark_len);
     if (rc && s->creator) { /* nothing left behind (no view may be mapped for that) */
-      if (s->base) UnmapViewOfFile(s->base), s->base = NULL;
+      if (s->base) colo__win_guard_unmap(s->guard_idx, s->base), s->base = NULL;
       if (s->map) CloseHandle(s->map), s->map = NULL;
       delete_by_handle(s->file);
     }
@@ -453,6 +503,7 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
   if (!s) return rc;
   int map = (flags & COLO__SEG_MAP) != 0;
   s->writable = s->mapped = map;
+  s->guard = (flags & COLO__SEG_GUARD) != 0;
   if (kind == COLO__EP_FILE) {
     snprintf(s->name, sizeof s->name, "%s", name);
     rc = open_file(s, name, GENERIC_READ | (map ? GENERIC_WRITE : 0), OPEN_EXISTING, NULL);
@@ -579,17 +630,11 @@ void colo__os_seg_close(colo__os_seg_t *s) {
   colo__os_seg_drop(s, 0);
   colo__os_seg_drop(s, 1);
   if (s->unlink_at_close) {
-    if (s->base) UnmapViewOfFile(s->base), s->base = NULL;
+    if (s->base) colo__win_guard_unmap(s->guard_idx, s->base), s->base = NULL;
     if (s->map) CloseHandle(s->map), s->map = NULL;
     delete_file_of(s);
   }
   seg_free(s);
-}
-
-void colo__os_sigbus_install(void) {}
-int colo__os_sigbus_repair(void *addr) {
-  (void)addr;
-  return 0;
 }
 
 /* ---- administration ---- */

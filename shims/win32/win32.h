@@ -110,7 +110,9 @@ struct colo__os_seg {
   uint64_t size;
   int writable, mapped;   /* opened with COLO__SEG_MAP */
   int held[2];
-  _Atomic int lost;       /* stays 0: a section cannot shrink under a view */
+  _Atomic int lost;       /* a section cannot shrink under a view; a guarded file can (os_held.c) */
+  int guard;              /* COLO__SEG_GUARD was asked (file:// only) */
+  int guard_idx;          /* the view's guard slot, or -1 */
   int global;             /* Global\ namespace */
   uint32_t perm;          /* the creator's, for the events it makes */
   int creator;
@@ -123,6 +125,12 @@ struct colo__os_seg {
   char how[96];           /* colo__os_seg_wait_how */
   char name[COLO__PATH_MAX + 32]; /* for messages: Local\colo.NAME or the path */
 };
+
+/* Guarded views (os_held.c): guard_add registers a view (its slot, or -1
+ * when none is free: unguarded); guard_unmap releases it whether it is still
+ * the view or was replaced by zero pages, and frees the slot. */
+int colo__win_guard_add(void *base, size_t len, _Atomic int *lost);
+void colo__win_guard_unmap(int idx, void *base);
 
 /* ---- time (os_time.c) --------------------------------------------------------------- */
 
