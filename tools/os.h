@@ -34,6 +34,15 @@
 
 /* The detail of the last failing tos_ call in this thread (never NULL; "" when none). */
 const char *tos_last_error(void);
+/* For the OS layers (tools/<os>/, tools/os_err.c): sets tos_last_error() to
+ * the formatted detail; returns code. */
+int tos_err(int code, const char *fmt, ...)
+#if defined(COLO_PRINTF_ARCHETYPE)
+    __attribute__((format(COLO_PRINTF_ARCHETYPE, 2, 3)))
+#elif defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* ---- clocks, sleeping, randomness (every platform) -------------------------------------- */
 

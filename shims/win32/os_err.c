@@ -8,77 +8,7 @@
 #include "win32.h"
 #include "edge.h"
 
-int colo__win_code(DWORD e) {
-  switch (e) {
-  case ERROR_FILE_NOT_FOUND:
-  case ERROR_PATH_NOT_FOUND:
-  case ERROR_INVALID_DRIVE:
-  case ERROR_BAD_NETPATH:
-  case ERROR_BAD_NET_NAME:
-  case ERROR_PIPE_NOT_CONNECTED:
-  case WSAECONNREFUSED:
-  case WSAEHOSTUNREACH:
-  case WSAENETUNREACH:
-    return COLO_ENOENT;
-  case ERROR_ACCESS_DENIED:
-  case ERROR_PRIVILEGE_NOT_HELD:
-  case ERROR_SHARING_VIOLATION:
-  case ERROR_LOCK_VIOLATION:
-  case ERROR_WRITE_PROTECT:
-  case ERROR_NOT_OWNER:
-  case WSAEACCES:
-    return COLO_EPERM;
-  case ERROR_FILE_EXISTS:
-  case ERROR_ALREADY_EXISTS:
-  case WSAEADDRINUSE:
-    return COLO_EEXIST;
-  case ERROR_DISK_FULL:
-  case ERROR_HANDLE_DISK_FULL:
-  case ERROR_COMMITMENT_LIMIT:
-  case ERROR_COMMITMENT_MINIMUM:
-  case ERROR_PAGEFILE_QUOTA:
-  case ERROR_NO_SYSTEM_RESOURCES:
-    return COLO_ENOSPC;
-  case ERROR_NOT_ENOUGH_MEMORY:
-  case ERROR_OUTOFMEMORY:
-  case WSAENOBUFS:
-    return COLO_ENOMEM;
-  case ERROR_PIPE_BUSY:
-  case ERROR_IO_PENDING:
-  case WSAEWOULDBLOCK:
-  case WSAEINPROGRESS:
-    return COLO_EAGAIN;
-  case ERROR_TIMEOUT:
-  case WAIT_TIMEOUT:
-  case ERROR_SEM_TIMEOUT:
-  case WSAETIMEDOUT:
-    return COLO_ETIMEDOUT;
-  case ERROR_BROKEN_PIPE:
-  case ERROR_NO_DATA:
-  case ERROR_PIPE_LISTENING:
-  case ERROR_NETNAME_DELETED:
-  case WSAECONNRESET:
-  case WSAECONNABORTED:
-  case WSAESHUTDOWN:
-    return COLO_EPEERDEAD;
-  case ERROR_INVALID_NAME:
-  case ERROR_BAD_PATHNAME:
-  case ERROR_FILENAME_EXCED_RANGE:
-  case ERROR_DIRECTORY:
-  case ERROR_INVALID_PARAMETER:
-  case WSAEINVAL:
-  case WSAEAFNOSUPPORT:
-  case WSAEADDRNOTAVAIL:
-    return COLO_EINVAL;
-  case ERROR_NOT_SUPPORTED:
-  case ERROR_CALL_NOT_IMPLEMENTED:
-  case WSAEOPNOTSUPP:
-  case WSAEPROTONOSUPPORT:
-    return COLO_ENOTSUP;
-  default:
-    return COLO_EIO;
-  }
-}
+int colo__win_code(DWORD e) { return colo__wedge_code(e); }
 
 int colo__win_err(DWORD e, const char *what, const char *obj) {
   char msg[256];

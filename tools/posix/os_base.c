@@ -18,19 +18,7 @@
 #include "../../shims/posix/edge.h" /* libcolo's own errno table, clocks, random and futex */
 #include "posix.h"
 
-/* ---- errors -------------------------------------------------------------------------- */
-
-static _Thread_local char last_error[1024];
-
-const char *tos_last_error(void) { return last_error; }
-
-int tos_err(int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
-  va_end(ap);
-  return code;
-}
+/* ---- errors (the detail itself: tools/os_err.c) ------------------------------------------ */
 
 int tos_posix_err(int e, const char *what, const char *obj) {
   int code = colo__edge_errno_code(e);

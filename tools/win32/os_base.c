@@ -15,19 +15,7 @@
 #include "win32.h"
 #include "shims/win32/edge.h"
 
-/* ---- errors -------------------------------------------------------------------------- */
-
-static _Thread_local char last_error[1024];
-
-const char *tos_last_error(void) { return last_error; }
-
-int tos_err(int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
-  va_end(ap);
-  return code;
-}
+/* ---- errors (the detail itself: tools/os_err.c) ------------------------------------------ */
 
 int tos_win_err(DWORD e, const char *what, const char *obj) {
   char msg[512];

@@ -17,12 +17,6 @@
 
 #include "tools/os.h"
 
-/* Sets tos_last_error() to the formatted detail; returns code. */
-int tos_err(int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 /* A Win32 error as a COLO_E* code, with "what obj: <the system's message>
  * (error e)" as the detail ("what: ..." when obj is NULL). */
 int tos_win_err(DWORD e, const char *what, const char *obj);
