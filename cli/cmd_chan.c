@@ -219,7 +219,7 @@ int cmd_recv(int argc, char **argv) {
       continue;
     }
     if (rc == COLO_ECLOSED) {
-      if (c.verbose) fprintf(stderr, "colo recv: the peer closed the channel after %llu messages\n", (unsigned long long)n);
+      if (c.verbose) fprintf(stderr, "colo recv: the peer closed the channel after %llu message%s\n", (unsigned long long)n, n == 1 ? "" : "s");
       break;
     }
     if (rc) {
@@ -238,12 +238,12 @@ int cmd_recv(int argc, char **argv) {
   if (cli_stop) {
     /* A write blocked on a full stdout ends with EINTR (Windows: it is
      * cancelled): part of the stop. */
-    fprintf(stderr, "colo recv: interrupted after %llu messages\n", (unsigned long long)n);
+    fprintf(stderr, "colo recv: interrupted after %llu message%s\n", (unsigned long long)n, n == 1 ? "" : "s");
     status = CLI_INTERRUPTED;
   } else if (out_err == EPIPE) {
     /* colo recv | head -1: whoever reads our output has all it wants. A clean
      * end: the channel is closed (the peer is told so) and removed. */
-    if (c.verbose) fprintf(stderr, "colo recv: stdout was closed after %llu messages\n", (unsigned long long)n);
+    if (c.verbose) fprintf(stderr, "colo recv: stdout was closed after %llu message%s\n", (unsigned long long)n, n == 1 ? "" : "s");
   } else if (out_err) {
     fprintf(stderr, "colo recv: cannot write to stdout: %s\n", strerror(out_err));
     status = CLI_FAIL;
@@ -402,9 +402,9 @@ int cmd_send(int argc, char **argv) {
     else status = cli_fail("send", rc);
   }
   if (status == CLI_INTERRUPTED) {
-    fprintf(stderr, "colo send: interrupted after %llu messages\n", (unsigned long long)n);
+    fprintf(stderr, "colo send: interrupted after %llu message%s\n", (unsigned long long)n, n == 1 ? "" : "s");
   }
-  if (c.verbose && status == CLI_OK) fprintf(stderr, "colo send: sent %llu messages\n", (unsigned long long)n);
+  if (c.verbose && status == CLI_OK) fprintf(stderr, "colo send: sent %llu message%s\n", (unsigned long long)n, n == 1 ? "" : "s");
   free(line);
   colo_close(s.ch);
   return status;
