@@ -19,15 +19,15 @@ mkdir -p "$WINEPREFIX"
 # A server left running for this prefix would make a second "-p" wait for
 # it to exit: stop it first (this affects only this prefix).
 wineserver -k >/dev/null 2>&1 || true
+wineserver -w >/dev/null 2>&1 || true # until it has exited (none is persistent now)
 wineserver -p </dev/null >/dev/null 2>&1
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT INT TERM HUP
 fresh=0
 [ -f "$WINEPREFIX/system.reg" ] || fresh=1
 wine cmd /c exit 0 </dev/null >/dev/null 2>&1
 if [ "$fresh" -eq 1 ]; then
+  # (Not "wineserver -w" after it: the persistent server never exits.)
   wine winecfg -v win10 </dev/null >/dev/null 2>&1 || true
-  wineserver -w </dev/null >/dev/null 2>&1 || true
-  wineserver -p </dev/null >/dev/null 2>&1
 fi
 echo "wine-ctest: $(wine --version) in $WINEPREFIX (Windows $(wine cmd /c ver </dev/null 2>/dev/null | tr -d '\r' | grep -o '[0-9][0-9.]*' | head -1))" >&2
 cd "$dir"

@@ -421,6 +421,24 @@ Test(seg, a_failed_create_leaves_nothing_behind_and_too_little_space_is_ENOSPC_n
   seg_done(s, COLO__EP_SHM, name);
 }
 
+Test(seg, a_section_the_commit_limit_cannot_take_is_ENOSPC_at_create_and_leaves_nothing) {
+  NEED_SEGMENTS();
+  SKIP_UNLESS(tu_fail_commit(1) == 0, "no commit limit to meet here (Linux: too_little_space_is_ENOSPC_now)");
+  colo__os_seg_t *s = NULL;
+  char name[128];
+  tu_shm_name(name, sizeof name, "commit");
+  int rc = colo__os_seg_create(&s, COLO__EP_SHM, name, 1u << 20, 0600, 0, MARK, sizeof MARK, 0);
+  tu_fail_commit(0);
+  cr_assert_eq(rc, COLO_ENOSPC, "%s: %s", colo_errname(rc), colo_last_error());
+  cr_assert(strstr(colo_last_error(), "commit"), "the detail says why: %s", colo_last_error());
+  cr_assert_null(s);
+  colo__os_stat_t st;
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, &st), COLO_ENOENT, "nothing left under the name");
+  /* The presence slot was let go: the name can be made now. */
+  OK(colo__os_seg_create(&s, COLO__EP_SHM, name, 4096, 0600, 0, MARK, sizeof MARK, 0));
+  seg_done(s, COLO__EP_SHM, name);
+}
+
 Test(seg, create_of_a_file_segment_makes_its_missing_parent_directories) {
   NEED_SEGMENTS();
   char dir[256], path[400];

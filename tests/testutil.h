@@ -183,6 +183,11 @@ void tu_read_unlock(int handle);
  * fault-injection table offers no room for them). -1 where there is no such
  * hook. */
 int tu_refuse_seg_passing(int on);
+/* Makes this process's shim meet the system's commit limit when it creates
+ * a section (Windows: CreateFileMappingW fails with ERROR_COMMITMENT_LIMIT,
+ * as an exhausted pagefile makes it; Wine's limit is the host's memory and
+ * cannot be reached). -1 where there is no such hook. */
+int tu_fail_commit(int on);
 /* The same for sending: a segment attached to bytes is refused (EPERM) as a
  * security module forbidding it would. -1 where there is no such hook. */
 int tu_forbid_seg_sending(int on);

@@ -21,6 +21,10 @@
 
 #include "testutil.h"
 
+#ifdef COLO_TEST_SHIM_WIN32
+#  include "../shims/win32/win32.h"
+#endif
+
 /* Where a presence slot's byte lies in a segment file's lock space.
  * PLACEHOLDER until the win32 segment shim publishes its convention (asked
  * of its owner): LockFileEx locks any 64-bit offset, so the slots can sit far
@@ -597,3 +601,22 @@ int tu_forbid_seg_sending(int on) {
   (void)on;
   return -1;
 }
+
+#ifdef COLO_TEST_SHIM_WIN32
+static HANDLE WINAPI over_commit(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD protect, DWORD hi, DWORD lo,
+                                 LPCWSTR name) {
+  (void)file, (void)sa, (void)protect, (void)hi, (void)lo, (void)name;
+  SetLastError(ERROR_COMMITMENT_LIMIT);
+  return NULL;
+}
+
+int tu_fail_commit(int on) {
+  colo__win_sys.create_mapping = on ? over_commit : CreateFileMappingW;
+  return 0;
+}
+#else
+int tu_fail_commit(int on) {
+  (void)on;
+  return -1;
+}
+#endif
