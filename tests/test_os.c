@@ -302,8 +302,9 @@ Test(seg, exclusive_create_of_an_existing_name_gives_EEXIST) {
 
 Test(seg, create_sets_the_permission_bits_exactly_whatever_the_umask) {
   NEED_SEGMENTS();
+  /* Where there is no file-creation mask (Windows), the bits read back
+   * still say who may use it: the owner only by default. */
   int old = tu_umask(077);
-  SKIP_UNLESS(old >= 0, "no file-creation mask on this platform");
   uint32_t modes[] = {0600, 0640, 0666};
   for (int i = 0; i < 3; i++) {
     colo__os_seg_t *s;
@@ -318,7 +319,7 @@ Test(seg, create_sets_the_permission_bits_exactly_whatever_the_umask) {
     cr_assert_eq(st.perm, colo__os_perm_as_kept(modes[i]), "stat: %o, not %o", st.perm, colo__os_perm_as_kept(modes[i]));
     seg_done(s, COLO__EP_SHM, name);
   }
-  tu_umask(old);
+  if (old >= 0) tu_umask(old);
 }
 
 /* "Takes presence slot hold_slot before anything else can see the object
