@@ -1131,6 +1131,55 @@ static int child_wait(void *arg) {
   return atomic_load(w) == 1 && rc == 0 ? 0 : 12;
 }
 
+/* The creator's and the opener's sides of one segment, each waiting in turn
+ * for the other to change its word. */
+static void each_sees_the_other(colo__os_seg_t *s, colo__os_seg_t *o) {
+  _Atomic uint32_t *ws = (_Atomic uint32_t *)colo__os_seg_base(s) + 16;
+  _Atomic uint32_t *wo = (_Atomic uint32_t *)colo__os_seg_base(o) + 16;
+  for (int round = 0; round < 2; round++) {
+    colo__os_seg_t *waits = round ? o : s, *wakes = round ? s : o;
+    _Atomic uint32_t *mine = round ? wo : ws, *theirs = round ? ws : wo;
+    uint32_t v = atomic_load(mine);
+    waiter_t wt = {.s = waits, .word = mine, .expect = v, .loop = 1};
+    tu_thread_t th;
+    cr_assert_eq(tu_thread_start(&th, wait_main, &wt), 0);
+    tu_sleep_ms(50);
+    uint64_t t0 = tu_now_ms();
+    atomic_store(theirs, v + 1);
+    colo__os_wake(wakes, 1, theirs);
+    int done = wait_done(&wt, tu_ms(10000));
+    uint64_t took = ms_since(t0);
+    tu_thread_join(&th);
+    cr_assert(done, "%s not woken within 10 s", round ? "the opener" : "the creator");
+    cr_assert_eq(wt.seen, v + 1);
+    cr_assert_lt(took, (uint64_t)tu_ms(2000), "%s saw the change after %llu ms", round ? "the opener" : "the creator",
+                 (unsigned long long)took);
+  }
+}
+
+Test(wait, an_opener_that_finds_no_wait_events_polls_and_both_sides_still_see_each_other, .timeout = 60) {
+  colo__os_seg_t *s;
+  char name[128];
+  MAKE_SEG(s, name, "nsfall", 4096, 0, 0);
+  SKIP_UNLESS(tu_hide_wait_events(0) == 0, "waits need no names here (a futex is keyed on the object)");
+  colo__os_seg_name_waits(s, 0x5eed5eed5eedull);
+  colo__os_seg_t *o = seg_open_ok(COLO__EP_SHM, name, COLO__SEG_MAP);
+  tu_hide_wait_events(1);
+  colo__os_seg_name_waits(o, 0x5eed5eed5eedull);
+  tu_hide_wait_events(0);
+  cr_assert(strstr(colo__os_seg_wait_how(o), "poll"), "the opener says it polls: %s", colo__os_seg_wait_how(o));
+  each_sees_the_other(s, o);
+  cr_assert(strstr(colo__os_seg_wait_how(s), "poll"), "the creator says it looks too: %s", colo__os_seg_wait_how(s));
+  colo__os_seg_close(o);
+  /* Where the opener finds them, they are the events, on both sides. */
+  o = seg_open_ok(COLO__EP_SHM, name, COLO__SEG_MAP);
+  colo__os_seg_name_waits(o, 0x5eed5eed5eedull);
+  cr_assert(!strstr(colo__os_seg_wait_how(o), "poll"), "%s", colo__os_seg_wait_how(o));
+  each_sees_the_other(s, o);
+  colo__os_seg_close(o);
+  seg_done(s, COLO__EP_SHM, name);
+}
+
 Test(wait, a_wake_reaches_a_waiter_in_another_process, .timeout = 60) {
   colo__os_seg_t *s;
   char name[128];

@@ -188,6 +188,11 @@ int tu_refuse_seg_passing(int on);
  * as an exhausted pagefile makes it; Wine's limit is the host's memory and
  * cannot be reached). -1 where there is no such hook. */
 int tu_fail_commit(int on);
+/* Makes this process's shim find no wait events when it opens a segment
+ * another handle created, as an opener in another object namespace does
+ * (Windows: two process-isolated containers sharing a file://): it then
+ * polls. -1 where waits need no names (Linux: a futex). */
+int tu_hide_wait_events(int on);
 /* The same for sending: a segment attached to bytes is refused (EPERM) as a
  * security module forbidding it would. -1 where there is no such hook. */
 int tu_forbid_seg_sending(int on);

@@ -614,7 +614,23 @@ int tu_fail_commit(int on) {
   colo__win_sys.create_mapping = on ? over_commit : CreateFileMappingW;
   return 0;
 }
+
+static HANDLE WINAPI no_event(DWORD access, BOOL inherit, LPCWSTR name) {
+  (void)access, (void)inherit, (void)name;
+  SetLastError(ERROR_FILE_NOT_FOUND);
+  return NULL;
+}
+
+int tu_hide_wait_events(int on) {
+  colo__win_sys.open_event = on ? no_event : OpenEventW;
+  return 0;
+}
 #else
+int tu_hide_wait_events(int on) {
+  (void)on;
+  return -1;
+}
+
 int tu_fail_commit(int on) {
   (void)on;
   return -1;

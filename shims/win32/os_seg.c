@@ -31,7 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
-colo__win_sys_t colo__win_sys = {.create_mapping = CreateFileMappingW};
+colo__win_sys_t colo__win_sys = {.create_mapping = CreateFileMappingW, .open_event = OpenEventW};
 
 const colo__os_caps_t colo__os_caps = {
     .persistent_names = 0, .listable_names = 0, .xproc_addr_wait = 0, .rdv_kind = COLO__EP_PIPE,
@@ -49,7 +49,7 @@ static colo__os_seg_t *seg_new(colo__ep_kind_t kind, int *rc) {
   s->file = INVALID_HANDLE_VALUE;
   s->guard_idx = -1;
   atomic_init(&s->lost, 0);
-  snprintf(s->how, sizeof s->how, "named events (not named yet)");
+  atomic_init(&s->how, "events of this process (the waits are not named)");
   return s;
 }
 

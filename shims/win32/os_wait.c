@@ -22,10 +22,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <winternl.h>
 
 #define POLL_NS (1000 * 1000ull)
+#define POLL_MAX_NS (16 * 1000 * 1000ull) /* a creator's look for a peer that cannot signal */
 
-static void set_how(colo__os_seg_t *s, const char *how) { snprintf(s->how, sizeof s->how, "%s", how); }
+static void set_how(colo__os_seg_t *s, const char *how) { atomic_store_explicit(&s->how, how, memory_order_relaxed); }
 
 void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
   int opened = 0, missing = 0, failed = 0;
@@ -47,7 +49,7 @@ void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
       if (h) s->ev[i] = h, opened++;
       else failed++;
     } else {
-      HANDLE h = OpenEventW(EVENT_MODIFY_STATE | SYNCHRONIZE, FALSE, name);
+      HANDLE h = colo__win_sys.open_event(EVENT_MODIFY_STATE | SYNCHRONIZE, FALSE, name);
       if (h) s->ev[i] = h, opened++;
       else if (GetLastError() == ERROR_FILE_NOT_FOUND) missing++;
       else failed++;
@@ -66,7 +68,9 @@ void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
   }
 }
 
-const char *colo__os_seg_wait_how(const colo__os_seg_t *s) { return s->how; }
+const char *colo__os_seg_wait_how(const colo__os_seg_t *s) {
+  return atomic_load_explicit(&((colo__os_seg_t *)s)->how, memory_order_relaxed);
+}
 
 /* The event of wait word id: the one named after the nonce; before that
  * (the core always names its segments' waits; a plain shim user may not),
@@ -106,11 +110,50 @@ static int wait_local(_Atomic uint32_t *word, uint32_t expect, uint64_t timeout_
   return GetLastError() == ERROR_TIMEOUT ? COLO_ETIMEDOUT : 0;
 }
 
+/* Creator: 1 when another handle of ev exists (the peer opened the events
+ * and can wake us); once seen, for good. */
+static int peer_can_signal(colo__os_seg_t *s, HANDLE ev) {
+  if (s->peer_signals) return 1;
+  PUBLIC_OBJECT_BASIC_INFORMATION obi;
+  ULONG got = 0;
+  if (NtQueryObject(ev, ObjectBasicInformation, &obi, sizeof obi, &got) != 0) return 1; /* cannot tell: trust it */
+  if (obi.HandleCount > 1) s->peer_signals = 1;
+  return s->peer_signals;
+}
+
+/* The creator's sleep while nobody else holds the event: the peer, if there
+ * is one, is in another object namespace and polls (its wakes do nothing),
+ * so look at the word too, from every 1 ms to every 16 ms while it stays. */
+static int wait_unsignalled(colo__os_seg_t *s, HANDLE ev, _Atomic uint32_t *word, uint32_t expect,
+                            uint64_t timeout_ns) {
+  uint64_t start = colo__os_now_ns(), step = POLL_NS;
+  for (;;) {
+    uint64_t now = colo__os_now_ns();
+    if (now - start >= timeout_ns) return COLO_ETIMEDOUT;
+    uint64_t left = timeout_ns - (now - start);
+    DWORD r = WaitForSingleObject(ev, colo__win_ms(left < step ? left : step));
+    if (r == WAIT_OBJECT_0) return 0;
+    if (atomic_load_explicit(word, memory_order_acquire) != expect) return 0;
+    if (peer_can_signal(s, ev)) {
+      /* It holds them now: its wakes reach us. */
+      set_how(s, "named events");
+      now = colo__os_now_ns();
+      if (now - start >= timeout_ns) return COLO_ETIMEDOUT;
+      r = WaitForSingleObject(ev, colo__win_ms(timeout_ns - (now - start)));
+      return r == WAIT_TIMEOUT ? COLO_ETIMEDOUT : 0;
+    }
+    set_how(s, "named events, and a poll of the word up to every 16 ms while no peer holds them "
+               "(a peer in another object namespace cannot signal)");
+    if (step < POLL_MAX_NS) step *= 2;
+  }
+}
+
 int colo__os_wait(colo__os_seg_t *s, int wait_id, _Atomic uint32_t *word, uint32_t expect, uint64_t timeout_ns) {
   if (atomic_load_explicit(word, memory_order_acquire) != expect) return 0;
   if (timeout_ns == 0) return COLO_ETIMEDOUT;
   if (!s) return wait_local(word, expect, timeout_ns);
   HANDLE ev = event_of(s, wait_id);
+  if (ev && s->creator && s->named && !peer_can_signal(s, ev)) return wait_unsignalled(s, ev, word, expect, timeout_ns);
   if (ev) {
     DWORD r = WaitForSingleObject(ev, colo__win_ms(timeout_ns));
     if (r == WAIT_OBJECT_0) return 0;

@@ -28,6 +28,10 @@ typedef struct colo__win_sys {
    * (whose commit limit is the host's memory) cannot be made to do. */
   HANDLE(WINAPI *create_mapping)(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD protect, DWORD size_hi, DWORD size_lo,
                                  LPCWSTR name);
+  /* OpenEventW of a segment's wait events by an opener: tests fail it with
+   * ERROR_FILE_NOT_FOUND, as a creator in another object namespace (another
+   * process-isolated container) makes it, to force the polling fallback. */
+  HANDLE(WINAPI *open_event)(DWORD access, BOOL inherit, LPCWSTR name);
 } colo__win_sys_t;
 
 extern colo__win_sys_t colo__win_sys;
@@ -122,7 +126,8 @@ struct colo__os_seg {
   char ident[COLO__NAME_MAX + 48]; /* the object's own name for waits before that: "s.NAME",
                                       "f.<volume>.<file index>"; "" for an anonymous one */
   int polling;            /* no events: waits poll the word */
-  char how[96];           /* colo__os_seg_wait_how */
+  int peer_signals;       /* creator: the peer was seen holding the events (it can wake us) */
+  const char *_Atomic how; /* colo__os_seg_wait_how: a string literal (set from any thread) */
   char name[COLO__PATH_MAX + 32]; /* for messages: Local\colo.NAME or the path */
 };
 
