@@ -45,6 +45,9 @@ static const char recv_help[] =
     "      --peer-user USER   accept a client of USER (a name or uid; * for anyone)\n"
     "                         besides this user and root, where the transport\n"
     "                         tells who connects (unix, pipe, colo)\n"
+    "      --global           shm:// in the machine-wide namespace (Windows:\n"
+    "                         Global\\colo.NAME, which needs SeCreateGlobalPrivilege\n"
+    "                         to create; POSIX has only one namespace)\n"
     "  -v, --verbose          report what happens on stderr\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -71,6 +74,9 @@ static const char send_help[] =
     "      --spin-us US       hybrid: spin this long before sleeping (default 50)\n"
     "      --peer-user USER   connect to an endpoint of USER (a name or uid; * for\n"
     "                         anyone), not only to this user's or root's\n"
+    "      --global           shm:// in the machine-wide namespace (Windows:\n"
+    "                         Global\\colo.NAME, which needs SeCreateGlobalPrivilege\n"
+    "                         to create; POSIX has only one namespace)\n"
     "  -v, --verbose          report what happens on stderr\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -78,7 +84,7 @@ static const char send_help[] =
     "too long, the listener closed the channel or died, timed out), 2 usage\n"
     "error, 130 interrupted (SIGINT, SIGTERM, SIGHUP).\n";
 
-enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM, OPT_PEER_USER };
+enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM, OPT_PEER_USER, OPT_GLOBAL };
 
 /* Parses the options recv and send share; recv also takes the listener's.
  * Returns the index of ENDPOINT in argv, or -CLI_USAGE / -CLI_OK (help). */
@@ -89,7 +95,7 @@ static int parse_chan_opts(const char *cmd, int argc, char **argv, int listener,
       {"mode", required_argument, 0, OPT_MODE}, {"spin-us", required_argument, 0, OPT_SPIN},
       {"capacity", required_argument, 0, OPT_CAPACITY}, {"perm", required_argument, 0, OPT_PERM},
       {"checksum", no_argument, 0, OPT_CHECKSUM}, {"verbose", no_argument, 0, 'v'},
-      {"peer-user", required_argument, 0, OPT_PEER_USER},
+      {"peer-user", required_argument, 0, OPT_PEER_USER}, {"global", no_argument, 0, OPT_GLOBAL},
       {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   colo_opts_init(&c->opts);
   c->timeout_ms = -1;
@@ -134,6 +140,7 @@ static int parse_chan_opts(const char *cmd, int argc, char **argv, int listener,
     }
     case OPT_CHECKSUM: c->opts.msg_checksum = 1; break;
     case OPT_PEER_USER: c->opts.peer_user = optarg; break; /* checked by the library */
+    case OPT_GLOBAL: c->opts.shm_global = 1; break;
     case ':': return -cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
     default: return -cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
     }

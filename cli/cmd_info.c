@@ -27,6 +27,9 @@ static const char info_help[] =
     "      --json             one JSON object, for scripts\n"
     "      --peer-user USER   an endpoint of USER (a name or uid; * for anyone) is\n"
     "                         fine too, not only this user's or root's\n"
+    "      --global           shm:// in the machine-wide namespace (Windows:\n"
+    "                         Global\\colo.NAME, which needs SeCreateGlobalPrivilege\n"
+    "                         to create; POSIX has only one namespace)\n"
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0 a listener answered, 1 none did (the message says why),\n"
@@ -72,6 +75,7 @@ int cmd_info(int argc, char **argv) {
   static const struct option longopts[] = {{"timeout", required_argument, 0, 't'},
                                             {"json", no_argument, 0, 'j'},
                                             {"peer-user", required_argument, 0, 'u'},
+                                            {"global", no_argument, 0, 'g'},
                                             {"help", no_argument, 0, 'h'},
                                             {0, 0, 0, 0}};
   int json = 0, timeout_ms = INFO_TIMEOUT_DEFAULT_MS, o;
@@ -85,6 +89,7 @@ int cmd_info(int argc, char **argv) {
     }
     if (o == 'j') json = 1;
     else if (o == 'u') opts.peer_user = optarg;
+    else if (o == 'g') opts.shm_global = 1;
     else if (o == 't') {
       if (cli_parse_seconds(optarg, &timeout_ms)) return cli_usage("info", "--timeout: not a number of seconds: '%s'", optarg);
     } else {

@@ -169,6 +169,11 @@ typedef struct colo_opts {
                                    handler installed before it. 0: colo installs nothing; an
                                    application that owns SIGBUS calls colo_sigbus_repair()
                                    from its handler, or a truncated segment kills it. */
+  int shm_global;             /**< Windows: shm://NAME is the section Global\colo.NAME, seen
+                                   from every session (services), instead of this session's
+                                   Local\colo.NAME; creating one needs SeCreateGlobalPrivilege
+                                   (COLO_EPERM says so). Both sides must ask for it. Ignored on
+                                   POSIX, which has one namespace. Default 0. (0.2.0) */
 } colo_opts_t;
 
 typedef struct colo_listener colo_listener_t;

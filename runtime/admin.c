@@ -29,7 +29,7 @@ int colo_seg_inspect(const char *endpoint, colo_seg_info_t *info) {
   if (rc) return rc;
   colo_seg_info_t *full = colo__calloc(1, sizeof *full);
   if (!full) return colo__err_nomem();
-  rc = colo__seg_inspect(&ep, full, NULL);
+  rc = colo__seg_inspect(&ep, 0, full, NULL);
   if (!rc) {
     size_t n = size < sizeof *full ? size : sizeof *full;
     memcpy(info, full, n);
@@ -52,7 +52,7 @@ static int list_one(const char *name, void *p) {
   char endpoint[COLO__PATH_MAX + 16];
   int n = snprintf(endpoint, sizeof endpoint, "shm://%s", name);
   if (n > 0 && (size_t)n < sizeof endpoint && colo__endpoint_parse(endpoint, &lc->ep) == 0) {
-    if (colo__seg_inspect(&lc->ep, info, NULL) == COLO_ENOENT) return 0; /* vanished meanwhile */
+    if (colo__seg_inspect(&lc->ep, 0, info, NULL) == COLO_ENOENT) return 0; /* vanished meanwhile */
     return lc->cb(info, lc->ctx);
   }
   /* A name colo cannot make (another user's file with our prefix): shown as
@@ -62,7 +62,7 @@ static int list_one(const char *name, void *p) {
   snprintf(info->endpoint, sizeof info->endpoint, "shm://%s", name);
   colo__os_stat_t st;
   memset(&st, 0, sizeof st);
-  colo__os_seg_stat(COLO__EP_SHM, name, &st); /* may fail for such a name: the fields stay 0 */
+  colo__os_seg_stat(COLO__EP_SHM, name, 0, &st); /* may fail for such a name: the fields stay 0 */
   info->size = st.size, info->perm = st.perm, info->uid = st.uid, info->age_s = st.age_s;
   snprintf(info->owner, sizeof info->owner, "%s", st.owner);
   info->status = COLO_EINVAL;
@@ -95,7 +95,7 @@ int colo_seg_remove(const char *endpoint, int force) {
   colo_seg_info_t *info = colo__calloc(1, sizeof *info);
   if (!info) return colo__err_nomem();
   colo__os_seg_t *os = NULL;
-  rc = colo__seg_inspect(&ep, info, &os);
+  rc = colo__seg_inspect(&ep, 0, info, &os);
   if (!rc && !force) rc = colo__seg_verdict_err(info, colo__seg_verdict(info), " (--force removes the name anyway)");
   if (!rc) {
     if (os) rc = colo__os_seg_unlink(os); /* only if the name still names what we inspected */

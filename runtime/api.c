@@ -230,7 +230,8 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
     colo__free(a);
     return rc;
   }
-  colo__dial_t d = {.timeout_ms = timeout_ms, .deadline = colo__deadline(timeout_ms), .probe = probe};
+  colo__dial_t d = {.timeout_ms = timeout_ms, .deadline = colo__deadline(timeout_ms), .probe = probe,
+                    .seg_flags = o.shm_global ? COLO__SEG_GLOBAL : 0};
   if ((rc = colo__os_peers_parse(o.peer_user, &d.peers)) != 0) {
     colo__free(a);
     return rc;

@@ -72,6 +72,7 @@ typedef struct colo__dial {
   uint64_t deadline; /* of the whole connect, handshake included */
   int probe;         /* colo_info_endpoint: learn, take nothing */
   colo__os_peers_t peers; /* who may own the endpoint or listen on it (opts.peer_user) */
+  int seg_flags;     /* COLO__SEG_GLOBAL (opts.shm_global) for what a segment transport opens */
   int again;         /* set by a transport that failed: 1 when a later attempt may succeed
                         (nobody listens yet, the listener is busy, a segment is not READY
                         or is a dead listener's leftover that a new one may reclaim) */

@@ -278,7 +278,7 @@ static int reclaim_if_dead(const colo__endpoint_t *ep) {
   colo_seg_info_t *info = colo__calloc(1, sizeof *info);
   if (!info) return colo__err_nomem(), 0;
   colo__os_seg_t *os = NULL;
-  int rc = colo__seg_inspect(ep, info, &os);
+  int rc = colo__seg_inspect(ep, 0, info, &os);
   int removed = rc == COLO_ENOENT; /* gone meanwhile: retry */
   if (!rc) {
     colo__seg_verdict_t v = colo__seg_verdict(info);
@@ -303,7 +303,7 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
   colo__os_seg_t *os = NULL;
   for (int attempt = 0;; attempt++) {
     rc = colo__os_seg_create(&os, ep->kind, ep->name, lay.size, o->perm, COLO__SIDE_LISTENER, COLO__SEG_MAGIC,
-                             sizeof(COLO__SEG_MAGIC) - 1, COLO__SEG_GUARD);
+                             sizeof(COLO__SEG_MAGIC) - 1, COLO__SEG_GUARD | (o->shm_global ? COLO__SEG_GLOBAL : 0));
     if (rc != COLO_EEXIST) break;
     if (!o->reclaim_stale) {
       colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
@@ -342,15 +342,15 @@ int colo__seg_create_anon(const colo_opts_t *o, const char *endpoint, colo__seg_
   return 0;
 }
 
-int colo__seg_inspect(const colo__endpoint_t *ep, colo_seg_info_t *info, colo__os_seg_t **keep) {
+int colo__seg_inspect(const colo__endpoint_t *ep, int flags, colo_seg_info_t *info, colo__os_seg_t **keep) {
   memset(info, 0, sizeof *info);
   info->struct_size = sizeof *info;
   colo__endpoint_format(ep, info->endpoint, sizeof info->endpoint);
   colo__os_stat_t st;
-  int rc = colo__os_seg_stat(ep->kind, ep->name, &st);
+  int rc = colo__os_seg_stat(ep->kind, ep->name, flags, &st);
   if (rc) return rc;
   colo__os_seg_t *os = NULL;
-  rc = st.regular ? colo__os_seg_open(&os, ep->kind, ep->name, 0) : colo__err(COLO_EINVAL, "it is %s", st.type);
+  rc = st.regular ? colo__os_seg_open(&os, ep->kind, ep->name, flags & COLO__SEG_GLOBAL) : colo__err(COLO_EINVAL, "it is %s", st.type);
   if (rc) {
     /* Exists but cannot be looked into: another user's 0600 segment, or not
      * a file at all (nothing of it is opened then). */
@@ -372,7 +372,8 @@ int colo__seg_open(const colo__endpoint_t *ep, const colo__os_peers_t *peers, co
   *out = NULL;
   if (o->handle_sigbus) colo__os_sigbus_install();
   colo__os_seg_t *os;
-  int rc = colo__os_seg_open(&os, ep->kind, ep->name, COLO__SEG_MAP | COLO__SEG_GUARD);
+  int rc = colo__os_seg_open(&os, ep->kind, ep->name,
+                             COLO__SEG_MAP | COLO__SEG_GUARD | (o->shm_global ? COLO__SEG_GLOBAL : 0));
   if (rc) return rc;
   /* Before anything in it is believed: who made it. */
   if ((rc = colo__os_seg_check_owner(os, peers)) != 0) {

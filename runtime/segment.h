@@ -87,7 +87,7 @@ void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info);
 /* Looks at the endpoint's object without attaching (info->endpoint set);
  * *keep (if given) receives the handle when one could be opened. 0, or
  * COLO_ENOENT and the codes of a name that cannot be looked up. */
-int colo__seg_inspect(const colo__endpoint_t *ep, colo_seg_info_t *info, colo__os_seg_t **keep);
+int colo__seg_inspect(const colo__endpoint_t *ep, int flags, colo_seg_info_t *info, colo__os_seg_t **keep);
 
 /* The one rule for "ours and dead", used by colo ls, gc, rm and a
  * listener's reclaim alike. */

@@ -171,7 +171,7 @@ static int shm_probe(const colo__endpoint_t *ep, const char *endpoint, colo__dia
   colo_seg_info_t *si = colo__calloc(1, sizeof *si);
   if (!si) return colo__err_nomem();
   colo__os_seg_t *os = NULL;
-  int rc = colo__seg_inspect(ep, si, &os);
+  int rc = colo__seg_inspect(ep, d->seg_flags, si, &os);
   /* Whose it is, as a connect would ask first. */
   if (!rc && os) rc = colo__os_seg_check_owner(os, &d->peers);
   colo__os_seg_close(os);

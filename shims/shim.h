@@ -156,6 +156,8 @@ typedef struct colo__os_seg colo__os_seg_t;
 
 #define COLO__SEG_MAP 1   /* open: map all of it, read/write (without: read-only, not mapped) */
 #define COLO__SEG_GUARD 2 /* a fault on a page the file lost is repaired (see Faults above) */
+#define COLO__SEG_GLOBAL 4 /* shm://: the machine-wide namespace (Windows: Global\ rather than
+                              the session's Local\); ignored where there is one namespace */
 
 #define COLO__OS_LOST_TRUNCATED 1 /* the backing object shrank under the mapping */
 #define COLO__OS_LOST_FORKED 2    /* this process is a child that inherited the handle */
@@ -391,8 +393,8 @@ typedef struct colo__os_stat {
 } colo__os_stat_t;
 
 /* Metadata of a segment by name, without following a link or opening it.
- * COLO_ENOENT when absent. */
-int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *st);
+ * COLO_ENOENT when absent. flags: COLO__SEG_GLOBAL. */
+int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, int flags, colo__os_stat_t *st);
 /* Metadata of an opened segment (its descriptor's). */
 void colo__os_seg_fstat(const colo__os_seg_t *s, colo__os_stat_t *st);
 /* Removes a segment by name (no identity check: the caller decided);

@@ -315,7 +315,7 @@ Test(seg, create_sets_the_permission_bits_exactly_whatever_the_umask) {
     colo__os_stat_t st;
     colo__os_seg_fstat(s, &st);
     cr_assert_eq(st.perm, colo__os_perm_as_kept(modes[i]), "fstat: %o, not %o", st.perm, colo__os_perm_as_kept(modes[i]));
-    OK(colo__os_seg_stat(COLO__EP_SHM, name, &st));
+    OK(colo__os_seg_stat(COLO__EP_SHM, name, 0, &st));
     cr_assert_eq(st.perm, colo__os_perm_as_kept(modes[i]), "stat: %o, not %o", st.perm, colo__os_perm_as_kept(modes[i]));
     seg_done(s, COLO__EP_SHM, name);
   }
@@ -417,7 +417,7 @@ Test(seg, a_failed_create_leaves_nothing_behind_and_too_little_space_is_ENOSPC_n
   cr_assert_eq(rc, COLO_ENOSPC, "%s: %s", colo_errname(rc), colo_last_error());
   cr_assert_null(s);
   colo__os_stat_t st;
-  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, &st), COLO_ENOENT, "nothing left under the name");
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, 0, &st), COLO_ENOENT, "nothing left under the name");
   OK(colo__os_seg_create(&s, COLO__EP_SHM, name, 4096, 0600, 0, MARK, sizeof MARK, 0));
   seg_done(s, COLO__EP_SHM, name);
 }
@@ -434,7 +434,7 @@ Test(seg, a_section_the_commit_limit_cannot_take_is_ENOSPC_at_create_and_leaves_
   cr_assert(strstr(colo_last_error(), "commit"), "the detail says why: %s", colo_last_error());
   cr_assert_null(s);
   colo__os_stat_t st;
-  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, &st), COLO_ENOENT, "nothing left under the name");
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, 0, &st), COLO_ENOENT, "nothing left under the name");
   /* The presence slot was let go: the name can be made now. */
   OK(colo__os_seg_create(&s, COLO__EP_SHM, name, 4096, 0600, 0, MARK, sizeof MARK, 0));
   seg_done(s, COLO__EP_SHM, name);
@@ -448,7 +448,7 @@ Test(seg, create_of_a_file_segment_makes_its_missing_parent_directories) {
   colo__os_seg_t *s;
   OK(colo__os_seg_create(&s, COLO__EP_FILE, path, 4096, 0600, 0, MARK, sizeof MARK, 0));
   colo__os_stat_t st;
-  OK(colo__os_seg_stat(COLO__EP_FILE, path, &st));
+  OK(colo__os_seg_stat(COLO__EP_FILE, path, 0, &st));
   cr_assert(st.regular);
   cr_assert_eq(st.size, 4096u);
   colo__os_seg_close(s);
@@ -474,12 +474,12 @@ Test(seg, create_never_makes_its_object_a_symbolic_link_but_follows_this_users_l
   int rc = colo__os_seg_create(&s, COLO__EP_FILE, at, 4096, 0600, 0, MARK, sizeof MARK, 0);
   cr_assert_neq(rc, 0, "a link at the name is not followed");
   colo__os_stat_t st;
-  cr_assert_eq(colo__os_seg_stat(COLO__EP_FILE, target, &st), COLO_ENOENT, "nothing made where the link points");
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_FILE, target, 0, &st), COLO_ENOENT, "nothing made where the link points");
   /* A directory link of this user (or root) on the way is followed. */
   snprintf(via, sizeof via, "%s/seg", link);
   snprintf(lands, sizeof lands, "%s/seg", real);
   OK(colo__os_seg_create(&s, COLO__EP_FILE, via, 4096, 0600, 0, MARK, sizeof MARK, 0));
-  OK(colo__os_seg_stat(COLO__EP_FILE, lands, &st));
+  OK(colo__os_seg_stat(COLO__EP_FILE, lands, 0, &st));
   colo__os_seg_close(s);
   tu_remove_tree(dir);
 }
@@ -872,7 +872,7 @@ Test(presence, after_fork_the_child_keeps_no_hold_no_name_and_no_shared_memory_o
   cr_assert_str_eq(line, "ready");
   cr_assert_eq(((unsigned char *)colo__os_seg_base(o))[100], 0, "the child's write stayed in the child");
   colo__os_stat_t st;
-  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, &st), 0, "the child's unlink left its parent's name");
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, 0, &st), 0, "the child's unlink left its parent's name");
   colo__os_seg_close(s); /* the child, still alive, must not keep slot 0 held */
   cr_assert_eq(colo__os_seg_probe(o, 0), 0, "nothing of the parent's hold lives on in the child");
   tu_kill(&p);
@@ -889,7 +889,7 @@ Test(seg, unlink_removes_the_name_of_the_object_it_opened_and_the_memory_stays) 
   OK(colo__os_seg_unlink(s));
   colo__os_stat_t st;
   if (colo__os_caps.persistent_names)
-    cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, &st), COLO_ENOENT, "the name is gone");
+    cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, 0, &st), COLO_ENOENT, "the name is gone");
   unsigned char *p = colo__os_seg_base(s);
   p[10] = 3;
   cr_assert_eq(p[10], 3, "the mapping outlives the name");
@@ -1639,7 +1639,7 @@ static void replaces_a_dead_listeners_file(colo__ep_kind_t kind) {
   tu_kill(&p);
   cr_assert_eq(tu_wait(&p, tu_ms(10000)), TU_KILLED);
   colo__os_stat_t st;
-  OK(colo__os_seg_stat(COLO__EP_FILE, ep.name, &st)); /* its file is left behind */
+  OK(colo__os_seg_stat(COLO__EP_FILE, ep.name, 0, &st)); /* its file is left behind */
   cr_assert(!st.regular, "%s", st.type);
   colo__os_conn_t *a = NULL, *b;
   int rc = colo__os_connect(&a, &bound, 1 * S_, &no_more);
@@ -1669,10 +1669,10 @@ static void listener_file_mode_and_removal(colo__ep_kind_t kind) {
   colo__os_stat_t st;
   for (int i = 0; i < 2; i++) {
     NEED_RC(colo__os_listen(&l, &ep, modes[i], &bound), "colo__os_listen");
-    OK(colo__os_seg_stat(COLO__EP_FILE, ep.name, &st));
+    OK(colo__os_seg_stat(COLO__EP_FILE, ep.name, 0, &st));
     cr_assert_eq(st.perm, colo__os_perm_as_kept(modes[i]), "%o, not %o", st.perm, colo__os_perm_as_kept(modes[i]));
     colo__os_listen_close(l);
-    cr_assert_eq(colo__os_seg_stat(COLO__EP_FILE, ep.name, &st), COLO_ENOENT, "closing removes the file");
+    cr_assert_eq(colo__os_seg_stat(COLO__EP_FILE, ep.name, 0, &st), COLO_ENOENT, "closing removes the file");
   }
   /* "If the path still names it": a second listener's file is not removed
    * by the first one's close. */
@@ -1680,14 +1680,14 @@ static void listener_file_mode_and_removal(colo__ep_kind_t kind) {
   OK(colo__os_seg_remove(COLO__EP_FILE, ep.name));
   OK(colo__os_listen(&l2, &ep, 0600, &bound));
   colo__os_listen_close(l);
-  OK(colo__os_seg_stat(COLO__EP_FILE, ep.name, &st));
+  OK(colo__os_seg_stat(COLO__EP_FILE, ep.name, 0, &st));
   colo__os_conn_t *a, *b;
   OK(colo__os_connect(&a, &bound, 5 * S_, &no_more));
   OK(colo__os_accept(l2, &b, 5 * S_));
   colo__os_conn_close(a);
   colo__os_conn_close(b);
   colo__os_listen_close(l2);
-  cr_assert_eq(colo__os_seg_stat(COLO__EP_FILE, ep.name, &st), COLO_ENOENT);
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_FILE, ep.name, 0, &st), COLO_ENOENT);
 }
 
 Test(stream_unix, the_socket_file_gets_the_bits_asked_and_close_removes_it_only_while_it_names_it, .timeout = 60) {
@@ -1869,7 +1869,7 @@ Test(admin, stat_describes_a_segment_by_name_and_fstat_by_handle) {
   tu_shm_name(name, sizeof name, "stat");
   OK(colo__os_seg_create(&s, COLO__EP_SHM, name, 8192, 0640, 0, MARK, sizeof MARK, 0));
   colo__os_stat_t st, fst;
-  OK(colo__os_seg_stat(COLO__EP_SHM, name, &st));
+  OK(colo__os_seg_stat(COLO__EP_SHM, name, 0, &st));
   colo__os_seg_fstat(s, &fst);
   uint64_t id;
   char user[64];
@@ -1891,18 +1891,18 @@ Test(admin, stat_of_an_absent_name_is_ENOENT_and_of_a_link_or_FIFO_says_what_it_
   NEED_SEGMENTS();
   colo__os_stat_t st;
   char name[128], dir[256], link[300], fifo[300];
-  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, tu_shm_name(name, sizeof name, "nostat"), &st), COLO_ENOENT);
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, tu_shm_name(name, sizeof name, "nostat"), 0, &st), COLO_ENOENT);
   tu_tmp_path(dir, sizeof dir, "statkinds");
   snprintf(link, sizeof link, "%s/link", dir);
   snprintf(fifo, sizeof fifo, "%s/fifo", dir);
   cr_assert_eq(tu_mkdir(dir), 0);
   if (tu_symlink("/", link) == 0) {
-    OK(colo__os_seg_stat(COLO__EP_FILE, link, &st));
+    OK(colo__os_seg_stat(COLO__EP_FILE, link, 0, &st));
     cr_assert(!st.regular, "a link is not followed");
     cr_assert_neq(st.type[0], '\0');
   }
   if (tu_mkfifo(fifo) == 0) {
-    OK(colo__os_seg_stat(COLO__EP_FILE, fifo, &st)); /* without opening it: it would block */
+    OK(colo__os_seg_stat(COLO__EP_FILE, fifo, 0, &st)); /* without opening it: it would block */
     cr_assert(!st.regular);
     cr_assert_neq(st.type[0], '\0');
   }
@@ -1921,7 +1921,7 @@ Test(admin, remove_removes_a_name_without_asking_who_holds_it) {
   }
   OK(colo__os_seg_remove(COLO__EP_SHM, name));
   colo__os_stat_t st;
-  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, &st), COLO_ENOENT);
+  cr_assert_eq(colo__os_seg_stat(COLO__EP_SHM, name, 0, &st), COLO_ENOENT);
   /* shim.h leaves the code for an absent name unsaid; Linux: COLO_ENOENT. */
   cr_assert_lt(colo__os_seg_remove(COLO__EP_SHM, name), 0);
   colo__os_seg_close(s);

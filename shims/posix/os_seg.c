@@ -345,7 +345,8 @@ static void fill_stat(const struct stat *st, colo__os_stat_t *out) {
 
 void colo__os_seg_fstat(const colo__os_seg_t *s, colo__os_stat_t *out) { fill_stat(&s->st, out); }
 
-int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *out) {
+int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, int flags, colo__os_stat_t *out) {
+  (void)flags; /* one namespace */
   char path[COLO__PATH_MAX + 32];
   int rc = seg_path(kind, name, path, sizeof path);
   int dirfd;

@@ -231,8 +231,8 @@ void colo__os_conn_close(colo__os_conn_t *c) { (void)c; }
 
 /* ---- segment administration ---- */
 
-int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *st) {
-  (void)kind, (void)name;
+int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, int flags, colo__os_stat_t *st) {
+  (void)kind, (void)name, (void)flags;
   memset(st, 0, sizeof *st);
   return STUB("colo__os_seg_stat");
 }

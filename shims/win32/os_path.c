@@ -26,7 +26,7 @@ static int pipe_char_ok(char c) {
 
 const char *colo__os_kind_how(colo__ep_kind_t kind) {
   switch (kind) {
-  case COLO__EP_SHM: return "a pagefile-backed section, Local\\colo.NAME";
+  case COLO__EP_SHM: return "a pagefile-backed section, Local\\colo.NAME (Global\\ with shm_global)";
   case COLO__EP_FILE: return "a mapping of a real file";
   case COLO__EP_UNIX: return "an AF_UNIX socket";
   case COLO__EP_PIPE: return "a named pipe \\\\.\\pipe\\colo.NAME, an instance per connection";

@@ -480,6 +480,7 @@ int colo__os_seg_create(colo__os_seg_t **out, colo__ep_kind_t kind, const char *
   s->perm = perm;
   s->mapped = 1;
   s->guard = (flags & COLO__SEG_GUARD) != 0;
+  s->global = (flags & COLO__SEG_GLOBAL) != 0;
   if (kind == COLO__EP_FILE) {
     snprintf(s->name, sizeof s->name, "%s", name);
     rc = create_file_seg(s, name, size, perm, hold_slot, mark, mark_len);
@@ -504,6 +505,7 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
   int map = (flags & COLO__SEG_MAP) != 0;
   s->writable = s->mapped = map;
   s->guard = (flags & COLO__SEG_GUARD) != 0;
+  s->global = (flags & COLO__SEG_GLOBAL) != 0;
   if (kind == COLO__EP_FILE) {
     snprintf(s->name, sizeof s->name, "%s", name);
     rc = open_file(s, name, GENERIC_READ | (map ? GENERIC_WRITE : 0), OPEN_EXISTING, NULL);
@@ -701,12 +703,12 @@ void colo__os_seg_fstat(const colo__os_seg_t *s, colo__os_stat_t *out) {
   }
 }
 
-int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, colo__os_stat_t *out) {
+int colo__os_seg_stat(colo__ep_kind_t kind, const char *name, int flags, colo__os_stat_t *out) {
   memset(out, 0, sizeof *out);
   if (kind == COLO__EP_SHM) {
     /* A section exists while it is open; reading its size means mapping it. */
     colo__os_seg_t *s;
-    int rc = colo__os_seg_open(&s, kind, name, 0);
+    int rc = colo__os_seg_open(&s, kind, name, flags & COLO__SEG_GLOBAL);
     if (rc == COLO_EPERM) {
       out->regular = 1;
       snprintf(out->owner, sizeof out->owner, "another user");
