@@ -1730,9 +1730,9 @@ Test(stream_unix, connect_to_a_listener_whose_queue_is_full_is_EAGAIN, .timeout 
   colo__os_listen_close(l);
 }
 
-Test(poll_many, poll_many_sets_each_items_ready_mask_and_counts_the_ready_ones, .timeout = 60) {
+STREAM_TEST(poll_many_sets_each_items_ready_mask_and_counts_the_ready_ones, .timeout = 60) {
   pair_t p;
-  PAIR(p, COLO__EP_UNIX);
+  PAIR(p, kind);
   colo__os_pollitem_t it[3] = {{.lsock = p.l, .want = COLO__POLL_IN},
                                {.conn = p.b, .want = COLO__POLL_IN},
                                {.conn = p.a, .want = COLO__POLL_OUT}};
