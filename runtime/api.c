@@ -9,6 +9,7 @@
 #include "../shims/shim.h"
 #include "chan.h"
 #include "layout.h"
+#include "segment.h"
 
 void colo_opts_init(colo_opts_t *o) {
   if (!o) return;
@@ -231,7 +232,7 @@ static int connect_list(colo_chan_t **out, const char *endpoint, const colo_opts
     return rc;
   }
   colo__dial_t d = {.timeout_ms = timeout_ms, .deadline = colo__deadline(timeout_ms), .probe = probe,
-                    .seg_flags = o.shm_global ? COLO__SEG_GLOBAL : 0};
+                    .seg_flags = colo__seg_ns_flags(&o)};
   if ((rc = colo__os_peers_parse(o.peer_user, &d.peers)) != 0) {
     colo__free(a);
     return rc;

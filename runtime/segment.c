@@ -303,7 +303,7 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
   colo__os_seg_t *os = NULL;
   for (int attempt = 0;; attempt++) {
     rc = colo__os_seg_create(&os, ep->kind, ep->name, lay.size, o->perm, COLO__SIDE_LISTENER, COLO__SEG_MAGIC,
-                             sizeof(COLO__SEG_MAGIC) - 1, COLO__SEG_GUARD | (o->shm_global ? COLO__SEG_GLOBAL : 0));
+                             sizeof(COLO__SEG_MAGIC) - 1, COLO__SEG_GUARD | colo__seg_ns_flags(o));
     if (rc != COLO_EEXIST) break;
     if (!o->reclaim_stale) {
       colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
@@ -373,7 +373,7 @@ int colo__seg_open(const colo__endpoint_t *ep, const colo__os_peers_t *peers, co
   if (o->handle_sigbus) colo__os_sigbus_install();
   colo__os_seg_t *os;
   int rc = colo__os_seg_open(&os, ep->kind, ep->name,
-                             COLO__SEG_MAP | COLO__SEG_GUARD | (o->shm_global ? COLO__SEG_GLOBAL : 0));
+                             COLO__SEG_MAP | COLO__SEG_GUARD | colo__seg_ns_flags(o));
   if (rc) return rc;
   /* Before anything in it is believed: who made it. */
   if ((rc = colo__os_seg_check_owner(os, peers)) != 0) {

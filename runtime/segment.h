@@ -87,6 +87,8 @@ void colo__seg_describe(colo__os_seg_t *os, colo_seg_info_t *info);
 /* Looks at the endpoint's object without attaching (info->endpoint set);
  * *keep (if given) receives the handle when one could be opened. 0, or
  * COLO_ENOENT and the codes of a name that cannot be looked up. */
+/* The namespace opts ask shm:// names in: COLO__SEG_GLOBAL or 0. */
+static inline int colo__seg_ns_flags(const colo_opts_t *o) { return o->shm_global ? COLO__SEG_GLOBAL : 0; }
 int colo__seg_inspect(const colo__endpoint_t *ep, int flags, colo_seg_info_t *info, colo__os_seg_t **keep);
 
 /* The one rule for "ours and dead", used by colo ls, gc, rm and a

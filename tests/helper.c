@@ -46,7 +46,7 @@
  *   as-nobody ROLE EP ...           any role above, run as uid/gid 65534 (prints "SKIP
  *                                   why" when that is not possible)
  *   refuse-fdpass ROLE EP ...       any role above (as-nobody included), with every segment
- *                                   passed to it dropped by the system (tu_refuse_seg_passing)
+ *                                   passed to it dropped by the system (tu_fault(TU_REFUSE_SEG_PASSING))
  *
  * Exit 0 when the role completed as intended; messages on stderr otherwise.
  *
@@ -245,7 +245,7 @@ static int connect_truncate(const char *ep) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "refuse-fdpass")) {
-    tu_refuse_seg_passing(1);
+    tu_fault(TU_REFUSE_SEG_PASSING, 1);
     argv++, argc--;
   }
   if (argc >= 2 && !strcmp(argv[1], "as-nobody")) {

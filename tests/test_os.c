@@ -424,12 +424,12 @@ Test(seg, a_failed_create_leaves_nothing_behind_and_too_little_space_is_ENOSPC_n
 
 Test(seg, a_section_the_commit_limit_cannot_take_is_ENOSPC_at_create_and_leaves_nothing) {
   NEED_SEGMENTS();
-  SKIP_UNLESS(tu_fail_commit(1) == 0, "no commit limit to meet here (Linux: too_little_space_is_ENOSPC_now)");
+  SKIP_UNLESS(tu_fault(TU_FAIL_COMMIT, 1) == 0, "no commit limit to meet here (Linux: too_little_space_is_ENOSPC_now)");
   colo__os_seg_t *s = NULL;
   char name[128];
   tu_shm_name(name, sizeof name, "commit");
   int rc = colo__os_seg_create(&s, COLO__EP_SHM, name, 1u << 20, 0600, 0, MARK, sizeof MARK, 0);
-  tu_fail_commit(0);
+  tu_fault(TU_FAIL_COMMIT, 0);
   cr_assert_eq(rc, COLO_ENOSPC, "%s: %s", colo_errname(rc), colo_last_error());
   cr_assert(strstr(colo_last_error(), "commit"), "the detail says why: %s", colo_last_error());
   cr_assert_null(s);
@@ -1161,12 +1161,12 @@ Test(wait, an_opener_that_finds_no_wait_events_polls_and_both_sides_still_see_ea
   colo__os_seg_t *s;
   char name[128];
   MAKE_SEG(s, name, "nsfall", 4096, 0, 0);
-  SKIP_UNLESS(tu_hide_wait_events(0) == 0, "waits need no names here (a futex is keyed on the object)");
+  SKIP_UNLESS(tu_fault(TU_HIDE_WAIT_EVENTS, 0) == 0, "waits need no names here (a futex is keyed on the object)");
   colo__os_seg_name_waits(s, 0x5eed5eed5eedull);
   colo__os_seg_t *o = seg_open_ok(COLO__EP_SHM, name, COLO__SEG_MAP);
-  tu_hide_wait_events(1);
+  tu_fault(TU_HIDE_WAIT_EVENTS, 1);
   colo__os_seg_name_waits(o, 0x5eed5eed5eedull);
-  tu_hide_wait_events(0);
+  tu_fault(TU_HIDE_WAIT_EVENTS, 0);
   cr_assert(strstr(colo__os_seg_wait_how(o), "poll"), "the opener says it polls: %s", colo__os_seg_wait_how(o));
   each_sees_the_other(s, o);
   cr_assert(strstr(colo__os_seg_wait_how(s), "poll"), "the creator says it looks too: %s", colo__os_seg_wait_how(s));
@@ -1846,7 +1846,7 @@ Test(fdpass, a_segment_the_system_drops_in_transit_is_refused_with_the_reason, .
   PAIR(p, COLO__EP_UNIX);
   colo__os_seg_t *a;
   NEED_RC(colo__os_seg_create_anon(&a, 4096), "colo__os_seg_create_anon");
-  if (tu_refuse_seg_passing(1) != 0) {
+  if (tu_fault(TU_REFUSE_SEG_PASSING, 1) != 0) {
     colo__os_seg_close(a);
     pair_close(&p);
     cr_skip_test("no way to make the system drop a passed segment here");
@@ -1855,7 +1855,7 @@ Test(fdpass, a_segment_the_system_drops_in_transit_is_refused_with_the_reason, .
   size_t put;
   OK(colo__os_conn_write_seg(p.a, "R", 1, &put, a));
   expect_refused(&p);
-  tu_refuse_seg_passing(0);
+  tu_fault(TU_REFUSE_SEG_PASSING, 0);
   colo__os_seg_close(a);
   pair_close(&p);
 }

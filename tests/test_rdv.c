@@ -108,9 +108,9 @@ Test(ladder, refused_descriptor_passing_lands_on_named_shm_and_removes_the_name)
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
   int before = rdv_names_in_dev_shm();
-  cr_assert_eq(tu_refuse_seg_passing(1), 0);
+  cr_assert_eq(tu_fault(TU_REFUSE_SEG_PASSING, 1), 0);
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
-  tu_refuse_seg_passing(0);
+  tu_fault(TU_REFUSE_SEG_PASSING, 0);
   colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info(cli, &in), 0);
   cr_assert_eq(in.rung, 2);
@@ -137,9 +137,9 @@ Test(ladder, a_segment_the_system_will_not_send_skips_the_memfd_rung_with_the_re
   rdv_endpoint(ep, sizeof ep, "nosend");
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
-  cr_assert_eq(tu_forbid_seg_sending(1), 0);
+  cr_assert_eq(tu_fault(TU_FORBID_SEG_SENDING, 1), 0);
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
-  tu_forbid_seg_sending(0);
+  tu_fault(TU_FORBID_SEG_SENDING, 0);
   colo_info_t in = {.struct_size = sizeof in};
   cr_assert_eq(colo_info(srv, &in), 0);
   cr_assert_eq(in.rung, 2);
@@ -165,7 +165,7 @@ static void private_dev_shm(int refuse_fdpass, const char *want) {
   }
   char ep[128];
   rdv_endpoint(ep, sizeof ep, "ns");
-  if (refuse_fdpass) cr_assert_eq(tu_refuse_seg_passing(1), 0);
+  if (refuse_fdpass) cr_assert_eq(tu_fault(TU_REFUSE_SEG_PASSING, 1), 0);
   tu_proc_t h;
   const char *args[] = {"refuse-fdpass", "serve-private-shm", ep, NULL};
   cr_assert_eq(tu_spawn_helper(&h, refuse_fdpass ? args : args + 1), 0);
@@ -179,7 +179,7 @@ static void private_dev_shm(int refuse_fdpass, const char *want) {
   cr_assert_str_eq(line, "ready");
   colo_chan_t *ch;
   int rc = colo_connect(&ch, ep, NULL, tu_ms(5000));
-  tu_refuse_seg_passing(0);
+  tu_fault(TU_REFUSE_SEG_PASSING, 0);
   cr_assert_eq(rc, 0, "%s", colo_last_error());
   cr_assert_str_eq(colo_transport(ch), want);
   cr_assert_eq(tu_read_line(&h, line, sizeof line, tu_ms(5000)), 0);
@@ -527,9 +527,9 @@ Test(hostile, the_named_rung_is_private_to_the_user_even_on_an_open_socket) {
   o.perm = 0666; /* a socket clients of any user may reach */
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
-  cr_assert_eq(tu_refuse_seg_passing(1), 0);
+  cr_assert_eq(tu_fault(TU_REFUSE_SEG_PASSING, 1), 0);
   colo_chan_t *srv, *cli = connect_pair(l, ep, &srv, "shm");
-  tu_refuse_seg_passing(0);
+  tu_fault(TU_REFUSE_SEG_PASSING, 0);
   struct stat st;
   int fd = rung2_fd(&st);
   cr_assert_geq(fd, 0, "the rung-2 segment is mapped");
@@ -556,11 +556,11 @@ Test(hostile, a_client_of_another_user_skips_the_named_rung_with_the_reason) {
   o.peer_user = "*";
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, &o), 0, "%s", colo_last_error());
-  cr_assert_eq(tu_refuse_seg_passing(1), 0); /* (and the helper, told so: no memfd) */
+  cr_assert_eq(tu_fault(TU_REFUSE_SEG_PASSING, 1), 0); /* (and the helper, told so: no memfd) */
   tu_proc_t h;
   const char *args[] = {"refuse-fdpass", "as-nobody", "connect-echo", ep, NULL};
   cr_assert_eq(tu_spawn_helper(&h, args), 0);
-  tu_refuse_seg_passing(0);
+  tu_fault(TU_REFUSE_SEG_PASSING, 0);
   colo_chan_t *ch;
   cr_assert_eq(colo_accept(l, &ch, tu_ms(5000)), 0, "%s", colo_last_error());
   colo_info_t in = {.struct_size = sizeof in};

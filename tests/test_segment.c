@@ -282,6 +282,17 @@ static void flip_nonce(uint8_t *m, size_t n) {
   m[offsetof(colo__seg_header_t, nonce)] ^= 1;
 }
 
+/* A connect to ep fails with want, saying detail, and colo ls says the same. */
+static void diagnosis_is(const char *ep, int want, const char *detail) {
+  colo_chan_t *ch;
+  int rc = colo_connect(&ch, ep, NULL, tu_ms(1000));
+  cr_assert_eq(rc, want, "got %s: %s", colo_errname(rc), colo_last_error());
+  cr_assert(strstr(colo_last_error(), detail), "'%s' should mention '%s'", colo_last_error(), detail);
+  colo_seg_info_t info = {.struct_size = sizeof info};
+  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
+  cr_assert_eq(info.status, want, "colo ls reports the same diagnosis");
+}
+
 /* Where the file of a live listener cannot be cut (Windows: no file a
  * section maps), the same diagnosis is checked on a truncated copy of it
  * that its listener left behind, and the case skips, saying so. */
@@ -299,13 +310,7 @@ static void truncated_copy(const char *ep, colo_listener_t *l, int want, const c
   cr_assert_not(file_exists(ep), "closing the listener removes its file");
   cr_assert_eq(tu_write_file(path, half, n / 2), 0, "%s", path);
   free(half);
-  colo_chan_t *ch;
-  int rc = colo_connect(&ch, ep, NULL, tu_ms(1000));
-  cr_assert_eq(rc, want, "got %s: %s", colo_errname(rc), colo_last_error());
-  cr_assert(strstr(colo_last_error(), detail), "'%s' should mention '%s'", colo_last_error(), detail);
-  colo_seg_info_t info = {.struct_size = sizeof info};
-  cr_assert_eq(colo_seg_inspect(ep, &info), 0);
-  cr_assert_eq(info.status, want, "colo ls reports the same diagnosis");
+  diagnosis_is(ep, want, detail);
   tu_remove_tree(path);
   cr_skip_test("the file of a live listener could not be truncated here (Windows cuts no file a section maps); "
                "a truncated copy of it was checked instead: %s", colo_errname(want));
@@ -318,13 +323,9 @@ static void expect_connect(const char *ep, void (*f)(uint8_t *, size_t), int hal
     truncated_copy(ep, l, want, detail);
     return;
   }
-  colo_chan_t *ch;
-  int rc = colo_connect(&ch, ep, NULL, tu_ms(1000));
-  cr_assert_eq(rc, want, "got %s: %s", colo_errname(rc), colo_last_error());
-  cr_assert(strstr(colo_last_error(), detail), "'%s' should mention '%s'", colo_last_error(), detail);
+  diagnosis_is(ep, want, detail);
   colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
-  cr_assert_eq(info.status, want, "colo ls reports the same diagnosis");
   cr_assert_eq(info.listener, COLO_PROC_ALIVE);
   colo_listener_close(l);
   /* The listener's file is damaged but it was ours: closing removes it. */

@@ -178,23 +178,26 @@ void tu_unmap(void *p, size_t len);
 int tu_read_lock(const char *path, int byte);
 void tu_read_unlock(int handle);
 
-/* Makes this process's shim drop every segment passed to it, as a security
- * module that forbids passing descriptors would (POSIX: the recvmsg of the
- * fault-injection table offers no room for them). -1 where there is no such
- * hook. */
-int tu_refuse_seg_passing(int on);
-/* Makes this process's shim meet the system's commit limit when it creates
- * a section (Windows: CreateFileMappingW fails with ERROR_COMMITMENT_LIMIT,
- * as an exhausted pagefile makes it; Wine's limit is the host's memory and
- * cannot be reached). -1 where there is no such hook. */
-int tu_fail_commit(int on);
-/* Makes this process's shim find no wait events when it opens a segment
- * another handle created, as an opener in another object namespace does
- * (Windows: two process-isolated containers sharing a file://): it then
- * polls. -1 where waits need no names (Linux: a futex). */
-int tu_hide_wait_events(int on);
-/* The same for sending: a segment attached to bytes is refused (EPERM) as a
- * security module forbidding it would. -1 where there is no such hook. */
-int tu_forbid_seg_sending(int on);
+/* Faults this process's shim can be made to meet, through its fault table
+ * (shims/posix/posix.h, shims/win32/win32.h). */
+typedef enum tu_fault {
+  /* Every segment passed to it is dropped, as a security module that
+   * forbids passing descriptors would (POSIX: the recvmsg of the table
+   * offers no room for them). */
+  TU_REFUSE_SEG_PASSING,
+  /* The same for sending: a segment attached to bytes is refused (EPERM). */
+  TU_FORBID_SEG_SENDING,
+  /* Creating a section meets the system's commit limit (Windows:
+   * CreateFileMappingW fails with ERROR_COMMITMENT_LIMIT, as an exhausted
+   * pagefile makes it; Wine's limit is the host's memory and cannot be
+   * reached). */
+  TU_FAIL_COMMIT,
+  /* Opening a segment another handle created finds no wait events, as an
+   * opener in another object namespace does (Windows: two process-isolated
+   * containers sharing a file://): it then polls. Linux waits need no names. */
+  TU_HIDE_WAIT_EVENTS
+} tu_fault_t;
+/* Turns fault f on or off: 0, or -1 where this platform has no such fault. */
+int tu_fault(tu_fault_t f, int on);
 
 #endif

@@ -350,39 +350,32 @@ static ssize_t forbidding_sendmsg(int fd, const struct msghdr *m, int flags) {
   return sendmsg(fd, m, flags);
 }
 
-int tu_refuse_seg_passing(int on) {
+static int refuse_seg_passing(int on) {
   static ssize_t (*real)(int, struct msghdr *, int);
   if (!real) real = colo__posix_sys.recvmsg;
   colo__posix_sys.recvmsg = on ? refusing_recvmsg : real;
   return 0;
 }
 
-int tu_forbid_seg_sending(int on) {
+static int forbid_seg_sending(int on) {
   static ssize_t (*real)(int, const struct msghdr *, int);
   if (!real) real = colo__posix_sys.sendmsg;
   colo__posix_sys.sendmsg = on ? forbidding_sendmsg : real;
   return 0;
 }
-#else
-int tu_refuse_seg_passing(int on) {
-  (void)on;
-  return -1;
-}
 
-int tu_forbid_seg_sending(int on) {
-  (void)on;
+int tu_fault(tu_fault_t f, int on) {
+  switch (f) {
+  case TU_REFUSE_SEG_PASSING: return refuse_seg_passing(on);
+  case TU_FORBID_SEG_SENDING: return forbid_seg_sending(on);
+  default: return -1; /* a full tmpfs is met for real (test_os: too_little_space); a futex has no names */
+  }
+}
+#else
+int tu_fault(tu_fault_t f, int on) {
+  (void)f, (void)on;
   return -1;
 }
 #endif
 
-/* Linux meets a full tmpfs for real (test_os: too_little_space). */
-int tu_fail_commit(int on) {
-  (void)on;
-  return -1;
-}
 
-/* A futex is keyed on the object: there are no names to hide. */
-int tu_hide_wait_events(int on) {
-  (void)on;
-  return -1;
-}

@@ -591,17 +591,6 @@ void tu_read_unlock(int handle) {
   read_locks[handle] = NULL;
 }
 
-/* The posix shim's syscall table has no Windows counterpart yet. */
-int tu_refuse_seg_passing(int on) {
-  (void)on;
-  return -1;
-}
-
-int tu_forbid_seg_sending(int on) {
-  (void)on;
-  return -1;
-}
-
 #ifdef COLO_TEST_SHIM_WIN32
 static HANDLE WINAPI over_commit(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD protect, DWORD hi, DWORD lo,
                                  LPCWSTR name) {
@@ -610,29 +599,23 @@ static HANDLE WINAPI over_commit(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD pr
   return NULL;
 }
 
-int tu_fail_commit(int on) {
-  colo__win_sys.create_mapping = on ? over_commit : CreateFileMappingW;
-  return 0;
-}
-
 static HANDLE WINAPI no_event(DWORD access, BOOL inherit, LPCWSTR name) {
   (void)access, (void)inherit, (void)name;
   SetLastError(ERROR_FILE_NOT_FOUND);
   return NULL;
 }
 
-int tu_hide_wait_events(int on) {
-  colo__win_sys.open_event = on ? no_event : OpenEventW;
-  return 0;
+/* Segments are not passed on Windows yet: nothing to refuse. */
+int tu_fault(tu_fault_t f, int on) {
+  switch (f) {
+  case TU_FAIL_COMMIT: colo__win_sys.create_mapping = on ? over_commit : CreateFileMappingW; return 0;
+  case TU_HIDE_WAIT_EVENTS: colo__win_sys.open_event = on ? no_event : OpenEventW; return 0;
+  default: return -1;
+  }
 }
 #else
-int tu_hide_wait_events(int on) {
-  (void)on;
-  return -1;
-}
-
-int tu_fail_commit(int on) {
-  (void)on;
+int tu_fault(tu_fault_t f, int on) {
+  (void)f, (void)on;
   return -1;
 }
 #endif

@@ -106,13 +106,17 @@ int colo__win_owner(HANDLE h, int is_file, PSID *sid, PSECURITY_DESCRIPTOR *sd) 
 
 /* ---- the policy ---- */
 
-static int is_admin_sid(PSID sid) {
+int colo__win_sid_is_admin(PSID sid) {
   return IsWellKnownSid(sid, WinBuiltinAdministratorsSid) || IsWellKnownSid(sid, WinLocalSystemSid);
 }
 
-int colo__win_check_sid(const colo__os_peers_t *p, PSID sid, const char *what, const char *relation) {
+int colo__win_sid_is_self_or_admin(PSID sid) {
   PSID self = colo__win_self_sid();
-  if (p->anyone || (self && EqualSid(sid, self)) || is_admin_sid(sid)) return 0;
+  return (self && EqualSid(sid, self)) || colo__win_sid_is_admin(sid);
+}
+
+int colo__win_check_sid(const colo__os_peers_t *p, PSID sid, const char *what, const char *relation) {
+  if (p->anyone || colo__win_sid_is_self_or_admin(sid)) return 0;
   if (p->has_extra && EqualSid(sid, (PSID)p->sid)) return 0;
   char desc[200];
   colo__win_sid_desc(sid, desc, sizeof desc);

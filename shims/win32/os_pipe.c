@@ -65,9 +65,6 @@ static void no_instances_for_others(PSECURITY_DESCRIPTOR sd) {
   }
 }
 
-static int is_admin_sid(PSID sid) {
-  return IsWellKnownSid(sid, WinBuiltinAdministratorsSid) || IsWellKnownSid(sid, WinLocalSystemSid);
-}
 
 /* ---- connections -------------------------------------------------------------------------- */
 
@@ -365,13 +362,6 @@ int colo__win_pipe_peer_sid(colo__os_conn_t *c, unsigned char sid[SECURITY_MAX_S
   }
   memcpy(sid, c->peer_sid, SECURITY_MAX_SID_SIZE);
   return 0;
-}
-
-int colo__win_pipe_self_or_admin(colo__os_conn_t *c) {
-  unsigned char sid[SECURITY_MAX_SID_SIZE];
-  PSID self = colo__win_self_sid();
-  if (colo__win_pipe_peer_sid(c, sid) != 0) return 0;
-  return (self && EqualSid((PSID)sid, self)) || is_admin_sid((PSID)sid);
 }
 
 /* ---- the listener ------------------------------------------------------------------------- */

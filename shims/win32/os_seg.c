@@ -203,8 +203,7 @@ static int lock_file_trusted(colo__os_seg_t *s) {
     LocalFree(lsd);
     return rc;
   }
-  if (!EqualSid(lsid, msid) && !IsWellKnownSid(lsid, WinBuiltinAdministratorsSid) &&
-      !IsWellKnownSid(lsid, WinLocalSystemSid)) {
+  if (!EqualSid(lsid, msid) && !colo__win_sid_is_admin(lsid)) {
     char who[200];
     colo__win_sid_desc(lsid, who, sizeof who);
     rc = colo__err(COLO_EPERM, "%s: its presence lock file in %%ProgramData%%\\colo is owned by %s, not by the "
@@ -241,9 +240,7 @@ static int open_lock_file(colo__os_seg_t *s, const char *name, int create, int w
     PSID owner;
     PSECURITY_DESCRIPTOR osd;
     rc = colo__win_owner(h, 1, &owner, &osd);
-    PSID self = colo__win_self_sid();
-    if (!rc && !(self && EqualSid(owner, self)) && !IsWellKnownSid(owner, WinBuiltinAdministratorsSid) &&
-        !IsWellKnownSid(owner, WinLocalSystemSid)) {
+    if (!rc && !colo__win_sid_is_self_or_admin(owner)) {
       char who[200];
       colo__win_sid_desc(owner, who, sizeof who);
       rc = colo__err(COLO_EPERM, "%s: its presence lock file in %%ProgramData%%\\colo belongs to %s, not to this "
@@ -379,9 +376,9 @@ static int make_parents(const char *path, const char *name) {
 }
 
 /* Deletes the file behind this very handle (not whatever the name means now). */
-static void delete_by_handle(HANDLE h) { /* a handle opened with DELETE, no view mapped */
+static BOOL delete_by_handle(HANDLE h) { /* a handle opened with DELETE, no view mapped */
   FILE_DISPOSITION_INFO d = {.DeleteFile = TRUE};
-  SetFileInformationByHandle(h, FileDispositionInfo, &d, sizeof d);
+  return SetFileInformationByHandle(h, FileDispositionInfo, &d, sizeof d);
 }
 
 static int set_size(HANDLE h, uint64_t size, const char *name) {
@@ -613,8 +610,7 @@ static int delete_file_of(colo__os_seg_t *s) {
     if (e == ERROR_FILE_NOT_FOUND || e == ERROR_DELETE_PENDING) return 0; /* gone, or going */
     return colo__win_err(e, "cannot remove", s->name);
   }
-  FILE_DISPOSITION_INFO d = {.DeleteFile = TRUE};
-  int rc = SetFileInformationByHandle(h, FileDispositionInfo, &d, sizeof d) ? 0 : colo__win_last("cannot remove", s->name);
+  int rc = delete_by_handle(h) ? 0 : colo__win_last("cannot remove", s->name);
   CloseHandle(h);
   return rc;
 }

@@ -613,12 +613,9 @@ int colo__os_conn_check_peer(colo__os_conn_t *c, const colo__os_peers_t *p, cons
 }
 
 int colo__os_conn_peer_is_self_or_root(colo__os_conn_t *c) {
-  if (c->is_pipe) return colo__win_pipe_self_or_admin(c);
   unsigned char sid[SECURITY_MAX_SID_SIZE];
-  PSID self = colo__win_self_sid();
-  if (!c->is_unix || peer_sid(c, sid) != 0) return 0;
-  return (self && EqualSid((PSID)sid, self)) || IsWellKnownSid((PSID)sid, WinBuiltinAdministratorsSid) ||
-         IsWellKnownSid((PSID)sid, WinLocalSystemSid);
+  if ((!c->is_pipe && !c->is_unix) || peer_sid(c, sid) != 0) return 0; /* tcp cannot tell */
+  return colo__win_sid_is_self_or_admin((PSID)sid);
 }
 
 void colo__os_conn_settle(colo__os_conn_t *c) { (void)c; /* nothing is held for connecting only */ }

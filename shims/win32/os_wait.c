@@ -29,15 +29,22 @@
 
 static void set_how(colo__os_seg_t *s, const char *how) { atomic_store_explicit(&s->how, how, memory_order_relaxed); }
 
+/* Local\colo.ev.TAG.ID (Global\ for a Global\ section): TAG the nonce in
+ * hex, or the object's own ident before the waits are named. */
+static void event_name(const colo__os_seg_t *s, const char *tag, int id, wchar_t *out, size_t cap) {
+  swprintf(out, cap, L"%ls\\colo.ev.%hs.%d", s->global ? L"Global" : L"Local", tag, id);
+}
+
 void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
-  int opened = 0, missing = 0, failed = 0;
+  int opened = 0, missing = 0;
+  char tag[24];
+  snprintf(tag, sizeof tag, "%016llx", (unsigned long long)key);
   colo__win_sa_t sa;
   int have_sa = s->creator && colo__win_sa_make(&sa, s->perm) == 0;
   for (int i = 0; i < COLO__WIN_WAITS; i++) {
     if (s->ev[i]) CloseHandle(s->ev[i]), s->ev[i] = NULL;
     wchar_t name[96];
-    swprintf(name, sizeof name / sizeof name[0], L"%ls\\colo.ev.%016llx.%d", s->global ? L"Global" : L"Local",
-             (unsigned long long)key, i);
+    event_name(s, tag, i, name, sizeof name / sizeof name[0]);
     if (s->creator) {
       SetLastError(0);
       HANDLE h = have_sa ? CreateEventW(&sa.sa, FALSE, FALSE, name) : NULL;
@@ -47,12 +54,10 @@ void colo__os_seg_name_waits(colo__os_seg_t *s, uint64_t key) {
         h = NULL;
       }
       if (h) s->ev[i] = h, opened++;
-      else failed++;
     } else {
       HANDLE h = colo__win_sys.open_event(EVENT_MODIFY_STATE | SYNCHRONIZE, FALSE, name);
       if (h) s->ev[i] = h, opened++;
       else if (GetLastError() == ERROR_FILE_NOT_FOUND) missing++;
-      else failed++;
     }
   }
   if (have_sa) colo__win_sa_free(&sa);
@@ -84,8 +89,7 @@ static HANDLE event_of(colo__os_seg_t *s, int wait_id) {
   HANDLE made = NULL;
   if (s->ident[0]) {
     wchar_t name[COLO__NAME_MAX + 96];
-    swprintf(name, sizeof name / sizeof name[0], L"%ls\\colo.ev.%hs.%d", s->global ? L"Global" : L"Local", s->ident,
-             wait_id);
+    event_name(s, s->ident, wait_id, name, sizeof name / sizeof name[0]);
     colo__win_sa_t sa;
     if (colo__win_sa_make(&sa, s->perm ? s->perm : 0600) == 0) {
       made = CreateEventW(&sa.sa, FALSE, FALSE, name);

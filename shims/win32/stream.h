@@ -88,8 +88,6 @@ int colo__win_pipe_lready(colo__os_lsock_t *l, HANDLE *ev);
 void colo__win_pipe_close(colo__os_conn_t *c);
 /* The user a pipe's other end runs as: the client's for a listener's end. */
 int colo__win_pipe_peer_sid(colo__os_conn_t *c, unsigned char sid[SECURITY_MAX_SID_SIZE]);
-/* 1 when that user is this process's own, an administrator or SYSTEM. */
-int colo__win_pipe_self_or_admin(colo__os_conn_t *c);
 
 /* os_sock.c: the user process pid runs as (its token's). */
 int colo__win_pid_sid(DWORD pid, unsigned char sid[SECURITY_MAX_SID_SIZE], const char *who);

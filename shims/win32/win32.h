@@ -85,6 +85,10 @@ void colo__win_sa_free(colo__win_sa_t *sa);
 
 /* This process's user (its token's), a static copy; NULL when unknown. */
 PSID colo__win_self_sid(void);
+/* 1 for the Administrators group or LocalSystem (the POSIX policy's root). */
+int colo__win_sid_is_admin(PSID sid);
+/* 1 for this process's own user or an administrator. */
+int colo__win_sid_is_self_or_admin(PSID sid);
 /* "DOMAIN\name", or the SID in S-1-... form when it has no name. */
 void colo__win_sid_desc(PSID sid, char *buf, size_t cap);
 /* 0 when an object or peer of user `sid` is one the policy accepts (this
