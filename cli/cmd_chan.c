@@ -367,7 +367,7 @@ int cmd_send(int argc, char **argv) {
   int connect_ms = c.timeout_ms >= 0 ? c.timeout_ms : CONNECT_TIMEOUT_DEFAULT_MS;
   int rc = cli_wait_sliced(op_connect, &s, connect_ms);
   /* (The library says which: no listener, one too busy, one that never answered.) */
-  if (rc) return cli_fail("send", rc);
+  if (rc) return cli_fail_sliced("send", rc, connect_ms);
   if (c.verbose) cli_report_channel("send", "connected", s.ch);
   size_t max = colo_max_message(s.ch);
   char *line = NULL;

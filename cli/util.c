@@ -5,6 +5,8 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define CLI_SLICE_MS 250
 
@@ -20,6 +22,24 @@ int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_m
       if (left <= 0) return rc;
     }
   }
+}
+
+int cli_fail_sliced(const char *cmd, int rc, int timeout_ms) {
+  const char *msg = colo_last_error();
+  if (rc != COLO_ETIMEDOUT || timeout_ms < 0 || cli_stop) return cli_fail(cmd, rc);
+  /* The last " within N ms" with N at most a slice: the library's wording. */
+  const char *at = NULL;
+  size_t tail = 0;
+  for (const char *p = strstr(msg, " within "); p; p = strstr(p + 1, " within ")) {
+    char *end;
+    long ms = strtol(p + 8, &end, 10);
+    if (end > p + 8 && ms >= 0 && ms <= CLI_SLICE_MS && strncmp(end, " ms", 3) == 0)
+      at = p, tail = (size_t)(end + 3 - p);
+  }
+  if (!at) return cli_fail(cmd, rc);
+  char detail[1024];
+  snprintf(detail, sizeof detail, "%.*s within %g s%s", (int)(at - msg), msg, timeout_ms / 1000.0, at + tail);
+  return cli_fail_detail(cmd, rc, detail);
 }
 
 void cli_report_info(const char *cmd, const char *what, const colo_info_t *info) {

@@ -15,6 +15,10 @@
  * library.
  */
 int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_ms);
+/* cli_fail() for what cli_wait_sliced() returned: a timeout's detail, which
+ * the library wrote for the last slice ("... within 250 ms"), names the whole
+ * timeout instead ("... within 3 s"). */
+int cli_fail_sliced(const char *cmd, int rc, int timeout_ms);
 
 /* The shared options of recv and send, with their usage text. */
 typedef struct cli_chan_opts {

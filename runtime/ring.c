@@ -64,11 +64,15 @@ static int refresh_peer(colo__ring_t *r) {
   /* pairs with: the peer's seq_cst store in publish() (acquire side of it) */
   uint64_t v = colo__load_acquire(r->peer_word);
   uint64_t moved = v - r->peer;
+  /* (Indices only grow: a move of more than 2^63 is one backwards.) */
   if (r->role == COLO__RING_PRODUCER) {
-    if (moved > r->self - r->peer) return broken(r, "consumer index beyond producer index", v, r->self);
+    if (moved > r->self - r->peer)
+      return broken(r, moved >> 63 ? "consumer index moved backwards" : "consumer index beyond producer index",
+                    v, moved >> 63 ? r->peer : r->self);
   } else {
     if (moved > r->cap - (r->peer - r->self))
-      return broken(r, "producer index beyond capacity", v, r->self);
+      return broken(r, moved >> 63 ? "producer index moved backwards" : "producer index beyond capacity", v,
+                    moved >> 63 ? r->peer : r->self);
   }
   r->peer = v;
   return 0;

@@ -253,6 +253,20 @@ Test(cli, timeouts_are_bounded_and_say_so) {
   cr_assert(strstr(err, "timed out"), "%s", err);
 }
 
+/* The command waits in slices of 250 ms (for Ctrl-C); its messages name the
+ * timeout the user gave, not the last slice. */
+Test(cli, a_timeout_message_names_the_whole_timeout) {
+  char ep[128];
+  tu_endpoint(ep, sizeof ep, "tmo");
+  int rc = sh(ep, tu_ms(10000), "echo x | \"$COLO\" send \"$EP\" --timeout 1");
+  cr_assert_eq(rc, 1);
+  cr_assert(strstr(err, "no listener appeared within 1 s"), "%s", err);
+  cr_assert_not(strstr(err, " ms"), "%s", err);
+  rc = sh(ep, tu_ms(10000), "\"$COLO\" recv \"$EP\" --timeout 0.6");
+  cr_assert_eq(rc, 1);
+  cr_assert(strstr(err, "within 0.6 s"), "%s", err);
+}
+
 Test(cli, a_line_longer_than_the_largest_message_is_refused) {
   char ep[128];
   tu_endpoint(ep, sizeof ep, "long");

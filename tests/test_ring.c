@@ -251,6 +251,7 @@ Test(ring, producer_index_beyond_capacity_is_corrupt) {
   const void *p;
   size_t n;
   cr_assert_eq(colo__ring_peek(&r.c, &p, &n), COLO_ECORRUPT);
+  cr_assert(strstr(colo_last_error(), "producer index beyond capacity"), "%s", colo_last_error());
   cr_assert_eq(colo__ring_peek(&r.c, &p, &n), COLO_ECORRUPT, "broken stays broken");
   rig_free(&r);
 }
@@ -262,6 +263,7 @@ Test(ring, producer_index_moving_back_is_corrupt) {
   const void *p;
   size_t n;
   cr_assert_eq(colo__ring_peek(&r.c, &p, &n), COLO_ECORRUPT);
+  cr_assert(strstr(colo_last_error(), "producer index moved backwards (992, 1000)"), "%s", colo_last_error());
   rig_free(&r);
 }
 
@@ -272,6 +274,20 @@ Test(ring, consumer_index_beyond_producer_is_corrupt) {
   for (int i = 0; i < 4; i++) cr_assert_eq(put(&r, msg, sizeof msg), 0);
   atomic_store(&r.ctrl->head, 5000); /* past tail (4032) */
   cr_assert_eq(put(&r, msg, sizeof msg), COLO_ECORRUPT);
+  cr_assert(strstr(colo_last_error(), "consumer index beyond producer index"), "%s", colo_last_error());
+  rig_free(&r);
+}
+
+Test(ring, consumer_index_moving_back_is_corrupt) {
+  rig_t r;
+  rig_init(&r, 4096, 1000, 0);
+  uint8_t msg[1000] = {0};
+  int rc, sent = 0;
+  while ((rc = put(&r, msg, sizeof msg)) == 0) sent++;
+  cr_assert(sent >= 2 && rc == COLO_EAGAIN, "%d sent, then %s", sent, colo_errname(rc));
+  atomic_store(&r.ctrl->head, 992); /* before where it started */
+  cr_assert_eq(put(&r, msg, sizeof msg), COLO_ECORRUPT);
+  cr_assert(strstr(colo_last_error(), "consumer index moved backwards (992, 1000)"), "%s", colo_last_error());
   rig_free(&r);
 }
 

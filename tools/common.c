@@ -37,6 +37,8 @@ int cli_fail(const char *cmd, int rc) { return fail_with(cmd, rc, colo_last_erro
 
 int cli_fail_os(const char *cmd, int rc) { return fail_with(cmd, rc, tos_last_error()); }
 
+int cli_fail_detail(const char *cmd, int rc, const char *detail) { return fail_with(cmd, rc, detail); }
+
 int cli_fail_timeout(const char *cmd, const char *what, int timeout_ms) {
   if (cli_stop) return cli_fail(cmd, COLO_ETIMEDOUT);
   fprintf(stderr, "colo %s: timed out: %s within %g s\n", cmd, what, timeout_ms / 1000.0);

@@ -39,6 +39,8 @@ int cli_fail(const char *cmd, int rc);
 /* The same for a failure of the command's own OS layer (tools/os.h): its
  * detail is tos_last_error(). */
 int cli_fail_os(const char *cmd, int rc);
+/* The same with a detail of the caller's. */
+int cli_fail_detail(const char *cmd, int rc, const char *detail);
 /* Prints "colo CMD: timed out: <what> within S seconds"; returns CLI_FAIL. */
 int cli_fail_timeout(const char *cmd, const char *what, int timeout_ms);
 /* Prints "colo CMD: <message>" and a hint to --help; returns CLI_USAGE. */
