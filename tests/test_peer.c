@@ -1,16 +1,13 @@
 /*
- * test_peer.c - peers in other processes that die (SIGKILL), and a peer that
- * scribbles over the shared segment while we use it.
+ * test_peer.c - peers in other processes (the test helper) that die (SIGKILL;
+ * Windows: TerminateProcess), and a peer that scribbles over the shared
+ * segment while we use it. Every platform runs these.
  */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "testutil.h"
+#include "test_channel.h" /* mappable_endpoint, segment_exists */
 
 static const char *mode_name(int m) { return m == 0 ? "hybrid" : m == 1 ? "spin" : "block"; }
 
@@ -36,7 +33,7 @@ Test(peer, everything_committed_before_death_arrives_then_epeerdead) {
     cr_assert_eq(tu_spawn_helper(&h, args), 0);
     colo_chan_t *ch;
     cr_assert_eq(colo_accept(l, &ch, tu_ms(10000)), 0, "%s", colo_last_error());
-    cr_assert_eq(tu_wait(&h, tu_ms(10000)), 128 + SIGKILL);
+    cr_assert_eq(tu_wait(&h, tu_ms(10000)), TU_KILLED);
     uint64_t died_ms = tu_now_ms();
     uint64_t v, expect = 0;
     size_t n;
@@ -54,8 +51,7 @@ Test(peer, everything_committed_before_death_arrives_then_epeerdead) {
     cr_assert_eq(colo_send(ch, "x", 1, 0), COLO_EPEERDEAD, "sending to the dead fails too");
     colo_close(ch);
     colo_listener_close(l);
-    char path[600];
-    cr_assert_neq(access(tu_shm_path(ep, path, sizeof path), F_OK), 0, "our close removes the segment");
+    cr_assert_not(segment_exists(ep), "our close removes the segment");
   }
 }
 
@@ -91,7 +87,7 @@ Test(peer, killed_mid_stream_gives_a_gapless_prefix_then_epeerdead) {
   cr_assert(killed, "the stream ended before the kill: %s", colo_errname(rc));
   cr_assert_eq(rc, COLO_EPEERDEAD, "%s", colo_errname(rc));
   cr_assert_lt(tu_now_ms() - killed_ms, 1000u);
-  cr_assert_eq(tu_wait(&h, tu_ms(5000)), 128 + SIGKILL);
+  cr_assert_eq(tu_wait(&h, tu_ms(5000)), TU_KILLED);
   colo_close(ch);
   colo_listener_close(l);
 }
@@ -113,17 +109,16 @@ static void blocked_then_killed(tu_block_op_t op) {
     cr_assert_str_eq(line, "ready");
     tu_blocked_t b;
     tu_blocked_start(&b, ch, op);
-    usleep(300000); /* well asleep in the kernel, or spinning */
+    tu_sleep_ms(300); /* well asleep in the kernel, or spinning */
     uint64_t kill_ms = tu_now_ms();
     tu_kill(&h);
     tu_blocked_join(&b);
     cr_assert_eq(b.rc, COLO_EPEERDEAD, "%s: %s", mode_name(mode), colo_errname(b.rc));
     cr_assert_lt(b.done_ms - kill_ms, 1000u, "%s: %llu ms", mode_name(mode),
                  (unsigned long long)(b.done_ms - kill_ms));
-    cr_assert_eq(tu_wait(&h, tu_ms(5000)), 128 + SIGKILL);
+    cr_assert_eq(tu_wait(&h, tu_ms(5000)), TU_KILLED);
     colo_close(ch);
-    char path[600];
-    cr_assert_neq(access(tu_shm_path(ep, path, sizeof path), F_OK), 0, "the survivor's close removes it");
+    cr_assert_not(segment_exists(ep), "the survivor's close removes it");
   }
 }
 
@@ -138,7 +133,7 @@ Test(peer, a_killed_listener_is_seen_by_its_connected_peer) {
   cr_assert_eq(tu_spawn_helper(&h, args), 0);
   colo_chan_t *ch;
   cr_assert_eq(colo_connect(&ch, ep, NULL, tu_ms(5000)), 0, "%s", colo_last_error());
-  cr_assert_eq(tu_wait(&h, tu_ms(5000)), 128 + SIGKILL);
+  cr_assert_eq(tu_wait(&h, tu_ms(5000)), TU_KILLED);
   char buf[8];
   size_t n;
   cr_assert_eq(colo_recv(ch, buf, sizeof buf, &n, tu_ms(2000)), COLO_EPEERDEAD);
@@ -151,8 +146,8 @@ Test(peer, a_killed_listener_is_seen_by_its_connected_peer) {
  * runs this too). */
 Test(peer, a_scribbling_peer_gives_errors_or_data_never_a_crash, .timeout = 120) {
   for (int round = 0; round < 3; round++) {
-    char ep[128], seed[32];
-    tu_endpoint(ep, sizeof ep, "scribble");
+    char ep[700], seed[32];
+    mappable_endpoint(ep, sizeof ep, "scribble"); /* the helper maps its file */
     colo_opts_t o;
     colo_opts_init(&o);
     o.ring_capacity = 4096;
