@@ -266,3 +266,91 @@ Test(sd, colo_listen_makes_a_lock_file_for_this_user_alone_by_default) {
     colo_listener_close(l);
   }
 }
+
+/* ---- the shm:// lock files ------------------------------------------------------------- */
+
+static void lock_file_of(const char *name, wchar_t *out, size_t cap) {
+  DWORD n = GetEnvironmentVariableW(L"ProgramData", out, (DWORD)cap);
+  cr_assert(n > 0 && n + 64 < cap, "%%ProgramData%%");
+  DWORD session = 0;
+  ProcessIdToSessionId(GetCurrentProcessId(), &session);
+  swprintf(out + n, cap - n, L"\\colo\\colo.s%lu.%hs.lock", (unsigned long)session, name);
+}
+
+static int exists(const wchar_t *path) { return GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES; }
+
+Test(lock, the_last_handle_of_a_section_removes_its_lock_file_and_none_before) {
+  char name[128];
+  tu_shm_name(name, sizeof name, "lockrm");
+  wchar_t lock[600];
+  lock_file_of(name, lock, 600);
+  colo__os_seg_t *c = NULL, *o = NULL, *r = NULL;
+  cr_assert_eq(colo__os_seg_create(&c, COLO__EP_SHM, name, 65536, 0600, 0, MARK, sizeof MARK, 0), 0, "%s",
+               colo_last_error());
+  cr_assert(exists(lock), "the listener made %ls", lock);
+  cr_assert_eq(colo__os_seg_open(&o, COLO__EP_SHM, name, COLO__SEG_MAP), 0, "%s", colo_last_error());
+  cr_assert_eq(colo__os_seg_hold(o, 1), 0, "%s", colo_last_error());
+  cr_assert_eq(colo__os_seg_open(&r, COLO__EP_SHM, name, 0), 0, "a read-only look: %s", colo_last_error());
+  colo__os_seg_close(r);
+  cr_assert(exists(lock), "a look does not remove it from under the two sides");
+  colo__os_seg_close(c);
+  cr_assert(exists(lock), "the peer still holds it");
+  cr_assert_eq(colo__os_seg_probe(o, 0), 0, "and sees the listener gone");
+  colo__os_seg_close(o);
+  cr_assert_not(exists(lock), "the last one out removed %ls", lock);
+}
+
+typedef struct churn {
+  char name[128];
+  volatile LONG stop;
+  int opens, bad_open;
+  char why[300];
+} churn_t;
+
+static void *opener(void *arg) {
+  churn_t *c = arg;
+  while (!c->stop) {
+    colo__os_seg_t *s = NULL;
+    int rc = colo__os_seg_open(&s, COLO__EP_SHM, c->name, COLO__SEG_MAP);
+    if (rc == 0) {
+      c->opens++;
+      colo__os_seg_hold(s, 1);
+      colo__os_seg_close(s);
+    } else if (rc != COLO_ENOENT && !c->bad_open) {
+      c->bad_open = rc;
+      snprintf(c->why, sizeof c->why, "%s", colo_last_error());
+    }
+  }
+  return NULL;
+}
+
+/* The last one out opens the lock file sharing nothing, for an instant, to
+ * see whether it may remove it: whoever opens it then waits that out. */
+Test(lock, listeners_and_openers_racing_the_last_close_never_fail_for_it) {
+  churn_t c = {0};
+  tu_shm_name(c.name, sizeof c.name, "lockrace");
+  tu_thread_t t;
+  cr_assert_eq(tu_thread_start(&t, opener, &c), 0);
+  int made = 0, bad = 0;
+  char why[300] = "";
+  for (int i = 0; i < 400; i++) {
+    colo__os_seg_t *s = NULL;
+    int rc = colo__os_seg_create(&s, COLO__EP_SHM, c.name, 65536, 0600, 0, MARK, sizeof MARK, 0);
+    if (rc == 0) {
+      made++;
+      colo__os_seg_close(s);
+    } else if (rc != COLO_EEXIST && !bad) { /* EEXIST: the opener holds the last one still */
+      bad = rc;
+      snprintf(why, sizeof why, "%s", colo_last_error());
+    }
+  }
+  c.stop = 1;
+  tu_thread_join(&t);
+  cr_assert_eq(bad, 0, "a listener failed: %s: %s", colo_errname(bad), why);
+  cr_assert_eq(c.bad_open, 0, "an opener failed: %s: %s", colo_errname(c.bad_open), c.why);
+  cr_assert_gt(made, 100, "%d of 400 listens", made);
+  cr_assert_gt(c.opens, 0, "the opener met a listener");
+  wchar_t lock[600];
+  lock_file_of(c.name, lock, 600);
+  cr_assert_not(exists(lock), "nothing is left once both are done");
+}

@@ -224,10 +224,17 @@ static int open_lock_file(colo__os_seg_t *s, const char *name, int create, int w
   /* No FILE_SHARE_DELETE: while anyone has it open, nobody can remove or
    * replace it under them. */
   DWORD access = GENERIC_READ | (writable ? GENERIC_WRITE : 0) | (create ? WRITE_DAC : 0);
-  SetLastError(0);
-  HANDLE h = CreateFileW(path, access, FILE_SHARE_READ | FILE_SHARE_WRITE, create ? &sa.sa : NULL,
-                         create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT,
-                         NULL);
+  HANDLE h;
+  /* A sharing violation is the last one out of the name looking whether it
+   * may remove the file (release_lock_file: an open that shares nothing, for
+   * an instant): wait it out, boundedly. */
+  for (int tries = 0;; tries++) {
+    SetLastError(0);
+    h = CreateFileW(path, access, FILE_SHARE_READ | FILE_SHARE_WRITE, create ? &sa.sa : NULL,
+                    create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_SHARING_VIOLATION || tries == 200) break;
+    Sleep(1);
+  }
   int existed = GetLastError() == ERROR_ALREADY_EXISTS;
   if (h == INVALID_HANDLE_VALUE) {
     if (create) colo__win_sa_free(&sa);
@@ -270,7 +277,37 @@ static int open_lock_file(colo__os_seg_t *s, const char *name, int create, int w
     return colo__err(COLO_EPERM, "%s: its presence lock file is not a plain file (a link?); refused", s->name);
   }
   s->lockf = h;
+  wcscpy(s->lock_path, path);
   return 0;
+}
+
+/*
+ * Closes the shm:// lock file, and removes it when this was the last handle
+ * of it: an open that shares nothing succeeds only when no other handle is
+ * open (every colo open shares read and write, never delete), and only this
+ * user's own file is removed. Whoever opens it in that instant gets a
+ * sharing violation, which open_lock_file waits out. Leaves colo's last
+ * error alone (this runs on error paths too).
+ */
+static void release_lock_file(colo__os_seg_t *s) {
+  CloseHandle(s->lockf);
+  s->lockf = NULL;
+  if (!s->lock_path[0]) return;
+  HANDLE h = CreateFileW(s->lock_path, DELETE | READ_CONTROL | FILE_READ_ATTRIBUTES, 0, NULL, OPEN_EXISTING,
+                         FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+  if (h == INVALID_HANDLE_VALUE) return; /* someone else has it open, or it is gone */
+  PSID owner = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  BY_HANDLE_FILE_INFORMATION fi;
+  if (GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL, &sd) ==
+          ERROR_SUCCESS &&
+      owner && EqualSid(owner, colo__win_self_sid()) && GetFileInformationByHandle(h, &fi) &&
+      !(fi.dwFileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY))) {
+    FILE_DISPOSITION_INFO d = {.DeleteFile = TRUE};
+    SetFileInformationByHandle(h, FileDispositionInfo, &d, sizeof d);
+  }
+  if (sd) LocalFree(sd);
+  CloseHandle(h);
 }
 
 /* ---- opening and creating ---- */
@@ -280,7 +317,7 @@ static void seg_free(colo__os_seg_t *s) {
     if (s->ev[i]) CloseHandle(s->ev[i]);
   if (s->base) colo__win_guard_unmap(s->guard_idx, s->base);
   if (s->map) CloseHandle(s->map);
-  if (s->lockf && s->lockf != s->file) CloseHandle(s->lockf);
+  if (s->lockf && s->lockf != s->file) release_lock_file(s);
   if (s->file != INVALID_HANDLE_VALUE) CloseHandle(s->file);
   colo__free(s);
 }
@@ -544,7 +581,7 @@ int colo__os_seg_open(colo__os_seg_t **out, colo__ep_kind_t kind, const char *na
       int lrc = open_lock_file(s, name, 0, map, 0);
       if (lrc == 0) lrc = lock_file_trusted(s);
       if (lrc && map) rc = lrc;
-      else if (lrc && s->lockf) CloseHandle(s->lockf), s->lockf = NULL;
+      else if (lrc && s->lockf) release_lock_file(s);
     }
   } else {
     rc = colo__err(COLO_EINVAL, "not a segment endpoint");

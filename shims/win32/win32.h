@@ -133,6 +133,7 @@ struct colo__os_seg {
   int peer_signals;       /* creator: the peer was seen holding the events (it can wake us) */
   const char *_Atomic how; /* colo__os_seg_wait_how: a string literal (set from any thread) */
   char name[COLO__PATH_MAX + 32]; /* for messages: Local\colo.NAME or the path */
+  wchar_t lock_path[MAX_PATH + COLO__NAME_MAX + 64]; /* shm://: the lock file, removed by the last one out */
 };
 
 /* Guarded views (os_held.c): guard_add registers a view (its slot, or -1
