@@ -6,10 +6,25 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ring.h"
 
 #define MAGIC "colo-str"
 
 static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* A peer's announced maximum message, from a HELLO or a rendezvous record: no colo
+ * peer announces less than a ring of the smallest capacity carries, nor more than
+ * the frame limit. A tiny maximum would turn every send into a baffling EMSGSIZE. */
+static int check_peer_max(uint32_t max) {
+  uint32_t least = colo__ring_max_msg(COLO__SEG_MIN_CAPACITY);
+  if (max > COLO__MAX_FRAME_LIMIT)
+    return colo__err(COLO_EPROTO, "the peer announced a %u-byte maximum message (the limit is %u)", max,
+                     COLO__MAX_FRAME_LIMIT);
+  if (max < least)
+    return colo__err(COLO_EPROTO, "the peer announced a %u-byte maximum message (the least a colo peer announces is %u)",
+                     max, least);
+  return 0;
+}
 
 void colo__hello_write(uint8_t h[COLO__HELLO_SIZE], uint32_t max_frame) {
   memcpy(h, MAGIC, 8);
@@ -24,9 +39,8 @@ int colo__hello_parse(const uint8_t h[COLO__HELLO_SIZE], uint32_t *peer_max, uns
     return colo__err(COLO_EVERSION, "the peer speaks stream protocol %u.%u; this library speaks 1.x", get_u16(h + 8),
                      get_u16(h + 10));
   uint32_t max = colo__get_u32(h + 12);
-  if (max > COLO__MAX_FRAME_LIMIT)
-    return colo__err(COLO_EPROTO, "the peer announced a %u-byte maximum message (the limit is %u)", max,
-                     COLO__MAX_FRAME_LIMIT);
+  int rc = check_peer_max(max);
+  if (rc) return rc;
   *peer_max = max;
   *minor = get_u16(h + 10);
   return 0;
@@ -135,8 +149,6 @@ int colo__rdv_parse(const uint8_t *rec, size_t len, colo__rdv_rec_t *out) {
     }
     out->text[n - fixed] = '\0';
   }
-  if (out->max_rx > COLO__MAX_FRAME_LIMIT)
-    return colo__err(COLO_EPROTO, "the peer announced a %u-byte maximum message (the limit is %u)", out->max_rx,
-                     COLO__MAX_FRAME_LIMIT);
+  if (out->type == COLO__RDV_REQ || out->type == COLO__RDV_OFFER) return check_peer_max(out->max_rx);
   return 0;
 }

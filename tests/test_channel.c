@@ -280,19 +280,19 @@ Test(chan, the_last_close_removes_the_segment_in_any_order) {
     if (order == 0) {
       colo_listener_close(p.l);
       colo_close(p.srv);
-      cr_assert(segment_exists(p.ep), "the client still holds it");
+      cr_assert(tu_segment_exists(p.ep), "the client still holds it");
       colo_close(p.cli);
     } else if (order == 1) {
       colo_close(p.cli);
       colo_close(p.srv);
-      cr_assert(segment_exists(p.ep), "the listener still holds it");
+      cr_assert(tu_segment_exists(p.ep), "the listener still holds it");
       colo_listener_close(p.l);
     } else {
       colo_close(p.srv);
       colo_listener_close(p.l);
       colo_close(p.cli);
     }
-    cr_assert_not(segment_exists(p.ep), "order %d", order);
+    cr_assert_not(tu_segment_exists(p.ep), "order %d", order);
   }
 }
 
@@ -369,7 +369,7 @@ Test(chan, message_checksum_catches_a_changed_payload) {
   o.msg_checksum = 1;
   pair_t p;
   char ep[700];
-  pair_open_at(&p, mappable_endpoint(ep, sizeof ep, "cks"), NULL, &o);
+  pair_open_at(&p, tu_mappable_endpoint(ep, sizeof ep, "cks"), NULL, &o);
   cr_assert_eq(colo_send(p.srv, "checked", 7, 0), 0);
   expect_msg(p.cli, "checked", 7);
   cr_assert_eq(colo_send(p.srv, "checked", 7, 0), 0);

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "test_channel.h" /* mappable_endpoint, segment_exists */
+#include "test_channel.h"
 
 static const char *mode_name(int m) { return m == 0 ? "hybrid" : m == 1 ? "spin" : "block"; }
 
@@ -51,7 +51,7 @@ Test(peer, everything_committed_before_death_arrives_then_epeerdead) {
     cr_assert_eq(colo_send(ch, "x", 1, 0), COLO_EPEERDEAD, "sending to the dead fails too");
     colo_close(ch);
     colo_listener_close(l);
-    cr_assert_not(segment_exists(ep), "our close removes the segment");
+    cr_assert_not(tu_segment_exists(ep), "our close removes the segment");
   }
 }
 
@@ -118,7 +118,7 @@ static void blocked_then_killed(tu_block_op_t op) {
                  (unsigned long long)(b.done_ms - kill_ms));
     cr_assert_eq(tu_wait(&h, tu_ms(5000)), TU_KILLED);
     colo_close(ch);
-    cr_assert_not(segment_exists(ep), "the survivor's close removes it");
+    cr_assert_not(tu_segment_exists(ep), "the survivor's close removes it");
   }
 }
 
@@ -147,7 +147,7 @@ Test(peer, a_killed_listener_is_seen_by_its_connected_peer) {
 Test(peer, a_scribbling_peer_gives_errors_or_data_never_a_crash, .timeout = 120) {
   for (int round = 0; round < 3; round++) {
     char ep[700], seed[32];
-    mappable_endpoint(ep, sizeof ep, "scribble"); /* the helper maps its file */
+    tu_mappable_endpoint(ep, sizeof ep, "scribble"); /* the helper maps its file */
     colo_opts_t o;
     colo_opts_init(&o);
     o.ring_capacity = 4096;

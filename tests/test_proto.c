@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,9 +132,45 @@ Test(proto, an_absurd_maximum_is_eproto) {
   cr_assert_eq(against_fake(h, 16, NULL, 0, &r), COLO_EPROTO);
 }
 
+Test(proto, a_maximum_below_what_a_colo_peer_announces_is_eproto) {
+  uint32_t tiny[] = {0, 1, 2039};
+  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+    uint8_t h[16];
+    hello(h, 1, tiny[i]);
+    int r;
+    int rc = against_fake(h, 16, NULL, 0, &r);
+    cr_assert_eq(rc, COLO_EPROTO, "max %u: %s", tiny[i], colo_errname(rc));
+    cr_assert(strstr(colo_last_error(), "the least a colo peer announces is 2040"), "%s", colo_last_error());
+  }
+  uint8_t h[16];
+  hello(h, 1, 2040);
+  int r = 0;
+  cr_assert_eq(against_fake(h, 16, NULL, 0, &r), 0, "2040 is what the smallest ring carries: %s", colo_last_error());
+}
+
+Test(proto, a_listener_drops_a_client_announcing_a_tiny_maximum) {
+  char path[100], ep[160];
+  sock_path(path, sizeof path);
+  snprintf(ep, sizeof ep, "unix://%s", path);
+  colo_listener_t *l;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  int fd = raw_connect(path);
+  uint8_t h[16];
+  hello(h, 1, 0);
+  write_all(fd, h, sizeof h);
+  colo_chan_t *ch;
+  cr_assert_eq(colo_accept(l, &ch, 500), COLO_ETIMEDOUT, "a client that may be sent nothing is no channel");
+  char b;
+  struct timeval tv = {.tv_sec = 2};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  cr_assert_eq(read(fd, &b, 1), 0, "it was disconnected, not answered");
+  close(fd);
+  colo_listener_close(l);
+}
+
 Test(proto, a_frame_over_the_maximum_is_eproto) {
   uint8_t h[16], f[8];
-  hello(h, 1, 1000);
+  hello(h, 1, 4096);
   uint32_t len = 0x7FFFFFF0u; /* far over what we accept; nothing is allocated for it */
   memcpy(f, &len, 4);
   int r = 0;
@@ -144,7 +181,7 @@ Test(proto, a_frame_over_the_maximum_is_eproto) {
 
 Test(proto, a_stream_that_ends_inside_a_frame_is_eproto) {
   uint8_t h[16], f[8];
-  hello(h, 1, 1000);
+  hello(h, 1, 4096);
   uint32_t len = 10;
   memcpy(f, &len, 4);
   memcpy(f + 4, "abcd", 4); /* 4 of 10 bytes, then the end */
@@ -156,7 +193,7 @@ Test(proto, a_stream_that_ends_inside_a_frame_is_eproto) {
 
 Test(proto, an_unknown_control_frame_is_eproto) {
   uint8_t h[16], f[4];
-  hello(h, 1, 1000);
+  hello(h, 1, 4096);
   uint32_t ctl = 0x80000007u;
   memcpy(f, &ctl, 4);
   int r = 0;
@@ -166,7 +203,7 @@ Test(proto, an_unknown_control_frame_is_eproto) {
 
 Test(proto, an_end_without_goodbye_is_a_dead_peer_and_goodbye_is_a_close) {
   uint8_t h[16], f[4];
-  hello(h, 1, 1000);
+  hello(h, 1, 4096);
   int r = 0;
   cr_assert_eq(against_fake(h, 16, NULL, 0, &r), 0);
   cr_assert_eq(r, COLO_EPEERDEAD, "%s", colo_errname(r));

@@ -430,6 +430,7 @@ static void *fake_main(void *arg) {
     uint8_t offer[4 + 24] = {0};
     put16(offer, 2), put16(offer + 2, 24);
     offer[4] = 1;
+    offer[4 + 4 + 16 + 1] = 0x10; /* max_rx 4096 */
     union {
       struct cmsghdr h;
       char b[CMSG_SPACE(sizeof(int))];

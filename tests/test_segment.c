@@ -218,41 +218,6 @@ Test(validate, random_sealed_headers_never_yield_an_outside_layout) {
 
 /* ---- segment files ----------------------------------------------------- */
 
-/* A segment endpoint with a file behind it: shm:// where segments are files
- * (/dev/shm), file:// in the temporary directory where they are not
- * (Windows: a section has no file to damage). */
-static const char *seg_endpoint(char *buf, size_t cap, const char *tag) {
-  char name[128], path[600];
-  if (tu_shm_path_of(tu_shm_name(name, sizeof name, tag), path, sizeof path)) return tu_endpoint(buf, cap, tag);
-  return tu_file_endpoint(buf, cap, tu_tmp_path(path, sizeof path, tag));
-}
-
-/* A path as stdio takes it: "/C:/x" (the URL form) is "C:/x". */
-static const char *stdio_path(const char *p) {
-  int drive = ((p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= 'a' && p[1] <= 'z')) && p[2] == ':';
-  return p[0] == '/' && drive ? p + 1 : p;
-}
-
-int file_exists(const char *ep) {
-  char path[600];
-  if (!tu_shm_path(ep, path, sizeof path)[0]) {
-    /* No file (a Windows section): there while it can be looked at. */
-    colo_seg_info_t info = {.struct_size = sizeof info};
-    return colo_seg_inspect(ep, &info) != COLO_ENOENT;
-  }
-  FILE *f = fopen(stdio_path(path), "rb");
-  if (f) {
-    fclose(f);
-    return 1;
-  }
-  /* Windows: a live segment's file is open for deletion, which stdio's
-   * share mode does not allow; a mapping that shares everything gets in. */
-  size_t n;
-  void *m = tu_map_file(path, &n);
-  if (m) tu_unmap(m, n);
-  return m != NULL;
-}
-
 /* Maps the file behind ep and applies f to its bytes; then, when halve,
  * cuts the file to half its size. -1 when the platform would not cut it. */
 static int damage(const char *ep, void (*f)(uint8_t *m, size_t n), int halve) {
@@ -307,7 +272,7 @@ static void truncated_copy(const char *ep, colo_listener_t *l, int want, const c
   memcpy(half, m, n / 2);
   tu_unmap(m, n);
   colo_listener_close(l);
-  cr_assert_not(file_exists(ep), "closing the listener removes its file");
+  cr_assert_not(tu_segment_exists(ep), "closing the listener removes its file");
   cr_assert_eq(tu_write_file(path, half, n / 2), 0, "%s", path);
   free(half);
   diagnosis_is(ep, want, detail);
@@ -329,32 +294,32 @@ static void expect_connect(const char *ep, void (*f)(uint8_t *, size_t), int hal
   cr_assert_eq(info.listener, COLO_PROC_ALIVE);
   colo_listener_close(l);
   /* The listener's file is damaged but it was ours: closing removes it. */
-  cr_assert_not(file_exists(ep));
+  cr_assert_not(tu_segment_exists(ep));
 }
 
 Test(files, overwritten_first_bytes_make_connect_fail_as_corrupt) {
   char ep[128];
-  expect_connect(seg_endpoint(ep, sizeof ep, "rand"), random_first_64, 0, COLO_ECORRUPT, "magic");
+  expect_connect(tu_mappable_endpoint(ep, sizeof ep, "rand"), random_first_64, 0, COLO_ECORRUPT, "magic");
 }
 
 Test(files, next_major_version_makes_connect_fail_with_eversion) {
   char ep[128];
-  expect_connect(seg_endpoint(ep, sizeof ep, "major"), next_major, 0, COLO_EVERSION, "format 2.0");
+  expect_connect(tu_mappable_endpoint(ep, sizeof ep, "major"), next_major, 0, COLO_EVERSION, "format 2.0");
 }
 
 Test(files, a_changed_header_byte_makes_connect_fail_as_corrupt) {
   char ep[128];
-  expect_connect(seg_endpoint(ep, sizeof ep, "nonce"), flip_nonce, 0, COLO_ECORRUPT, "checksum");
+  expect_connect(tu_mappable_endpoint(ep, sizeof ep, "nonce"), flip_nonce, 0, COLO_ECORRUPT, "checksum");
 }
 
 Test(files, a_truncated_file_makes_connect_fail_as_corrupt) {
   char ep[128];
-  expect_connect(seg_endpoint(ep, sizeof ep, "trunc"), NULL, 1, COLO_ECORRUPT, "truncated");
+  expect_connect(tu_mappable_endpoint(ep, sizeof ep, "trunc"), NULL, 1, COLO_ECORRUPT, "truncated");
 }
 
 Test(files, foreign_file_is_refused_and_left_alone) {
   char ep[128], path[600];
-  seg_endpoint(ep, sizeof ep, "foreign");
+  tu_mappable_endpoint(ep, sizeof ep, "foreign");
   static const char line[] = "this is somebody else's file\n";
   size_t len = sizeof line - 1;
   char *text = malloc(1000 * len);
@@ -367,13 +332,13 @@ Test(files, foreign_file_is_refused_and_left_alone) {
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST, "a foreign file is never reclaimed");
   cr_assert_eq(colo_seg_remove(ep, 0), COLO_ECORRUPT, "not a colo segment, not removed");
-  cr_assert(file_exists(ep));
+  cr_assert(tu_segment_exists(ep));
   tu_remove_tree(path);
 }
 
 Test(files, empty_file_is_not_ready_then_times_out) {
   char ep[128], path[600];
-  seg_endpoint(ep, sizeof ep, "empty");
+  tu_mappable_endpoint(ep, sizeof ep, "empty");
   cr_assert_eq(tu_write_file(tu_shm_path(ep, path, sizeof path), "", 0), 0, "%s", path);
   colo_chan_t *ch;
   uint64_t t0 = tu_now_ms();
@@ -440,7 +405,7 @@ Test(names, second_listener_gets_eexist_and_leaves_the_first_alone) {
   colo_close(c);
   colo_close(s);
   colo_listener_close(a);
-  cr_assert_not(file_exists(ep));
+  cr_assert_not(tu_segment_exists(ep));
 }
 
 /* ---- stale segments ----------------------------------------------------- */
@@ -449,9 +414,9 @@ Test(stale, dead_segment_is_reported_dead_and_reclaimed_by_a_new_listener) {
   char ep[700];
   /* shm:// where a name outlives its process; file:// where it does not
    * (a Windows section goes with its last handle: nothing is left). */
-  seg_endpoint(ep, sizeof ep, "stale");
+  tu_mappable_endpoint(ep, sizeof ep, "stale");
   cr_assert_eq(tu_leave_dead_listener(ep), 0);
-  cr_assert(file_exists(ep), "a killed process leaves its segment");
+  cr_assert(tu_segment_exists(ep), "a killed process leaves its segment");
   colo_seg_info_t info = {.struct_size = sizeof info};
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.status, 0);
@@ -463,7 +428,7 @@ Test(stale, dead_segment_is_reported_dead_and_reclaimed_by_a_new_listener) {
   cr_assert_eq(colo_connect(&c, ep, NULL, 0), COLO_EPEERDEAD);
   cr_assert(strstr(colo_last_error(), "listener died"), "%s", colo_last_error());
   cr_assert_eq(colo_connect(&c, ep, NULL, 200), COLO_EPEERDEAD, "still dead after retrying");
-  cr_assert(file_exists(ep), "a failed connect removes nothing");
+  cr_assert(tu_segment_exists(ep), "a failed connect removes nothing");
 
   colo_opts_t o;
   colo_opts_init(&o);
@@ -474,16 +439,16 @@ Test(stale, dead_segment_is_reported_dead_and_reclaimed_by_a_new_listener) {
   cr_assert_eq(colo_seg_inspect(ep, &info), 0);
   cr_assert_eq(info.listener, COLO_PROC_ALIVE);
   colo_listener_close(l);
-  cr_assert_not(file_exists(ep));
+  cr_assert_not(tu_segment_exists(ep));
 }
 
 Test(stale, remove_refuses_a_live_segment_unless_forced) {
   char ep[700];
-  seg_endpoint(ep, sizeof ep, "rmlive"); /* a Windows section has no name to remove: file:// there */
+  tu_mappable_endpoint(ep, sizeof ep, "rmlive"); /* a Windows section has no name to remove: file:// there */
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), 0);
   cr_assert_eq(colo_seg_remove(ep, 0), COLO_EBUSY);
-  cr_assert(file_exists(ep));
+  cr_assert(tu_segment_exists(ep));
   int rc = colo_seg_remove(ep, 1);
 #ifdef _WIN32
   if (rc == COLO_EPERM) {
@@ -492,13 +457,13 @@ Test(stale, remove_refuses_a_live_segment_unless_forced) {
     char why[512];
     snprintf(why, sizeof why, "a file mapped by a live listener cannot be removed here: %s", colo_last_error());
     colo_listener_close(l);
-    cr_assert_not(file_exists(ep), "closing the listener removes it");
+    cr_assert_not(tu_segment_exists(ep), "closing the listener removes it");
     cr_skip_test("%s", why);
     return;
   }
 #endif
   cr_assert_eq(rc, 0, "%s", colo_last_error());
-  cr_assert_not(file_exists(ep));
+  cr_assert_not(tu_segment_exists(ep));
   colo_listener_close(l); /* its name is gone; closing must not fail or remove another */
   cr_assert_eq(colo_seg_remove(ep, 0), COLO_ENOENT);
 }
@@ -556,14 +521,14 @@ Test(space, file_endpoint_creates_missing_directories) {
   tu_file_endpoint(ep, sizeof ep, seg);
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
-  cr_assert(file_exists(ep));
+  cr_assert(tu_segment_exists(ep));
   colo_chan_t *c, *s;
   cr_assert_eq(colo_connect(&c, ep, NULL, tu_ms(1000)), 0);
   cr_assert_eq(colo_accept(l, &s, tu_ms(1000)), 0);
   colo_close(c);
   colo_close(s);
   colo_listener_close(l);
-  cr_assert_not(file_exists(ep));
+  cr_assert_not(tu_segment_exists(ep));
   tu_remove_tree(dir);
 }
 

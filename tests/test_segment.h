@@ -23,10 +23,6 @@ typedef struct image {
 } image_t;
 void image_make(image_t *im, uint64_t cap);
 
-/* 1 when the segment behind ep exists: its file where it has one, else
- * (Windows shm://, a section) whether it can be looked at. */
-int file_exists(const char *ep);
-
 /* colo_seg_list callback: 1 (stop) at the endpoint ctx names. */
 int count_cb(const colo_seg_info_t *info, void *ctx);
 

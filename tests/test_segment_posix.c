@@ -137,7 +137,7 @@ Test(space, reservation_failure_is_enospc_and_leaves_nothing) {
   int rc = colo_listen(&l, ep, NULL);
   colo__posix_sys = saved;
   cr_assert_eq(rc, COLO_ENOSPC, "%s", colo_errname(rc));
-  cr_assert_not(file_exists(ep));
+  cr_assert_not(tu_segment_exists(ep));
 }
 
 Test(space, permission_failure_is_eperm) {
@@ -308,7 +308,7 @@ Test(stale, a_listener_killed_while_sizing_leaves_what_ls_gc_rm_and_reclaim_agre
     const char *args[] = {"listen-die-sizing", ep[i], NULL};
     cr_assert_eq(tu_spawn_helper(&p, args), 0);
     cr_assert_eq(tu_wait(&p, tu_ms(5000)), 128 + SIGKILL);
-    cr_assert(file_exists(ep[i]), "%s was left", ep[i]);
+    cr_assert(tu_segment_exists(ep[i]), "%s was left", ep[i]);
   }
   /* Young: its creator may still be at work. */
   for (int i = 0; i < 3; i++) {
@@ -337,7 +337,7 @@ Test(stale, a_listener_killed_while_sizing_leaves_what_ls_gc_rm_and_reclaim_agre
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep[2], NULL), 0, "reclaimed: %s", colo_last_error());
   colo_listener_close(l);
-  for (int i = 0; i < 3; i++) cr_assert_not(file_exists(ep[i]), "%s is gone", ep[i]);
+  for (int i = 0; i < 3; i++) cr_assert_not(tu_segment_exists(ep[i]), "%s is gone", ep[i]);
 }
 
 static void nobody_run(const char *role, const char *ep, const char *arg, char *line, size_t cap, tu_proc_t *p) {

@@ -128,3 +128,30 @@ size_t tu_msg(uint64_t seed, uint64_t i, size_t maxlen, uint8_t *buf) {
 }
 
 uint64_t tu_xxh3(const void *p, size_t n) { return XXH3_64bits(p, n); }
+
+const char *tu_mappable_endpoint(char *buf, size_t cap, const char *tag) {
+  char name[128], path[600];
+  if (tu_shm_path_of(tu_shm_name(name, sizeof name, tag), path, sizeof path)) return tu_endpoint(buf, cap, tag);
+  return tu_file_endpoint(buf, cap, tu_tmp_path(path, sizeof path, tag));
+}
+
+int tu_segment_exists(const char *ep) {
+  char path[600];
+  if (!tu_shm_path(ep, path, sizeof path)[0]) {
+    colo_seg_info_t info = {.struct_size = sizeof info};
+    return colo_seg_inspect(ep, &info) != COLO_ENOENT;
+  }
+  /* stdio takes "/C:/x" (the URL form) as "C:/x". */
+  int drive = ((path[1] >= 'A' && path[1] <= 'Z') || (path[1] >= 'a' && path[1] <= 'z')) && path[2] == ':';
+  FILE *f = fopen(path[0] == '/' && drive ? path + 1 : path, "rb");
+  if (f) {
+    fclose(f);
+    return 1;
+  }
+  /* Windows: a live segment's file is open for deletion, which stdio's share
+   * mode does not allow; a mapping that shares everything gets in. */
+  size_t n;
+  void *m = tu_map_file(path, &n);
+  if (m) tu_unmap(m, n);
+  return m != NULL;
+}

@@ -169,6 +169,14 @@ const char *tu_other_user(uint64_t *id);
 /* Maps the whole file at path read-write and shared, as another writer of
  * it could; *len: its size. NULL when it cannot. */
 void *tu_map_file(const char *path, size_t *len);
+/* An endpoint whose segment has a file this process can map (a test then does
+ * to its bytes what a faulty peer could): shm:// where segments are files
+ * (/dev/shm), file:// in the temporary directory where they are sections,
+ * which have no file (Windows). */
+const char *tu_mappable_endpoint(char *buf, size_t cap, const char *tag);
+/* 1 while the segment behind ep exists: its file where it has one, else (a
+ * Windows section, which goes with its last handle) while it can be looked at. */
+int tu_segment_exists(const char *ep);
 void tu_unmap(void *p, size_t len);
 
 /* What a mere reader of a file can do to a presence slot: opens path
