@@ -64,7 +64,13 @@ typedef struct link {
 
 /* ---- records over the connection ------------------------------------------------------ */
 
+/* The connector's side says what a stream connector says (stream.c): a
+ * listener that hangs up before the handshake is done refused us or is no
+ * colo listener. */
 static int peer_left(const link_t *lk) {
+  if (strcmp(lk->peer, "listener") == 0)
+    return colo__err(COLO_EPROTO, "%s: the listener closed the rendezvous connection during the handshake (not a colo "
+                     "peer, or one that does not accept this user)", lk->endpoint);
   return colo__err(COLO_EPEERDEAD, "%s: the %s closed the rendezvous connection during the handshake", lk->endpoint,
                    lk->peer);
 }

@@ -279,3 +279,19 @@ void colo__os_conn_settle(colo__os_conn_t *c) {
   pending_free(pp);
   c->pending = NULL;
 }
+
+/* The listener removes a pair's names once it holds both of its ends, or
+ * when it drops the request: either way the placeholder ends have done their
+ * work, and without them a listener that hangs up (it refused this user, or
+ * died) is end-of-file at once instead of silence until the deadline. A
+ * third user who may remove names in the directory can only make this
+ * client fail early, which removing the request FIFO does as well. */
+void colo__posix_pipe_check_pending(colo__os_conn_t *c) {
+  pipe_pending_t *pp = c->pending;
+  struct stat st;
+  if (!pp || fstatat(pp->dir_fd, pp->s2c, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+      fstatat(pp->dir_fd, pp->c2s, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return;
+  pp->c2s[0] = pp->s2c[0] = '\0'; /* gone: never unlink a name someone may make anew */
+  colo__os_conn_settle(c);
+}

@@ -503,6 +503,7 @@ int colo__os_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t
 
 int colo__os_conn_read(colo__os_conn_t *c, void *buf, size_t n, size_t *got) {
   if (c->rfd < 0) return colo__posix_forked_err("the connection");
+  if (c->pending) colo__posix_pipe_check_pending(c);
   for (;;) {
     ssize_t r = read(c->rfd, buf, n);
     if (r > 0) {
@@ -635,6 +636,9 @@ int colo__os_conn_poll(colo__os_conn_t *c, int want, uint64_t timeout_ns) {
     if (want & COLO__POLL_IN) p[in = n++] = (struct pollfd){c->rfd, POLLIN, 0};
     if (want & COLO__POLL_OUT) p[outi = n++] = (struct pollfd){c->wfd, POLLOUT, 0};
   }
+  /* A pending pipe client wakes now and then to see whether its
+   * placeholder ends can go (os_pipe.c). */
+  if (c->pending && timeout_ns > COLO__POSIX_PENDING_POLL_NS) timeout_ns = COLO__POSIX_PENDING_POLL_NS;
   int r = poll(p, (nfds_t)n, colo__posix_poll_ms(timeout_ns));
   if (r <= 0) return 0;
   int mask = 0;

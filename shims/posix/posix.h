@@ -93,6 +93,11 @@ struct colo__os_lsock {
 colo__os_conn_t *colo__posix_conn_new(int rfd, int wfd);
 int colo__posix_poll_ms(uint64_t timeout_ns);
 /* pipe:// (os_pipe.c) */
+/* A pipe client's connection before it settles: drops the placeholder ends
+ * once the listener has taken (or dropped) the pair. */
+void colo__posix_pipe_check_pending(colo__os_conn_t *c);
+/* How often a pending pipe client looks for that while it waits. */
+#define COLO__POSIX_PENDING_POLL_NS 5000000ull
 int colo__posix_pipe_listen(colo__os_lsock_t *l, const colo__endpoint_t *ep, uint32_t perm);
 int colo__posix_pipe_accept(colo__os_lsock_t *l, colo__os_conn_t **out, uint64_t timeout_ns);
 int colo__posix_pipe_connect(colo__os_conn_t **out, const colo__endpoint_t *ep, uint64_t timeout_ns,
