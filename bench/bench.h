@@ -36,6 +36,24 @@ bench_transport_t bench_arr_transport(bench_arr_t a);
 
 typedef enum bench_pattern { BP_PINGPONG, BP_STREAM, BP_IDLE } bench_pattern_t;
 
+/* The API a row drives: colo_send/colo_recv (copy), or colo_reserve/commit
+ * and colo_peek/release (zero-copy: the ring transports only). */
+typedef enum bench_api { BAPI_COPY, BAPI_ZEROCOPY, BAPI_COUNT } bench_api_t;
+const char *bench_api_name(bench_api_t a);
+/* Transports whose channels have the zero-copy calls (ring transports). */
+int bench_transport_has_zerocopy(bench_transport_t t);
+
+/* Percentiles of a round trip's distribution the workers report and the
+ * percentile chart draws (the last is the maximum). */
+#define BENCH_NPCT 12
+extern const double bench_pcts[BENCH_NPCT];
+
+/* In a stream, which messages the receiver checks with XXH3 (every one is
+ * checked for length and sequence number): the first and last thousand and
+ * every 64th, the sample the checking costs little on the timed path for. */
+int bench_stream_hashes(uint64_t i, uint64_t total);
+uint64_t bench_stream_hashed(uint64_t total);
+
 /* "tcp", "tcp-netns", ... as in the JSON; bench_transport_parse: -1 if unknown. */
 const char *bench_transport_name(bench_transport_t t);
 int bench_transport_parse(const char *s, size_t n);
@@ -49,13 +67,16 @@ const char *bench_pattern_name(bench_pattern_t p);
 typedef struct bench_side {
   uint64_t cpu_ns;     /* CPU time (user + system) during the timed messages */
   uint64_t peak_rss;   /* bytes */
-  uint64_t verified;   /* payloads checked and equal */
+  uint64_t verified;   /* payloads checked and equal (length, and sequence or XXH3) */
+  uint64_t seq_checked;  /* of them, whose sequence number was checked */
+  uint64_t hashed;       /* of them, whose XXH3 was checked */
 } bench_side_t;
 
 typedef struct bench_row {
   bench_arr_t arr;
   bench_transport_t transport;
   int mode;            /* colo_wait_mode_t, or -1 for none (sockets) */
+  bench_api_t api;
   bench_pattern_t pattern;
   uint64_t size, count, warmup, interval_us;
   /* results */
@@ -63,6 +84,7 @@ typedef struct bench_row {
   int ok;              /* every payload matched */
   char error[512];     /* why the row failed, when it did */
   uint64_t p50, p90, p99, p999, max, min; /* ns per round trip (pingpong, idle) */
+  uint64_t pct[BENCH_NPCT];                /* at bench_pcts (pingpong, idle) */
   double mean;
   uint64_t elapsed_ns; /* of the timed messages */
   uint64_t clock_ns;   /* cost of one clock reading, measured by side A */
@@ -78,7 +100,8 @@ typedef struct bench_row {
 /* Figures derived from a row. */
 double bench_msgs_per_s(const bench_row_t *r);
 double bench_gb_per_s(const bench_row_t *r);
-/* "shm (spin)", "tcp"; with containers, the arrangement first: "ctr-bridge tcp" */
+/* "shm (spin)", "shm (spin, zero-copy)", "tcp"; with containers, the
+ * arrangement first: "ctr-bridge tcp" */
 void bench_row_label(const bench_row_t *r, int with_arr, char *buf, size_t cap);
 const char *bench_mode_name(int mode); /* NULL for none */
 /* A round's figure, what the median round is chosen by: the p50 (pingpong,

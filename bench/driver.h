@@ -24,6 +24,7 @@ typedef struct bench_opts {
   int count_set, warmup_set;
   int want[BT_COUNT];
   int modes[3], nmodes;
+  int apis[BAPI_COUNT], napis; /* of the ring transports */
   bench_pattern_t pattern;
   int cpu_a, cpu_b, cpus_set;
   int rounds;

@@ -18,7 +18,8 @@ static const char bench_help[] =
     "Measures the latency (and throughput) of every transport between two\n"
     "processes on this host, pinned to two CPUs, against TCP: how much shared\n"
     "memory saves over the TCP baseline. Each row runs in two fresh processes;\n"
-    "every payload is checked with XXH3 on arrival.\n"
+    "every payload is checked, off the timed path: length and XXH3 of each in a\n"
+    "round trip; length and sequence number of each, XXH3 of a sample, in a stream.\n"
     "\n"
     "Options:\n"
     "  --size LIST        message sizes, such as 64,1K,64K (default 1K)\n"
@@ -28,6 +29,9 @@ static const char bench_help[] =
     "                     (default: all; tcp-netns needs root and iproute2)\n"
     "  --modes LIST       wait modes of shm and memfd: spin, hybrid, block\n"
     "                     (default: all three)\n"
+    "  --api API          of shm and memfd: copy (colo_send, colo_recv), zerocopy\n"
+    "                     (colo_reserve/commit, colo_peek/release) or both (the\n"
+    "                     default); the other transports have copy only\n"
     "  --pattern P        pingpong: round trips, one message each way (default)\n"
     "                     stream: one way as fast as possible, messages/s and GB/s\n"
     "                     idle: a round trip every --interval, after the peer\n"
@@ -40,7 +44,9 @@ static const char bench_help[] =
     "                     (default: the first two CPUs this process may use)\n"
     "  --json FILE        write the machine and every row as JSON (docs/bench.md)\n"
     "  --csv FILE         write every row as CSV\n"
-    "  --plot FILE        draw p50 and p99 per transport with gnuplot (.svg, .png)\n"
+    "  --plot FILE        draw p50 and p99 per transport with gnuplot (.svg, .png);\n"
+    "                     round trips also draw their percentile distribution in\n"
+    "                     FILE-percentiles.svg (or .png)\n"
     "  --containers [ENGINE]  also between two real containers, one pinned to\n"
     "                     each CPU, with podman (the default) or docker: the\n"
     "                     arrangements below, next to the same transports\n"
@@ -55,8 +61,10 @@ static const char bench_help[] =
     "Rows: tcp over loopback (the baseline); tcp between two network namespaces\n"
     "joined by a veth pair (what two containers on a bridge pay); unix; fifo;\n"
     "shm (a named segment) and memfd (colo:// landing on its memfd rung), each\n"
-    "in every wait mode; and the reference, a minimal spin ring written in the\n"
-    "benchmark itself, so the library's own overhead shows as a ratio.\n"
+    "in every wait mode and with both APIs; and the reference, the floor: the\n"
+    "cheapest spin ring that moves the same messages (slots of the message's\n"
+    "size, one index per side), written in the benchmark itself, so the\n"
+    "library's own overhead shows as a ratio.\n"
     "\n"
     "Arrangements (--containers; docs/containers.md):\n"
     "  ctr-bridge         two network namespaces on a bridge network: tcp\n"
@@ -149,6 +157,7 @@ static int finish(bench_opts_t *o) {
   for (int t = 0; t < BT_COUNT; t++) any |= o->want[t];
   if (!any)
     for (int t = 0; t < BT_COUNT; t++) o->want[t] = 1;
+  if (!o->napis) o->apis[0] = BAPI_COPY, o->apis[1] = BAPI_ZEROCOPY, o->napis = 2;
   if (!o->nmodes) o->modes[0] = COLO_WAIT_SPIN, o->modes[1] = COLO_WAIT_HYBRID, o->modes[2] = COLO_WAIT_BLOCK, o->nmodes = 3;
   if (!o->count_set) o->count = o->pattern == BP_IDLE ? 1000 : 100000;
   if (!o->warmup_set) o->warmup = o->pattern == BP_IDLE ? 10 : 10000;
@@ -168,7 +177,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts_t *o) {
       {"json", required_argument, 0, 'j'},       {"csv", required_argument, 0, 'C'},
       {"plot", required_argument, 0, 'P'},       {"quiet", no_argument, 0, 'q'},
       {"containers", optional_argument, 0, 'K'}, {"arrangements", required_argument, 0, 'A'},
-      {"rounds", required_argument, 0, 'R'},
+      {"rounds", required_argument, 0, 'R'},     {"api", required_argument, 0, 'a'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   int c;
   opterr = 0;
@@ -214,6 +223,12 @@ int bench_parse_opts(int argc, char **argv, bench_opts_t *o) {
     }
     case 'c':
       if (parse_cpus(optarg, o)) return cli_usage("bench", "--cpus: two different CPU numbers, such as 0,1");
+      break;
+    case 'a':
+      if (!strcmp(optarg, "copy")) o->apis[0] = BAPI_COPY, o->napis = 1;
+      else if (!strcmp(optarg, "zerocopy")) o->apis[0] = BAPI_ZEROCOPY, o->napis = 1;
+      else if (!strcmp(optarg, "both")) o->apis[0] = BAPI_COPY, o->apis[1] = BAPI_ZEROCOPY, o->napis = 2;
+      else return cli_usage("bench", "--api: copy, zerocopy or both");
       break;
     case 'j': o->json = optarg; break;
     case 'C': o->csv = optarg; break;

@@ -10,7 +10,7 @@
 #include "colo.h"
 #include "driver.h"
 
-static bench_row_t *add_row(bench_ctx_t *c, bench_arr_t arr, int t, int mode, uint64_t size) {
+static bench_row_t *add_row(bench_ctx_t *c, bench_arr_t arr, int t, int mode, bench_api_t api, uint64_t size) {
   bench_opts_t *o = c->o;
   bench_run_t *run = c->run;
   if (run->nrows == BENCH_MAX_ROWS) return NULL;
@@ -19,6 +19,7 @@ static bench_row_t *add_row(bench_ctx_t *c, bench_arr_t arr, int t, int mode, ui
   r->arr = arr;
   r->transport = (bench_transport_t)t;
   r->mode = mode;
+  r->api = api;
   r->pattern = o->pattern;
   r->size = size;
   r->count = o->count;
@@ -36,18 +37,20 @@ static void plan_containers(bench_ctx_t *c) {
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
       bench_transport_t t = order[i];
       if (!o->want[t]) continue;
-      int nm = bench_transport_has_mode(t) ? o->nmodes : 1;
+      int nm = bench_transport_has_mode(t) ? o->nmodes : 1, na = bench_transport_has_zerocopy(t) ? o->napis : 1;
       for (int m = 0; m < nm; m++)
-        for (int a = 1; a <= BA_COUNT; a++) {
-          bench_arr_t arr = a == BA_COUNT ? BA_HOST : (bench_arr_t)a;
-          if (o->arr_want[arr] && (arr == BA_HOST || bench_arr_transport(arr) == t))
-            add_row(c, arr, t, bench_transport_has_mode(t) ? o->modes[m] : -1, o->sizes[s]);
-        }
+        for (int k = 0; k < na; k++)
+          for (int a = 1; a <= BA_COUNT; a++) {
+            bench_arr_t arr = a == BA_COUNT ? BA_HOST : (bench_arr_t)a;
+            if (o->arr_want[arr] && (arr == BA_HOST || bench_arr_transport(arr) == t))
+              add_row(c, arr, t, bench_transport_has_mode(t) ? o->modes[m] : -1,
+                      bench_transport_has_zerocopy(t) ? (bench_api_t)o->apis[k] : BAPI_COPY, o->sizes[s]);
+          }
     }
     /* The minimal ring between host processes: the floor this machine sets
      * for any shared-memory row, measured in the same run. */
     if (o->want[BT_REFERENCE] && o->arr_want[BA_HOST] && !c->run->skipped[BT_REFERENCE][0])
-      add_row(c, BA_HOST, BT_REFERENCE, COLO_WAIT_SPIN, o->sizes[s]);
+      add_row(c, BA_HOST, BT_REFERENCE, COLO_WAIT_SPIN, BAPI_COPY, o->sizes[s]);
   }
 }
 
@@ -62,10 +65,12 @@ void bench_plan(bench_ctx_t *c) {
     for (int t = 0; t < BT_COUNT; t++) {
       if (!o->want[t] || run->skipped[t][0]) continue;
       int nm = bench_transport_has_mode((bench_transport_t)t) ? o->nmodes : 1;
+      int na = bench_transport_has_zerocopy((bench_transport_t)t) ? o->napis : 1;
       for (int m = 0; m < nm; m++)
-        add_row(c, BA_HOST, t,
-                bench_transport_has_mode((bench_transport_t)t) ? o->modes[m] : t == BT_REFERENCE ? COLO_WAIT_SPIN : -1,
-                o->sizes[s]);
+        for (int k = 0; k < na; k++)
+          add_row(c, BA_HOST, t,
+                  bench_transport_has_mode((bench_transport_t)t) ? o->modes[m] : t == BT_REFERENCE ? COLO_WAIT_SPIN : -1,
+                  bench_transport_has_zerocopy((bench_transport_t)t) ? (bench_api_t)o->apis[k] : BAPI_COPY, o->sizes[s]);
     }
 }
 

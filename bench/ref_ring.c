@@ -8,7 +8,7 @@
 #include "tools/os.h"
 #include "colo.h"
 
-static uint64_t stride_of(uint64_t max_msg) { return (8 + max_msg + 63) & ~(uint64_t)63; }
+static uint64_t stride_of(uint64_t size) { return size ? (size + 63) & ~(uint64_t)63 : 64; }
 
 static uint64_t slots_of(uint64_t max_msg, uint64_t ring_bytes) {
   uint64_t n = 1, want = ring_bytes / stride_of(max_msg);
@@ -22,6 +22,7 @@ uint64_t ref_mem_size(uint64_t max_msg, uint64_t ring_bytes) {
 
 void ref_attach(ref_ring_t *r, void *base, int i, uint64_t max_msg, uint64_t ring_bytes) {
   memset(r, 0, sizeof *r);
+  r->size = max_msg;
   r->stride = stride_of(max_msg);
   r->nslots = slots_of(max_msg, ring_bytes);
   r->mask = r->nslots - 1;
@@ -47,7 +48,7 @@ static int turn(unsigned *i, uint64_t *deadline, int timeout_ms) {
 }
 
 int ref_send(ref_ring_t *r, const void *buf, size_t len, int timeout_ms) {
-  if (len > r->stride - 8) return COLO_EMSGSIZE;
+  if (len != r->size) return COLO_EMSGSIZE;
   unsigned i = 0;
   uint64_t deadline = 0;
   while (r->self - r->peer >= r->nslots) {
@@ -55,10 +56,7 @@ int ref_send(ref_ring_t *r, const void *buf, size_t len, int timeout_ms) {
     if (r->self - r->peer < r->nslots) break;
     if (turn(&i, &deadline, timeout_ms)) return COLO_ETIMEDOUT;
   }
-  uint8_t *s = r->slots + (r->self & r->mask) * r->stride;
-  uint32_t n = (uint32_t)len;
-  memcpy(s, &n, sizeof n);
-  memcpy(s + 8, buf, len);
+  memcpy(r->slots + (r->self & r->mask) * r->stride, buf, len);
   atomic_store_explicit(&r->c->tail, ++r->self, memory_order_release);
   return 0;
 }
@@ -71,12 +69,9 @@ int ref_recv(ref_ring_t *r, void *buf, size_t cap, size_t *len, int timeout_ms) 
     if (r->peer != r->self) break;
     if (turn(&i, &deadline, timeout_ms)) return COLO_ETIMEDOUT;
   }
-  const uint8_t *s = r->slots + (r->self & r->mask) * r->stride;
-  uint32_t n;
-  memcpy(&n, s, sizeof n);
-  if (n > cap || n > r->stride - 8) return COLO_ECORRUPT;
-  memcpy(buf, s + 8, n);
-  *len = n;
+  if (cap < r->size) return COLO_ENOBUFS;
+  memcpy(buf, r->slots + (r->self & r->mask) * r->stride, r->size);
+  *len = r->size;
   atomic_store_explicit(&r->c->head, ++r->self, memory_order_release);
   return 0;
 }

@@ -63,7 +63,7 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
   }
   fputc('\n', f);
   if (ctr) col(f, "arrangement", 19);
-  col(f, "transport", 18), col(f, "size", 6);
+  col(f, "transport", 27), col(f, "size", 6);
   if (stream) {
     col(f, "msgs/s", 10), col(f, "GB/s", 8), col(f, "cpu/msg A", 11), col(f, "cpu/msg B", 11);
   } else {
@@ -77,7 +77,7 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
     char label[96], b[32];
     bench_row_label(r, 0, label, sizeof label);
     if (ctr) col(f, bench_arr_name(r->arr), 19);
-    col(f, label, 18);
+    col(f, label, 27);
     cli_human_size(r->size, b, sizeof b);
     col(f, b, 6);
     if (!r->done) {
@@ -100,7 +100,7 @@ void bench_print_table(FILE *f, const bench_run_t *run) {
     fputs(r->ok ? "yes\n" : "NO\n", f);
   }
   for (int t = 0; t < BT_COUNT; t++)
-    if (run->skipped[t][0]) fprintf(f, "%-18s skipped: %s\n", bench_transport_name((bench_transport_t)t), run->skipped[t]);
+    if (run->skipped[t][0]) fprintf(f, "%-27s skipped: %s\n", bench_transport_name((bench_transport_t)t), run->skipped[t]);
 }
 
 /* The row of arrangement arr, transport t and r's size (and mode, when
@@ -109,7 +109,8 @@ static const bench_row_t *find_row(const bench_run_t *run, const bench_row_t *r,
                                    int mode_too) {
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *b = &run->rows[i];
-    if (b->arr == arr && b->transport == t && b->size == r->size && b->done && b->ok && (!mode_too || b->mode == r->mode))
+    if (b->arr == arr && b->transport == t && b->size == r->size && b->done && b->ok &&
+        (!mode_too || (b->mode == r->mode && b->api == r->api)))
       return b;
   }
   return NULL;
@@ -315,6 +316,7 @@ int bench_write_json(const char *path, const bench_run_t *run) {
             bench_arr_name(r->arr), bench_transport_name(r->transport));
     if (mode) fprintf(f, "\"%s\"", mode);
     else fprintf(f, "null");
+    fprintf(f, ", \"api\": \"%s\"", bench_api_name(r->api));
     fprintf(f, ", \"pattern\": \"%s\", \"size\": %llu, \"count\": %llu, \"warmup\": %llu, ",
             bench_pattern_name(r->pattern), (unsigned long long)r->size, (unsigned long long)r->count,
             (unsigned long long)r->warmup);
@@ -327,6 +329,14 @@ int bench_write_json(const char *path, const bench_run_t *run) {
     json_u64_or_null(f, "min_ns", r->min, lat), fputs(", ", f);
     if (lat) fprintf(f, "\"mean_ns\": %.1f, ", r->mean);
     else fprintf(f, "\"mean_ns\": null, ");
+    if (lat) {
+      fputs("\"percentiles_ns\": {", f);
+      for (int k = 0; k < BENCH_NPCT; k++)
+        fprintf(f, "%s\"%g\": %llu", k ? ", " : "", bench_pcts[k] * 100, (unsigned long long)r->pct[k]);
+      fputs("}, ", f);
+    } else {
+      fputs("\"percentiles_ns\": null, ", f);
+    }
     if (r->done) fprintf(f, "\"msgs_per_s\": %.1f, ", bench_msgs_per_s(r));
     else fprintf(f, "\"msgs_per_s\": null, ");
     if (r->done && r->pattern == BP_STREAM) fprintf(f, "\"gb_per_s\": %.4f, ", bench_gb_per_s(r));
@@ -338,6 +348,16 @@ int bench_write_json(const char *path, const bench_run_t *run) {
     else fprintf(f, "\"cpu_ns_per_op\": null, \"peak_rss_bytes\": null, ");
     fprintf(f, "\"checked_messages\": {\"a\": %llu, \"b\": %llu}, ", (unsigned long long)r->a.verified,
             (unsigned long long)r->b.verified);
+    /* what was checked of them, and where: none of it is on the timed path
+     * but a stream receiver's length and sequence comparisons */
+    fprintf(f, "\"checks\": {\"length\": {\"a\": %llu, \"b\": %llu}, \"sequence\": {\"a\": %llu, \"b\": %llu}, "
+               "\"xxh3\": {\"a\": %llu, \"b\": %llu}, \"where\": \"%s\"}, ",
+            (unsigned long long)r->a.verified, (unsigned long long)r->b.verified, (unsigned long long)r->a.seq_checked,
+            (unsigned long long)r->b.seq_checked, (unsigned long long)r->a.hashed, (unsigned long long)r->b.hashed,
+            r->pattern == BP_STREAM ? "in the receive loop: length and sequence of every message, XXH3 of the first "
+                                      "and last 1000 and every 64th"
+                                    : "after the timing: side a once the round trip is timed, side b once the echo "
+                                      "is sent; length and XXH3 of every message");
     json_u64_or_null(f, "elapsed_ns", r->elapsed_ns, r->done), fputs(", ", f);
     /* each round's figure in the order the rounds ran (null: failed); the
      * row's own figures are its median round's */
@@ -360,13 +380,13 @@ int bench_write_json(const char *path, const bench_run_t *run) {
 int bench_write_csv(const char *path, const bench_run_t *run) {
   FILE *f = out_open(path);
   if (!f) return -1;
-  fprintf(f, "arrangement,transport,mode,pattern,size,count,warmup,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,msgs_per_s,"
+  fprintf(f, "arrangement,transport,mode,api,pattern,size,count,warmup,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,msgs_per_s,"
              "gb_per_s,cpu_ns_per_op_a,cpu_ns_per_op_b,peak_rss_a,peak_rss_b,verified\n");
   for (int i = 0; i < run->nrows; i++) {
     const bench_row_t *r = &run->rows[i];
     const char *mode = bench_mode_name(r->mode);
-    fprintf(f, "%s,%s,%s,%s,%llu,%llu,%llu,", bench_arr_name(r->arr), bench_transport_name(r->transport), mode ? mode : "",
-            bench_pattern_name(r->pattern), (unsigned long long)r->size, (unsigned long long)r->count,
+    fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,", bench_arr_name(r->arr), bench_transport_name(r->transport),
+            mode ? mode : "", bench_api_name(r->api), bench_pattern_name(r->pattern), (unsigned long long)r->size, (unsigned long long)r->count,
             (unsigned long long)r->warmup);
     if (r->done && r->pattern != BP_STREAM)
       fprintf(f, "%llu,%llu,%llu,%llu,%llu,", (unsigned long long)r->p50, (unsigned long long)r->p90,
@@ -386,7 +406,87 @@ int bench_write_csv(const char *path, const bench_run_t *run) {
   return out_close(f, path);
 }
 
-/* ---- the chart ------------------------------------------------------------------------------- */
+/* ---- the charts ------------------------------------------------------------------------------ */
+
+/* Runs gnuplot on script; 0, or -1 with why on stderr. */
+static int gnuplot(const char *script, const char *path) {
+  char *argv[] = {"gnuplot", (char *)script, NULL};
+  int rc = tos_run(argv, 1);
+  if (rc == COLO_ENOENT) {
+    fprintf(stderr, "colo bench: --plot needs gnuplot (Debian package gnuplot-nox)\n");
+    return -1;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "colo bench: gnuplot failed (exit %d) drawing %s\n", rc, path);
+    return -1;
+  }
+  return 0;
+}
+
+/* The round trips' latency distribution, as latency results are shared
+ * (HdrHistogram's percentile plot): latency on a log axis against the
+ * percentile, spread as 1/(1-p) so that 90%, 99%, 99.9%... are equally far
+ * apart; one line per row, the maximum at the right end. */
+static int write_pct_plot(const char *path, const bench_run_t *run) {
+  char data[512], script[512];
+  snprintf(data, sizeof data, "%s/pct.dat", run->dir);
+  snprintf(script, sizeof script, "%s/pct.gp", run->dir);
+  int sizes = 0;
+  for (int i = 0; i < run->nrows; i++) sizes += i == 0 || run->rows[i].size != run->rows[i - 1].size;
+  FILE *f = out_open(data);
+  if (!f) return -1;
+  int n = 0;
+  char titles[BENCH_MAX_ROWS][112];
+  for (int i = 0; i < run->nrows; i++) {
+    const bench_row_t *r = &run->rows[i];
+    if (!r->done || !r->ok || r->pattern == BP_STREAM) continue;
+    char label[96], sz[16];
+    bench_row_label(r, run->engine[0] != 0, label, sizeof label);
+    cli_human_size(r->size, sz, sizeof sz);
+    if (sizes > 1) snprintf(titles[n], sizeof titles[n], "%s %s", label, sz);
+    else snprintf(titles[n], sizeof titles[n], "%s", label);
+    if (n) fputs("\n\n", f);
+    for (int k = 0; k < BENCH_NPCT; k++) {
+      double x = bench_pcts[k] >= 1.0 ? (double)r->count : 1.0 / (1.0 - bench_pcts[k]);
+      if (x > (double)r->count) continue; /* a percentile finer than the samples */
+      fprintf(f, "%.3f %.4f\n", x, (double)r->pct[k] / 1e3);
+    }
+    n++;
+  }
+  if (out_close(f, data) != 0) return -1;
+  if (!n) return 0;
+  tos_machine_t m;
+  tos_machine(&m);
+  int svg = strcmp(strrchr(path, '.'), ".svg") == 0;
+  if (!(f = out_open(script))) return -1;
+  fprintf(f, "set terminal %s size 1100,650 font 'sans,11' background rgb 'white'\n",
+          svg ? "svg dynamic enhanced" : "pngcairo enhanced");
+  fprintf(f, "set output '%s'\n", path);
+  fprintf(f, "set title \"colo bench: round-trip latency by percentile (µs, log scale), %llu round trips per row\\n%s, "
+             "%d CPUs, virtualisation %s\" noenhanced\n",
+          (unsigned long long)run->rows[0].count, m.cpu_model, m.cpus_online, m.virt);
+  fprintf(f, "set logscale xy\nset grid xtics ytics\nset key top left noenhanced\nset xlabel 'percentile'\n"
+             "set ylabel 'round trip (µs)'\n"
+             /* (a tic label is a format: %% in gnuplot for a percent sign) */
+             "set xtics ('0%%%%' 1, '50%%%%' 2, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, '99.99%%%%' 10000, "
+             "'99.999%%%%' 100000, '99.9999%%%%' 1000000)\n");
+  fputs("plot ", f);
+  for (int i = 0; i < n; i++) {
+    fprintf(f, "%s'%s' index %d using 1:2 with linespoints pt 7 ps 0.5 title \"", i ? ", " : "", i ? "" : data, i);
+    for (const char *c = titles[i]; *c; c++)
+      if (*c != '"' && *c != '\\') fputc(*c, f);
+    fputc('"', f);
+  }
+  fputc('\n', f);
+  if (out_close(f, script) != 0) return -1;
+  return gnuplot(script, path);
+}
+
+/* FILE.svg -> FILE-percentiles.svg */
+static void pct_path(const char *path, char *buf, size_t cap) {
+  const char *dot = strrchr(path, '.');
+  snprintf(buf, cap, "%.*s-percentiles%s", (int)(dot - path), path, dot);
+}
 
 int bench_write_plot(const char *path, const bench_run_t *run) {
   char data[512], script[512];
@@ -442,15 +542,9 @@ int bench_write_plot(const char *path, const bench_run_t *run) {
     fprintf(f, "plot '%s' using 2:xtic(1) title 'p50' lc rgb '#3a7ebf', '' using 3 title 'p99' lc rgb '#e07b39'\n",
             data);
   if (out_close(f, script) != 0) return -1;
-  char *argv[] = {"gnuplot", script, NULL};
-  int rc = tos_run(argv, 1);
-  if (rc == COLO_ENOENT) {
-    fprintf(stderr, "colo bench: --plot needs gnuplot (Debian package gnuplot-nox)\n");
-    return -1;
-  }
-  if (rc != 0) {
-    fprintf(stderr, "colo bench: gnuplot failed (exit %d) drawing %s\n", rc, path);
-    return -1;
-  }
-  return 0;
+  if (gnuplot(script, path) != 0) return -1;
+  if (stream) return 0;
+  char pp[1024];
+  pct_path(path, pp, sizeof pp);
+  return write_pct_plot(pp, run);
 }

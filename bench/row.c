@@ -34,6 +34,21 @@ int bench_arr_parse(const char *s, size_t n) {
 }
 
 int bench_transport_has_mode(bench_transport_t t) { return t == BT_SHM || t == BT_MEMFD; }
+int bench_transport_has_zerocopy(bench_transport_t t) { return t == BT_SHM || t == BT_MEMFD; }
+
+const char *bench_api_name(bench_api_t a) { return a == BAPI_ZEROCOPY ? "zerocopy" : "copy"; }
+
+const double bench_pcts[BENCH_NPCT] = {0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99999, 1.0};
+
+int bench_stream_hashes(uint64_t i, uint64_t total) {
+  return i < 1000 || i + 1000 >= total || i % 64 == 0;
+}
+
+uint64_t bench_stream_hashed(uint64_t total) {
+  uint64_t n = 0;
+  for (uint64_t i = 0; i < total; i++) n += (uint64_t)bench_stream_hashes(i, total);
+  return n;
+}
 
 const char *bench_pattern_name(bench_pattern_t p) {
   return p == BP_STREAM ? "stream" : p == BP_IDLE ? "idle" : "pingpong";
@@ -47,7 +62,8 @@ void bench_row_label(const bench_row_t *r, int with_arr, char *buf, size_t cap) 
   const char *m = bench_mode_name(r->mode);
   char arr[32] = "";
   if (with_arr) snprintf(arr, sizeof arr, "%s ", bench_arr_name(r->arr));
-  if (m) snprintf(buf, cap, "%s%s (%s)", arr, bench_transport_name(r->transport), m);
+  if (m && r->api == BAPI_ZEROCOPY) snprintf(buf, cap, "%s%s (%s, zero-copy)", arr, bench_transport_name(r->transport), m);
+  else if (m) snprintf(buf, cap, "%s%s (%s)", arr, bench_transport_name(r->transport), m);
   else snprintf(buf, cap, "%s%s", arr, bench_transport_name(r->transport));
 }
 

@@ -49,6 +49,8 @@ static void parse_side(const char *line, bench_side_t *s) {
   field(line, "cpu_ns", &s->cpu_ns);
   field(line, "rss", &s->peak_rss);
   field(line, "verified", &s->verified);
+  field(line, "seq_checked", &s->seq_checked);
+  field(line, "hashed", &s->hashed);
 }
 
 /* Waits for side's next line; "result ..." or "ready ..." is success. */
@@ -67,7 +69,7 @@ static int report_line(tos_proc_t *p, const char *side, char *line, size_t cap, 
   return 0;
 }
 
-/* A worker's key=value arguments for row r, in arg[0..9] (600 bytes each). */
+/* A worker's key=value arguments for row r, in arg[0..10] (600 bytes each). */
 static void worker_args(const bench_ctx_t *c, const bench_row_t *r, const char *ep, const char *handle, char arg[][600]) {
   snprintf(arg[0], 600, "transport=%s", bench_transport_name(r->transport));
   snprintf(arg[1], 600, "mode=%d", r->mode);
@@ -79,6 +81,7 @@ static void worker_args(const bench_ctx_t *c, const bench_row_t *r, const char *
   snprintf(arg[7], 600, "seed=%llu", (unsigned long long)c->seed);
   snprintf(arg[8], 600, "ref=%s", handle);
   snprintf(arg[9], 600, "endpoint=%s", ep);
+  snprintf(arg[10], 600, "api=%d", (int)r->api);
 }
 
 /* Both sides' result lines (la: side a's, lb: side b's) into r. */
@@ -92,9 +95,22 @@ static void take_results(bench_row_t *r, const char *la, const char *lb) {
   field(la, "p999", &r->p999), field(la, "max", &r->max), field(la, "min", &r->min);
   const char *mean = cli_kv(la, "mean");
   if (mean) r->mean = strtod(mean, NULL);
+  const char *p = cli_kv(la, "pcts");
+  for (int k = 0; p && k < BENCH_NPCT; k++) {
+    char *end;
+    r->pct[k] = strtoull(p, &end, 10);
+    p = *end == ',' ? end + 1 : NULL;
+  }
   uint64_t want = r->warmup + r->count;
   r->done = 1;
-  r->ok = r->a.verified == (r->pattern == BP_STREAM ? 0 : want) && r->b.verified == want;
+  /* What each side was due to check: a round trip, every message on both
+   * sides, XXH3 included; a stream, every message's length and sequence
+   * number on side b (none with empty messages) and XXH3 of its sample. */
+  int stream = r->pattern == BP_STREAM;
+  uint64_t a_due = stream ? 0 : want, b_hash = stream ? bench_stream_hashed(want) : want;
+  uint64_t b_seq = stream && r->size ? want : 0;
+  r->ok = r->a.verified == a_due && r->a.hashed == a_due && r->b.verified == want && r->b.hashed == b_hash &&
+          r->b.seq_checked == b_seq && r->a.seq_checked == 0;
   if (!r->ok) snprintf(r->error, sizeof r->error, "not every payload was checked");
 }
 
@@ -116,7 +132,7 @@ static int run_row(bench_ctx_t *c, bench_row_t *r, int idx) {
   }
   worker_args(c, r, ep, handle, arg);
   char *argv[] = {"colo", "__bench-worker", "b", arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6], arg[7],
-                  arg[8], arg[9], NULL};
+                  arg[8], arg[9], arg[10], NULL};
   int netns = r->transport == BT_TCP_NETNS, ctr = r->arr != BA_HOST;
   /* In a container, the container is pinned (--cpuset-cpus) and the engine runs the worker. */
   char name[2][128], *prefix[2][CTR_PREFIX];
@@ -154,8 +170,16 @@ static int run_row(bench_ctx_t *c, bench_row_t *r, int idx) {
   uint64_t total = r->warmup + r->count;
   uint64_t budget_ms = 60000 + total * (2 + r->interval_us / 1000) + (r->size * total) / 20000;
   int budget = budget_ms > 3600000 ? 3600000 : (int)budget_ms;
-  char la[1024];
-  if ((rc = report_line(pa, "a", la, sizeof la, budget, r)) != 0) goto out;
+  char la[1400];
+  if ((rc = report_line(pa, "a", la, sizeof la, budget, r)) != 0) {
+    /* In a stream the receiver is the side that checks: when the sender
+     * failed because the receiver gave up, the receiver's reason is the one. */
+    char why[sizeof r->error];
+    snprintf(why, sizeof why, "%s", r->error);
+    if (r->pattern != BP_STREAM || cli_stop || report_line(pb, "b", line, sizeof line, 5000, r) == 0)
+      snprintf(r->error, sizeof r->error, "%s", why);
+    goto out;
+  }
   if ((rc = report_line(pb, "b", line, sizeof line, 30000, r)) != 0) goto out;
   int code;
   if (tos_proc_wait(pa, 10000, &code) == 0 && code != 0) {

@@ -1,14 +1,21 @@
-# targets.jq - the performance targets of issues 4 and 5 as ratios, from the
-# JSON of one `colo bench` run (each figure compared is from the same run):
+# targets.jq - the performance targets of issues 4, 5 and 15 as ratios, from
+# the JSON of one `colo bench` run (each figure compared is from the same run):
 #   jq -f bench/targets.jq r.json       (a pingpong run)
 #   jq -f bench/targets.jq s.json       (a --pattern stream run)
 #   jq -f bench/targets.jq c.json       (a --containers run; with --rounds N,
 #                                        each ratio is the median of the N
 #                                        ratios measured round by round)
-# Each value is the measured ratio; the key says which way it must go.
-def arow(a; t; m): [.results[] | select(.arrangement == a and .transport == t and .mode == m and .verified)][0];
+# Each value is the measured ratio; the key says which way it must go. The
+# floor is the reference row (bench/ref_ring.h, docs/bench.md). A target whose
+# rows the run did not measure (another size, say) is null.
+def sarow(a; t; m; api; sz): [.results[] | select(.arrangement == a and .transport == t and .mode == m
+                                  and .api == api and (sz == null or .size == sz) and .verified)][0];
+def arow(a; t; m): sarow(a; t; m; "copy"; null);
 def row(t; m): arow("host"; t; m);
-def r2: . * 100 | round / 100;
+def srow(t; m; api; sz): sarow("host"; t; m; api; sz);
+def floor(sz): srow("reference"; "spin"; "copy"; sz);
+def r2: if . == null then null else . * 100 | round / 100 end;
+def over(x; y): if x == null or y == null then null else x / y end;
 # x over y, round by round (rows measured in the same round share the
 # machine's state), the median of those ratios; one round: the plain ratio
 def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
@@ -28,18 +35,44 @@ if .config.containers != null then {
   "ctr-bridge p50 / host reference p50 (what the minimal ring reaches)":
     (paired(arow("ctr-bridge"; "tcp"; null); row("reference"; "spin")) | r2)
 } elif .results[0].pattern == "stream" then {
-  "shm spin GB/s (>= 4)": (row("shm"; "spin").gb_per_s | r2),
-  "memfd spin GB/s (>= 4)": (row("memfd"; "spin").gb_per_s | r2),
-  "reference GB/s (what the minimal ring reaches)": (row("reference"; "spin").gb_per_s | r2),
-  "shm spin / reference throughput": ((row("shm"; "spin").gb_per_s / row("reference"; "spin").gb_per_s) | r2)
+  "1K stream: shm spin GB/s (>= 4)": (srow("shm"; "spin"; "copy"; 1024).gb_per_s | r2),
+  "1K stream: memfd spin GB/s (>= 4)": (srow("memfd"; "spin"; "copy"; 1024).gb_per_s | r2),
+  "1K stream: the floor's GB/s": (floor(1024).gb_per_s | r2),
+  "1K stream: shm spin copy / floor, msgs/s (>= 0.90)":
+    (over(srow("shm"; "spin"; "copy"; 1024).msgs_per_s; floor(1024).msgs_per_s) | r2),
+  "1K stream: shm spin zero-copy / shm spin copy, msgs/s (>= 1.0)":
+    (over(srow("shm"; "spin"; "zerocopy"; 1024).msgs_per_s; srow("shm"; "spin"; "copy"; 1024).msgs_per_s) | r2),
+  "1K stream: memfd spin copy / floor, msgs/s (>= 0.90)":
+    (over(srow("memfd"; "spin"; "copy"; 1024).msgs_per_s; floor(1024).msgs_per_s) | r2),
+  "64B stream: shm spin copy / floor, msgs/s (>= 0.80)":
+    (over(srow("shm"; "spin"; "copy"; 64).msgs_per_s; floor(64).msgs_per_s) | r2),
+  "64B stream: shm spin zero-copy / floor, msgs/s (>= 0.80)":
+    (over(srow("shm"; "spin"; "zerocopy"; 64).msgs_per_s; floor(64).msgs_per_s) | r2),
+  "every shm and memfd row verified": ([.results[] | select(.transport == "shm" or .transport == "memfd") | .verified] | all)
 } else {
   "shm spin p50 / reference p50 (<= 1.3)": ((row("shm"; "spin").p50_ns / row("reference"; "spin").p50_ns) | r2),
   "memfd spin p50 / reference p50 (<= 1.3)": ((row("memfd"; "spin").p50_ns / row("reference"; "spin").p50_ns) | r2),
+  "1K pingpong: shm spin copy p50 / floor p50 (<= 1.10)":
+    (over(srow("shm"; "spin"; "copy"; 1024).p50_ns; floor(1024).p50_ns) | r2),
+  "1K pingpong: shm spin zero-copy p50 / floor p50 (<= 1.0)":
+    (over(srow("shm"; "spin"; "zerocopy"; 1024).p50_ns; floor(1024).p50_ns) | r2),
+  "1K pingpong: memfd spin copy p50 / floor p50 (<= 1.10)":
+    (over(srow("memfd"; "spin"; "copy"; 1024).p50_ns; floor(1024).p50_ns) | r2),
+  "1K pingpong: memfd spin zero-copy p50 / floor p50 (<= 1.0)":
+    (over(srow("memfd"; "spin"; "zerocopy"; 1024).p50_ns; floor(1024).p50_ns) | r2),
+  "1K pingpong: the floor's p50 (ns; the state of the machine: about 140 fast, 900+ slow)": (floor(1024).p50_ns),
+  "64K pingpong: shm spin zero-copy p50 / floor p50 (<= 1.10)":
+    (over(srow("shm"; "spin"; "zerocopy"; 65536).p50_ns; floor(65536).p50_ns) | r2),
+  "1K pingpong: shm hybrid copy p50 / shm spin copy p50 (<= 1.05)":
+    (over(srow("shm"; "hybrid"; "copy"; 1024).p50_ns; srow("shm"; "spin"; "copy"; 1024).p50_ns) | r2),
+  "1K pingpong: memfd hybrid copy p50 / memfd spin copy p50 (<= 1.05)":
+    (over(srow("memfd"; "hybrid"; "copy"; 1024).p50_ns; srow("memfd"; "spin"; "copy"; 1024).p50_ns) | r2),
   "tcp p50 / shm spin p50 (>= 50)": ((row("tcp"; null).p50_ns / row("shm"; "spin").p50_ns) | r2),
   "tcp p50 / shm hybrid p50 (>= 50)": ((row("tcp"; null).p50_ns / row("shm"; "hybrid").p50_ns) | r2),
   "tcp p50 / memfd spin p50 (>= 50)": ((row("tcp"; null).p50_ns / row("memfd"; "spin").p50_ns) | r2),
   "tcp p50 / memfd hybrid p50 (>= 50)": ((row("tcp"; null).p50_ns / row("memfd"; "hybrid").p50_ns) | r2),
-  "tcp p50 / reference p50 (what the minimal ring reaches)": ((row("tcp"; null).p50_ns / row("reference"; "spin").p50_ns) | r2),
+  "tcp p50 / reference p50 (what the floor reaches)": ((row("tcp"; null).p50_ns / row("reference"; "spin").p50_ns) | r2),
   "shm block p50 / unix p50 (<= 1.2)": ((row("shm"; "block").p50_ns / row("unix"; null).p50_ns) | r2),
-  "memfd block p50 / unix p50 (<= 1.2)": ((row("memfd"; "block").p50_ns / row("unix"; null).p50_ns) | r2)
+  "memfd block p50 / unix p50 (<= 1.2)": ((row("memfd"; "block").p50_ns / row("unix"; null).p50_ns) | r2),
+  "every shm and memfd row verified": ([.results[] | select(.transport == "shm" or .transport == "memfd") | .verified] | all)
 } end

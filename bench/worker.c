@@ -1,14 +1,21 @@
 /*
  * worker.c - one side of a colo bench row, in its own process:
- *   colo __bench-worker a|b transport=T mode=M pattern=P size=N count=N
+ *   colo __bench-worker a|b transport=T mode=M api=A pattern=P size=N count=N
  *                           warmup=N interval_us=N seed=N endpoint=E [ref=H]
  * Side b listens and prints "ready ENDPOINT"; side a connects. Each side
  * ends with one line, "result key=value..." or "error TEXT".
  *
  * Every transport goes through the same loop (send, receive, check) behind
- * the two-function channel below, so that rows differ by transport only.
- * Every payload received is checked: its length and its XXH3 against the
- * payload the sender was due to send (one of BENCH_PAYLOADS, by sequence).
+ * the channel below, so that rows differ by transport (and API) only.
+ *
+ * Checking stays off the timed path. In a round trip every payload is
+ * checked, its length and its XXH3 against the payload the sender was due to
+ * send (one of BENCH_PAYLOADS, by sequence): side A after it took the round
+ * trip's time, side B after it sent the echo. In a stream the receiver checks
+ * every message's length and sequence number (the sender writes it into the
+ * payload's first bytes) in the loop, and the XXH3 of a sample
+ * (bench_stream_hashes). Each side counts what it checked; the driver
+ * compares the counts with what was due, and a mismatch fails the run.
  */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -26,10 +33,17 @@
 
 #define REF_RING_BYTES (1u << 20) /* the library's default ring capacity */
 
+typedef struct wresult {
+  tos_usage_t u0, u1;
+  uint64_t verified, seq_checked, hashed, elapsed_ns;
+  uint64_t *samples;
+} wresult_t;
+
 typedef struct wargs {
   int side_a;
   bench_transport_t transport;
   int mode;
+  bench_api_t api;
   bench_pattern_t pattern;
   uint64_t size, count, warmup, interval_us, seed;
   const char *endpoint, *ref;
@@ -52,6 +66,18 @@ static int brecv(bchan_t *b, void *p, size_t cap, size_t *n) {
 }
 
 static int bflush(bchan_t *b) { return b->mem ? 0 : colo_flush(b->ch, BENCH_OP_TIMEOUT_MS); }
+
+/* The zero-copy calls (ring transports): a message written in place, and one
+ * read in place until its release. */
+static int zsend(bchan_t *b, const void *p, size_t n) {
+  void *dst;
+  int rc = colo_reserve(b->ch, n, &dst, BENCH_OP_TIMEOUT_MS);
+  if (rc) return rc;
+  memcpy(dst, p, n);
+  return colo_commit(b->ch, n);
+}
+
+static int zpeek(bchan_t *b, const void **p, size_t *n) { return colo_peek(b->ch, p, n, BENCH_OP_TIMEOUT_MS); }
 
 typedef struct payloads {
   uint8_t *buf[BENCH_PAYLOADS];
@@ -96,13 +122,15 @@ static int fail_detail(const char *what, int rc, const char *d) {
 static int fail_colo(const char *what, int rc) { return fail_detail(what, rc, colo_last_error()); }
 static int fail_os(const char *what, int rc) { return fail_detail(what, rc, tos_last_error()); }
 
+static int check_len(const wargs_t *w, size_t n, uint64_t i) {
+  if (n == w->size) return 0;
+  fail("payload of message %llu is %zu bytes, %llu were sent", (unsigned long long)i, n, (unsigned long long)w->size);
+  return 3;
+}
+
 /* Checks message i; 0 when it is the payload the sender was due to send. */
 static int check(const payloads_t *pl, const wargs_t *w, const void *got, size_t n, uint64_t i) {
-  if (n != w->size) {
-    fail("payload of message %llu is %zu bytes, %llu were sent", (unsigned long long)i, n,
-         (unsigned long long)w->size);
-    return 3;
-  }
+  if (check_len(w, n, i)) return 3;
   XXH64_hash_t h = XXH3_64bits(got, n), want = pl->hash[i % BENCH_PAYLOADS];
   if (h != want) {
     fail("payload of message %llu does not match what was sent (XXH3 %016llx, sent %016llx)",
@@ -111,6 +139,19 @@ static int check(const payloads_t *pl, const wargs_t *w, const void *got, size_t
   }
   return 0;
 }
+
+/* A stream's message i carries i in its first bytes (up to 8, little-endian). */
+static size_t seq_bytes(const wargs_t *w) { return w->size < 8 ? (size_t)w->size : 8; }
+
+static void seq_put(uint8_t *p, const wargs_t *w, uint64_t i) {
+  for (size_t k = 0; k < seq_bytes(w); k++) p[k] = (uint8_t)(i >> (8 * k));
+}
+
+/* The receiver's check of stream message i in the loop: its length and
+ * sequence number, and for a sampled one its XXH3 (against the payload the
+ * sender was due to send, with the number in it; scratch holds that copy). */
+static int check_stream(const payloads_t *pl, const wargs_t *w, const uint8_t *got, size_t n, uint64_t i,
+                        uint64_t total, uint8_t *scratch, wresult_t *r);
 
 /* ---- setting up ------------------------------------------------------------------- */
 
@@ -164,6 +205,33 @@ static void close_chan(bchan_t *b) {
   tos_shmem_free(b->mem);
 }
 
+static int check_stream(const payloads_t *pl, const wargs_t *w, const uint8_t *got, size_t n, uint64_t i,
+                        uint64_t total, uint8_t *scratch, wresult_t *r) {
+  if (check_len(w, n, i)) return 3;
+  uint64_t seq = 0;
+  for (size_t k = 0; k < seq_bytes(w); k++) seq |= (uint64_t)got[k] << (8 * k);
+  uint64_t want = seq_bytes(w) == 8 ? i : i & ((1ull << (8 * seq_bytes(w))) - 1);
+  if (seq != want) {
+    fail("message %llu arrived carrying sequence number %llu: lost, repeated or reordered", (unsigned long long)i,
+         (unsigned long long)seq);
+    return 3;
+  }
+  r->seq_checked += seq_bytes(w) > 0;
+  if (bench_stream_hashes(i, total)) {
+    memcpy(scratch, pl->buf[i % BENCH_PAYLOADS], n);
+    seq_put(scratch, w, i);
+    XXH64_hash_t h = XXH3_64bits(got, n), exp = XXH3_64bits(scratch, n);
+    if (h != exp) {
+      fail("payload of message %llu does not match what was sent (XXH3 %016llx, sent %016llx)", (unsigned long long)i,
+           (unsigned long long)h, (unsigned long long)exp);
+      return 3;
+    }
+    r->hashed++;
+  }
+  r->verified++;
+  return 0;
+}
+
 /* ---- the patterns --------------------------------------------------------------------- */
 
 /* The cost of one reading of the clock the loops use, on average. */
@@ -174,66 +242,106 @@ static uint64_t clock_cost(void) {
   return (tos_now_ns() - t0 + N / 2) / N;
 }
 
-typedef struct wresult {
-  tos_usage_t u0, u1;
-  uint64_t verified, elapsed_ns;
-  uint64_t *samples;
-} wresult_t;
 
-/* Side a of pingpong and idle: send, wait for the echo, time it. */
+/* Side a of pingpong and idle: send, wait for the echo, time it; then check
+ * it. A round trip ends when the echo is the application's to read: copied
+ * out (colo_recv), or in place (colo_peek; its release follows the check). */
 static int round_trips(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, t_start = 0;
+  int zc = w->api == BAPI_ZEROCOPY;
   for (uint64_t i = 0; i < total; i++) {
     if (i == w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
     if (w->pattern == BP_IDLE && i) tos_sleep_ns(w->interval_us * 1000u);
     size_t n;
+    const void *got = rbuf;
     uint64_t t0 = tos_now_ns();
-    int rc = bsend(b, pl->buf[i % BENCH_PAYLOADS], w->size);
-    if (!rc) rc = brecv(b, rbuf, w->size, &n);
+    int rc = zc ? zsend(b, pl->buf[i % BENCH_PAYLOADS], w->size) : bsend(b, pl->buf[i % BENCH_PAYLOADS], w->size);
+    if (!rc) rc = zc ? zpeek(b, &got, &n) : brecv(b, rbuf, w->size, &n);
     uint64_t t1 = tos_now_ns();
     if (rc) return fail_colo("round trip", rc);
-    if ((rc = check(pl, w, rbuf, n, i)) != 0) return rc;
-    r->verified++;
     if (i >= w->warmup) r->samples[i - w->warmup] = t1 - t0;
+    if ((rc = check(pl, w, got, n, i)) != 0) return rc;
+    if (zc && (rc = colo_release(b->ch)) != 0) return fail_colo("release", rc);
+    r->verified++, r->hashed++;
   }
   r->elapsed_ns = tos_now_ns() - t_start;
   return 0;
 }
 
-/* Test hook: COLO_TEST_BENCH_CORRUPT=N makes side b flip a byte of message N
- * before echoing it, as a broken transport would (tests/bench_smoke.sh). */
-static uint64_t corrupt_at(void) {
-  const char *v = getenv("COLO_TEST_BENCH_CORRUPT");
+/* Test hooks (tests/bench_smoke.sh), as a broken transport would do:
+ * COLO_TEST_BENCH_CORRUPT=N flips a byte in the middle of message N (side b
+ * before echoing it; in a stream, side a as it sends it);
+ * COLO_TEST_BENCH_RENUMBER=N makes stream message N carry N + 1. */
+static uint64_t hook_at(const char *name) {
+  const char *v = getenv(name);
   return v && *v ? strtoull(v, NULL, 10) : UINT64_MAX;
 }
+static uint64_t corrupt_at(void) { return hook_at("COLO_TEST_BENCH_CORRUPT"); }
 
-/* Side b of pingpong and idle: check each message and send it back. */
+/* Side b of pingpong and idle: send each message back, then check it. The
+ * zero-copy echo forwards in place: from the received message straight into
+ * the reserved one. */
 static int echo(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, bad = corrupt_at();
+  int zc = w->api == BAPI_ZEROCOPY;
   for (uint64_t i = 0; i < total; i++) {
     if (i == w->warmup) tos_usage(&r->u0);
     size_t n;
-    int rc = brecv(b, rbuf, w->size, &n);
-    if (rc) return fail_colo("receive", rc);
-    if ((rc = check(pl, w, rbuf, n, i)) != 0) return rc;
-    r->verified++;
-    if (i == bad && n) rbuf[n / 2] ^= 0x20;
-    if ((rc = bsend(b, rbuf, n)) != 0) return fail_colo("echo", rc);
+    int rc;
+    if (zc) {
+      const void *got;
+      void *dst;
+      if ((rc = zpeek(b, &got, &n)) != 0) return fail_colo("receive", rc);
+      if ((rc = colo_reserve(b->ch, n, &dst, BENCH_OP_TIMEOUT_MS)) != 0) return fail_colo("echo", rc);
+      memcpy(dst, got, n);
+      if (i == bad && n) ((uint8_t *)dst)[n / 2] ^= 0x20;
+      if ((rc = colo_commit(b->ch, n)) != 0) return fail_colo("echo", rc);
+      if ((rc = check(pl, w, got, n, i)) != 0) return rc;
+      if ((rc = colo_release(b->ch)) != 0) return fail_colo("release", rc);
+    } else {
+      if ((rc = brecv(b, rbuf, w->size, &n)) != 0) return fail_colo("receive", rc);
+      /* the corruption test hook flips a byte of what goes back, and this
+       * side checks what it received: restore that byte for the check */
+      int flip = i == bad && n;
+      if (flip) rbuf[n / 2] ^= 0x20;
+      if ((rc = bsend(b, rbuf, n)) != 0) return fail_colo("echo", rc);
+      if (flip) rbuf[n / 2] ^= 0x20;
+      if ((rc = check(pl, w, rbuf, n, i)) != 0) return rc;
+    }
+    r->verified++, r->hashed++;
   }
   return 0;
 }
 
-/* Side a of stream: send everything, then wait for side b's one-byte ack. */
+/* Side a of stream: send everything, each message numbered, then wait for
+ * side b's ack (a message of the row's size, which any channel of it carries). */
 static int stream_send(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
-  uint64_t total = w->warmup + w->count;
+  uint64_t total = w->warmup + w->count, bad = corrupt_at(), renumber = hook_at("COLO_TEST_BENCH_RENUMBER");
+  int zc = w->api == BAPI_ZEROCOPY;
   for (uint64_t i = 0; i < total; i++) {
     if (i == w->warmup) tos_usage(&r->u0);
-    int rc = bsend(b, pl->buf[i % BENCH_PAYLOADS], w->size);
+    uint8_t *src = pl->buf[i % BENCH_PAYLOADS];
+    uint64_t seq = i == renumber ? i + 1 : i;
+    int flip = i == bad && w->size, rc;
+    if (zc) {
+      void *dst;
+      if ((rc = colo_reserve(b->ch, w->size, &dst, BENCH_OP_TIMEOUT_MS)) == 0) {
+        memcpy(dst, src, w->size);
+        seq_put(dst, w, seq);
+        if (flip) ((uint8_t *)dst)[w->size / 2] ^= 0x20;
+        rc = colo_commit(b->ch, w->size);
+      }
+    } else {
+      seq_put(src, w, seq);
+      if (flip) src[w->size / 2] ^= 0x20;
+      rc = bsend(b, src, w->size);
+      if (flip) src[w->size / 2] ^= 0x20;
+    }
     if (rc) return fail_colo("send", rc);
   }
   int rc = bflush(b);
   size_t n;
-  if (!rc) rc = brecv(b, rbuf, w->size > 0 ? w->size : 1, &n);
+  if (!rc) rc = brecv(b, rbuf, w->size, &n);
   if (rc) return fail_colo("waiting for the receiver's ack", rc);
   return 0;
 }
@@ -242,18 +350,22 @@ static int stream_send(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8
  * message to the last one. */
 static int stream_recv(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, t_start = 0;
+  int zc = w->api == BAPI_ZEROCOPY;
+  uint8_t *scratch = malloc(w->size ? w->size : 1);
+  if (!scratch) return fail("out of memory");
   if (!w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
   for (uint64_t i = 0; i < total; i++) {
     size_t n;
-    int rc = brecv(b, rbuf, w->size, &n);
-    if (rc) return fail_colo("receive", rc);
-    if ((rc = check(pl, w, rbuf, n, i)) != 0) return rc;
-    r->verified++;
+    const void *got = rbuf;
+    int rc = zc ? zpeek(b, &got, &n) : brecv(b, rbuf, w->size, &n);
+    if (rc) return free(scratch), fail_colo("receive", rc);
+    if ((rc = check_stream(pl, w, got, n, i, total, scratch, r)) != 0) return free(scratch), rc;
+    if (zc && (rc = colo_release(b->ch)) != 0) return free(scratch), fail_colo("release", rc);
     if (i + 1 == w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
   }
   r->elapsed_ns = tos_now_ns() - t_start;
-  uint8_t ack = 1;
-  int rc = bsend(b, &ack, 1);
+  free(scratch);
+  int rc = bsend(b, rbuf, w->size);
   if (!rc) rc = bflush(b);
   if (rc) return fail_colo("ack", rc);
   return 0;
@@ -275,6 +387,7 @@ static int parse_args(int argc, char **argv, wargs_t *w) {
 #define KEY(s) (k == sizeof(s) - 1 && !strncmp(argv[i], s, k))
     if (KEY("transport")) t = bench_transport_parse(v, strlen(v));
     else if (KEY("mode")) w->mode = atoi(v);
+    else if (KEY("api")) w->api = atoi(v) == BAPI_ZEROCOPY ? BAPI_ZEROCOPY : BAPI_COPY;
     else if (KEY("pattern")) w->pattern = (bench_pattern_t)atoi(v);
     else if (KEY("size")) w->size = strtoull(v, NULL, 10);
     else if (KEY("count")) w->count = strtoull(v, NULL, 10);
@@ -288,6 +401,8 @@ static int parse_args(int argc, char **argv, wargs_t *w) {
   }
   if (t < 0) return fail("no transport");
   w->transport = (bench_transport_t)t;
+  if (w->api == BAPI_ZEROCOPY && !bench_transport_has_zerocopy(w->transport))
+    return fail("%s has no zero-copy calls", bench_transport_name(w->transport));
   if (!w->endpoint) w->endpoint = "";
   if (w->count == 0) return fail("count must be at least 1");
   return 0;
@@ -314,7 +429,8 @@ int bench_worker_main(int argc, char **argv) {
   }
   tos_usage(&r.u1);
   if (!rc) {
-    printf("result verified=%llu cpu_ns=%llu rss=%llu transport=%s", (unsigned long long)r.verified,
+    printf("result verified=%llu seq_checked=%llu hashed=%llu cpu_ns=%llu rss=%llu transport=%s",
+           (unsigned long long)r.verified, (unsigned long long)r.seq_checked, (unsigned long long)r.hashed,
            (unsigned long long)((r.u1.user_ns + r.u1.sys_ns) - (r.u0.user_ns + r.u0.sys_ns)),
            (unsigned long long)r.u1.peak_rss, b.ch ? colo_transport(b.ch) : "reference");
     if (r.elapsed_ns) printf(" elapsed_ns=%llu", (unsigned long long)r.elapsed_ns);
@@ -327,6 +443,9 @@ int bench_worker_main(int argc, char **argv) {
              (unsigned long long)bench_pct(r.samples, w.count, 0.50), (unsigned long long)bench_pct(r.samples, w.count, 0.90),
              (unsigned long long)bench_pct(r.samples, w.count, 0.99), (unsigned long long)bench_pct(r.samples, w.count, 0.999),
              (unsigned long long)r.samples[w.count - 1], sum / (double)w.count);
+      printf(" pcts=");
+      for (int k = 0; k < BENCH_NPCT; k++)
+        printf("%s%llu", k ? "," : "", (unsigned long long)bench_pct(r.samples, w.count, bench_pcts[k]));
     }
     printf("\n");
     fflush(stdout);

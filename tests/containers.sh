@@ -46,7 +46,7 @@ fi
 
 # ---- 1. colo bench --containers ---------------------------------------------------------
 echo "containers: colo bench --containers podman, 10000 messages per row" >&2
-"$colo" bench --containers podman --count 10000 --warmup 500 --modes spin,block --json b.json >b.out 2>b.err ||
+"$colo" bench --containers podman --count 10000 --warmup 500 --modes spin,block --api copy --json b.json >b.out 2>b.err ||
   { cat b.err b.out >&2; fail "colo bench --containers exited $?"; }
 cat b.out
 for a in ctr-bridge ctr-volume-socket ctr-volume-auto ctr-shm-volume ctr-ipc-shared host; do
