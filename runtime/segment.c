@@ -451,6 +451,7 @@ void colo__seg_unref(colo__seg_t *s) {
    * checks the name still names this object. A handle that never held its
    * slot (a connect that failed) removes nothing. */
   if (s->held) {
+    colo__os_seg_unmap(s->os); /* before the hold goes: a peer that sees us gone may remove the file */
     colo__os_seg_drop(s->os, s->side);
     if (colo__os_seg_probe(s->os, COLO__SIDE_LISTENER) == 0 && colo__os_seg_probe(s->os, COLO__SIDE_CONNECTOR) == 0)
       colo__os_seg_unlink(s->os);

@@ -227,6 +227,12 @@ int colo__os_seg_check_owner(const colo__os_seg_t *s, const colo__os_peers_t *p)
 int colo__os_seg_hold(colo__os_seg_t *s, int slot);
 /* Gives up this handle's hold on `slot` (no effect if it holds none). */
 void colo__os_seg_drop(colo__os_seg_t *s, int slot);
+/* This handle's last use of the mapping is over: where a mapped view keeps
+ * the segment's file from being removed (Windows), unmaps it now, so that a
+ * peer that sees this side gone (its hold dropped next) can remove the name.
+ * colo__os_seg_base is NULL after it there; elsewhere it may do nothing and
+ * leave the unmapping to colo__os_seg_close. */
+void colo__os_seg_unmap(colo__os_seg_t *s);
 /* 1 when a handle other than s (in any live process, this one included)
  * holds `slot`, 0 when none does, or a negative COLO_E* code. */
 int colo__os_seg_probe(colo__os_seg_t *s, int slot);

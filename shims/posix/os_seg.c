@@ -114,6 +114,9 @@ void colo__os_seg_drop(colo__os_seg_t *s, int slot) {
   if (s && s->fd >= 0) lock_op(s->fd, F_OFD_SETLK, F_UNLCK, slot, NULL);
 }
 
+/* A mapping keeps no name from being removed here: colo__os_seg_close unmaps. */
+void colo__os_seg_unmap(colo__os_seg_t *s) { (void)s; }
+
 /* Maps the descriptor's object (its size from s->st). */
 static int map_fd(colo__os_seg_t *s, int writable, uint64_t max_size, int guard) {
   if ((uint64_t)s->st.st_size > max_size)

@@ -108,6 +108,7 @@ int colo__os_seg_hold(colo__os_seg_t *s, int slot) {
 }
 
 void colo__os_seg_drop(colo__os_seg_t *s, int slot) { (void)s, (void)slot; }
+void colo__os_seg_unmap(colo__os_seg_t *s) { (void)s; }
 
 int colo__os_seg_probe(colo__os_seg_t *s, int slot) {
   (void)s, (void)slot;

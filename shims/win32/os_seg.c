@@ -652,6 +652,15 @@ static int delete_file_of(colo__os_seg_t *s) {
   return rc;
 }
 
+/* Windows will not delete a file while any process maps a view of it: the
+ * last side to close removes a file:// segment only if its peer unmapped
+ * before it let go of its presence (colo__seg_unref does it in that order). */
+void colo__os_seg_unmap(colo__os_seg_t *s) {
+  if (!s) return;
+  if (s->base) colo__win_guard_unmap(s->guard_idx, s->base), s->base = NULL;
+  if (s->map) CloseHandle(s->map), s->map = NULL;
+}
+
 int colo__os_seg_unlink(colo__os_seg_t *s) {
   /* Sections have no name to remove. */
   if (s->kind != COLO__EP_FILE || s->file == INVALID_HANDLE_VALUE) return 0;
@@ -665,8 +674,7 @@ void colo__os_seg_close(colo__os_seg_t *s) {
   colo__os_seg_drop(s, 0);
   colo__os_seg_drop(s, 1);
   if (s->unlink_at_close) {
-    if (s->base) colo__win_guard_unmap(s->guard_idx, s->base), s->base = NULL;
-    if (s->map) CloseHandle(s->map), s->map = NULL;
+    colo__os_seg_unmap(s);
     delete_file_of(s);
   }
   seg_free(s);

@@ -3,7 +3,8 @@
 # shell under Wine: issue 14's acceptance scenarios, as tests.
 #  - seq 1000 through recv --count 1000 and send, for shm://, file:///Z:/...,
 #    pipe:// and tcp://: every line arrives, in order, byte for byte (no \r:
-#    stdio is binary), and a file:// segment is gone after both exit;
+#    stdio is binary), and a file:// segment is gone after both exit (also
+#    when both exit at once, twelve times over);
 #  - a send killed with SIGKILL (its Wine process) while recv waits makes recv
 #    exit non-zero within 2 seconds saying the peer died, over shm:// and
 #    pipe://;
@@ -69,6 +70,35 @@ seq_through seq_1000_over_shm "shm://$tag.demo"
 seq_through seq_1000_over_a_mapped_file "file:///Z:$work/wdemo/seg" "$work/wdemo/seg"
 seq_through seq_1000_over_a_named_pipe "pipe://$tag.demo"
 seq_through seq_1000_over_tcp "tcp://127.0.0.1:$port"
+
+# ---- both sides closing at once leave no file:// segment behind ----------------
+# (the last one out removes the file; Windows cannot delete a file another
+# process still maps, so the first one out unmaps before it lets go: without
+# that, about one run in five left the file behind)
+closes_at_once() {
+  name=both_sides_closing_at_once_leave_no_mapped_file_behind
+  d="$work/closes"
+  mkdir -p "$d"
+  left=0 bad=""
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    f="$d/seg$i"
+    $W recv "file:///Z:$f" -t 5 >"$d/out$i" 2>"$d/recv$i.err" &
+    rp=$!
+    # (recv listening and asleep when send comes, as a user's would be)
+    await "[ -e '$f' ]" 5
+    sleep 0.3
+    echo msg | $W send "file:///Z:$f" 2>"$d/send$i.err"
+    src=$?
+    wait $rp
+    rrc=$?
+    [ $src -eq 0 ] && [ $rrc -eq 0 ] || bad="run $i: send exited $src, recv $rrc ($(cat "$d/send$i.err" "$d/recv$i.err"))"
+    [ -e "$f" ] && left=$((left + 1))
+  done
+  if [ -n "$bad" ]; then fail "$name" "$bad"
+  elif [ $left -ne 0 ]; then fail "$name" "$left of 12 runs left their segment file behind"
+  else pass "$name"; fi
+}
+closes_at_once
 
 # ---- a killed sender ---------------------------------------------------------
 killed_sender() { # name endpoint
