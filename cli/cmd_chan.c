@@ -18,10 +18,10 @@ static const char recv_help[] =
     "Listens on ENDPOINT, waits for one peer (colo send, or a program using\n"
     "libcolo) and prints each message it receives on stdout, followed by a\n"
     "newline. Exits 0 when the peer closes the channel, after --count\n"
-    "messages, or when stdout is closed (colo recv ... | head -1). Ctrl-C,\n"
-    "SIGTERM and SIGHUP stop it at once (exit 130). However it ends (short\n"
-    "of SIGKILL), it closes the channel (the peer is told so) and removes\n"
-    "the endpoint.\n"
+    "messages, or when stdout is closed (colo recv ... | head -1).\n"
+    TOS_STOPS " stop it at once (exit 130).\n"
+    "However it ends (short of SIGKILL or TerminateProcess), it closes the\n"
+    "channel (the peer is told so) and removes the endpoint.\n"
     "\n"
     "Endpoints:  colo:///PATH     automatic: the fastest of memfd, shm and the\n"
     "                             socket at PATH that works (-v says why)\n"
@@ -53,7 +53,7 @@ static const char recv_help[] =
     "\n"
     "Exit status: 0 done, 1 failure (the message says why: peer died, corrupt\n"
     "segment, no space, permission denied, timed out), 2 usage error,\n"
-    "130 interrupted (SIGINT, SIGTERM, SIGHUP).\n";
+    "130 interrupted (" TOS_STOPS_SHORT ").\n";
 
 static const char send_help[] =
     "Usage: colo send ENDPOINT [options]\n"
@@ -82,7 +82,7 @@ static const char send_help[] =
     "\n"
     "Exit status: 0 all lines sent, 1 failure (the message says why: a line\n"
     "too long, the listener closed the channel or died, timed out), 2 usage\n"
-    "error, 130 interrupted (SIGINT, SIGTERM, SIGHUP).\n";
+    "error, 130 interrupted (" TOS_STOPS_SHORT ").\n";
 
 enum { OPT_MODE = 256, OPT_SPIN, OPT_CAPACITY, OPT_PERM, OPT_CHECKSUM, OPT_PEER_USER, OPT_GLOBAL };
 

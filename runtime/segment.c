@@ -72,6 +72,13 @@ void colo__seg_publish(void *base) {
   colo__store_release(&h->state, COLO__SEG_READY);
 }
 
+
+/* What removes a segment left behind, as the user would type it: colo gc
+ * only where the names can be listed. */
+static const char *remover_hint(void) {
+  return colo__os_caps.listable_names ? "colo gc or colo rm removes it" : "colo rm ENDPOINT removes it";
+}
+
 /* [off, off+len) lies inside [0, size), without overflow. */
 static int inside(uint64_t off, uint64_t len, uint64_t size) { return off <= size && len <= size - off; }
 static int disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) {
@@ -306,7 +313,7 @@ int colo__seg_create(const colo__endpoint_t *ep, const colo_opts_t *o, colo__seg
                              sizeof(COLO__SEG_MAGIC) - 1, COLO__SEG_GUARD | colo__seg_ns_flags(o));
     if (rc != COLO_EEXIST) break;
     if (!o->reclaim_stale) {
-      colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; see colo gc)", ep->name);
+      colo__err(COLO_EEXIST, "%s exists (reclaim_stale is off; %s)", ep->name, remover_hint());
       break;
     }
     /* Where a name dies with its last handle, an existing one is a live one's. */
@@ -417,8 +424,8 @@ int colo__seg_claim(colo__seg_t *s) {
    * than connect to nobody (and leave the claim for a listener that reclaims
    * the name). */
   if (colo__os_seg_probe(s->os, COLO__SIDE_LISTENER) == 0)
-    return colo__err(COLO_EPEERDEAD, "its listener died and left the segment behind "
-                                     "(a new listener reclaims it; colo gc removes it)");
+    return colo__err(COLO_EPEERDEAD, "its listener died and left the segment behind (a new listener reclaims it; %s)",
+                     remover_hint());
   int rc = colo__os_seg_hold(s->os, COLO__SIDE_CONNECTOR);
   if (rc) return rc == COLO_EBUSY ? colo__err(COLO_EBUSY, "another process is connected to it") : rc;
   colo__seg_control_t *ctl = colo__seg_control(s);

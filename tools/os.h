@@ -97,12 +97,19 @@ int tos_stdout_errno(void);
 #  define TOS_PIPE_EP "pipe://NAME "
 #  define TOS_PIPE_WHAT "a named pipe (\\\\.\\pipe\\colo.NAME)"
 #  define TOS_PIPE_WHAT_LONG TOS_PIPE_WHAT
+/* What stops a command the way Ctrl-C does (tos_catch_stop); TerminateProcess
+ * (and a SIGTERM or SIGHUP under Wine, which ends the process so) cannot be
+ * caught, and leaves what SIGKILL leaves. */
+#  define TOS_STOPS "Ctrl-C, Ctrl-Break and closing the console"
+#  define TOS_STOPS_SHORT "Ctrl-C, Ctrl-Break, console closed"
 #else
 #  define TOS_SHM_WHAT "POSIX shared memory (/dev/shm/colo.NAME)"
 #  define TOS_SHM_PLACE "/dev/shm"
 #  define TOS_PIPE_EP "pipe:///PATH"
 #  define TOS_PIPE_WHAT "FIFOs (a request FIFO at PATH)"
 #  define TOS_PIPE_WHAT_LONG "FIFOs: a request FIFO at PATH, a pair per connection"
+#  define TOS_STOPS "Ctrl-C, SIGTERM and SIGHUP"
+#  define TOS_STOPS_SHORT "SIGINT, SIGTERM, SIGHUP"
 #endif
 
 /* ---- a futex on a shared word (colo probe) ----------------------------------------------- */
