@@ -272,11 +272,17 @@ typedef struct send_state {
   const char *msg;
   size_t len;
   int partial; /* part of the line went out in an earlier slice (COLO_EINPROGRESS) */
+  int answered; /* a slice of the connect reached a listener that never did the handshake */
 } send_state_t;
 
 static int op_connect(void *p, int slice) {
   send_state_t *s = p;
-  return colo_connect(&s->ch, s->ep, s->opts, slice);
+  int rc = colo_connect(&s->ch, s->ep, s->opts, slice);
+  /* A later slice may fail earlier on (that listener's one pipe instance
+   * is still taken by our last try): the furthest any slice got is what
+   * to report. */
+  if (rc == COLO_ETIMEDOUT && strstr(colo_last_error(), "handshake")) s->answered = 1;
+  return rc;
 }
 
 /* One slice of sending a line. A stream may take part of it before the
@@ -367,6 +373,12 @@ int cmd_send(int argc, char **argv) {
   int connect_ms = c.timeout_ms >= 0 ? c.timeout_ms : CONNECT_TIMEOUT_DEFAULT_MS;
   int rc = cli_wait_sliced(op_connect, &s, connect_ms);
   /* (The library says which: no listener, one too busy, one that never answered.) */
+  if (rc == COLO_ETIMEDOUT && s.answered && !cli_stop) {
+    char what[600];
+    snprintf(what, sizeof what, "%.400s: a listener took the connection but did not answer colo's handshake (not a "
+             "colo listener, or one not in colo_accept)", s.ep);
+    return cli_fail_timeout("send", what, connect_ms);
+  }
   if (rc) return cli_fail_sliced("send", rc, connect_ms);
   if (c.verbose) cli_report_channel("send", "connected", s.ch);
   size_t max = colo_max_message(s.ch);

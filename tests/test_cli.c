@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -265,6 +267,25 @@ Test(cli, a_timeout_message_names_the_whole_timeout) {
   rc = sh(ep, tu_ms(10000), "\"$COLO\" recv \"$EP\" --timeout 0.6");
   cr_assert_eq(rc, 1);
   cr_assert(strstr(err, "within 0.6 s"), "%s", err);
+}
+
+/* A listener that takes the connection and never answers the handshake
+ * (here a bare listening socket: the kernel takes the connection for it) is
+ * what the timeout names, not a later slice that got less far. */
+Test(cli, a_listener_that_never_answers_the_handshake_is_named_as_such) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof sa;
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  cr_assert_eq(listen(fd, 64), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+  char ep[64];
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+  int rc = sh(ep, tu_ms(10000), "echo x | \"$COLO\" send \"$EP\" -t 1");
+  close(fd);
+  cr_assert_eq(rc, 1);
+  cr_assert(strstr(err, "a listener took the connection but did not answer colo's handshake"), "%s", err);
+  cr_assert(strstr(err, "within 1 s"), "%s", err);
 }
 
 Test(cli, a_line_longer_than_the_largest_message_is_refused) {
