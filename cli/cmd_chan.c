@@ -127,7 +127,7 @@ static int parse_chan_opts(const char *cmd, int argc, char **argv, int listener,
       c->opts.spin_us = (uint32_t)v;
       break;
     case OPT_CAPACITY:
-      if (cli_parse_size(optarg, &v) || v > UINT32_MAX || v < 4096 || (v & (v - 1)))
+      if (cli_parse_size(optarg, &v) || v > (1u << 30) || v < 4096 || (v & (v - 1)))
         return -cli_usage(cmd, "--capacity needs a power of two from 4K to 1G, not '%s'", optarg);
       c->opts.ring_capacity = (uint32_t)v;
       break;

@@ -16,6 +16,8 @@ int cli_wait_sliced(int (*op)(void *arg, int slice_ms), void *arg, int timeout_m
     if (cli_stop) return COLO_ETIMEDOUT;
     int slice = left < 0 || left > CLI_SLICE_MS ? CLI_SLICE_MS : left;
     int rc = op(arg, slice);
+    /* A zero timeout is a poll: that it would have to wait is its timing out. */
+    if (rc == COLO_EAGAIN && timeout_ms == 0) return COLO_ETIMEDOUT;
     if (rc != COLO_ETIMEDOUT) return rc;
     if (left >= 0) {
       left -= slice;
