@@ -19,9 +19,19 @@
 
 #include "testutil.h"
 
-static void sock_path(char *buf, size_t cap) {
+/* A fresh socket path and its unix:// endpoint. */
+static void sock_path(char path[100], char ep[160]) {
   static unsigned n;
-  snprintf(buf, cap, "/tmp/colo-proto-%d.%u.sock", (int)getpid(), n++);
+  snprintf(path, 100, "/tmp/colo-proto-%d.%u.sock", (int)getpid(), n++);
+  snprintf(ep, 160, "unix://%s", path);
+}
+
+/* A colo listener on a fresh socket path. */
+static colo_listener_t *listen_fresh(char path[100], char ep[160]) {
+  sock_path(path, ep);
+  colo_listener_t *l = NULL;
+  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  return l;
 }
 
 static int raw_connect(const char *path) {
@@ -84,8 +94,7 @@ static void *fake_main(void *arg) {
  * what connect returned and, when it succeeded, what the first recv did. */
 static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, size_t an, int *recv_rc) {
   char path[100], ep[160];
-  sock_path(path, sizeof path);
-  snprintf(ep, sizeof ep, "unix://%s", path);
+  sock_path(path, ep);
   fake_server_t s = {.lfd = raw_listen(path), .reply_len = rn, .after_len = an};
   if (rn) memcpy(s.reply, reply, rn);
   if (an) memcpy(s.after, after, an);
@@ -150,10 +159,7 @@ Test(proto, a_maximum_below_what_a_colo_peer_announces_is_eproto) {
 
 Test(proto, a_listener_drops_a_client_announcing_a_tiny_maximum) {
   char path[100], ep[160];
-  sock_path(path, sizeof path);
-  snprintf(ep, sizeof ep, "unix://%s", path);
-  colo_listener_t *l;
-  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  colo_listener_t *l = listen_fresh(path, ep);
   int fd = raw_connect(path);
   uint8_t h[16];
   hello(h, 1, 0);
@@ -217,10 +223,7 @@ Test(proto, an_end_without_goodbye_is_a_dead_peer_and_goodbye_is_a_close) {
 
 Test(proto, the_listener_drops_foreign_clients_and_serves_the_next) {
   char path[100], ep[160];
-  sock_path(path, sizeof path);
-  snprintf(ep, sizeof ep, "unix://%s", path);
-  colo_listener_t *l;
-  cr_assert_eq(colo_listen(&l, ep, NULL), 0, "%s", colo_last_error());
+  colo_listener_t *l = listen_fresh(path, ep);
   /* garbage, a wrong version, and a client that says nothing and leaves */
   int a = raw_connect(path), b = raw_connect(path), c = raw_connect(path);
   write_all(a, "GET / HTTP/1.0\r\n\r\n", 18);
@@ -251,8 +254,7 @@ Test(proto, the_listener_drops_foreign_clients_and_serves_the_next) {
 
 Test(proto, a_stale_socket_file_is_replaced_and_a_live_one_refused) {
   char path[100], ep[160];
-  sock_path(path, sizeof path);
-  snprintf(ep, sizeof ep, "unix://%s", path);
+  sock_path(path, ep);
   int fd = raw_listen(path);
   colo_listener_t *l;
   cr_assert_eq(colo_listen(&l, ep, NULL), COLO_EEXIST, "somebody listens there");
@@ -415,10 +417,7 @@ static size_t vm_size_kb(void) {
 
 Test(proto, a_peers_announced_maximum_allocates_nothing) {
   char path[100], ep[160];
-  sock_path(path, sizeof path);
-  snprintf(ep, sizeof ep, "unix://%s", path);
-  colo_listener_t *l;
-  cr_assert_eq(colo_listen(&l, ep, NULL), 0);
+  colo_listener_t *l = listen_fresh(path, ep);
   size_t before = vm_size_kb();
   /* A client that announces the largest maximum the protocol allows. */
   int fd = raw_connect(path);
@@ -455,8 +454,7 @@ static int temp_names_in(const char *dir) {
  * new listener says so at once instead of waiting on it for ever. */
 Test(proto, a_squatter_that_never_accepts_does_not_hold_up_a_new_listener) {
   char path[100], ep[160];
-  sock_path(path, sizeof path);
-  snprintf(ep, sizeof ep, "unix://%s", path);
+  sock_path(path, ep);
   int fd = raw_listen(path);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
