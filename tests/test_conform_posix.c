@@ -222,7 +222,7 @@ static void listener_refuses_clients_of_another_user_unless_named(transport_t t)
       cr_assert_eq(a.rc, COLO_ETIMEDOUT, "the other user's client was dropped: %s", colo_errname(a.rc));
       cr_assert(!strncmp(line, "COLO_EPROTO", 11), "cut off in the handshake: %s", line);
       cr_assert(strstr(line, "does not accept this user"), "%s", line);
-      cr_assert_lt(took, tu_ms(1500), "the refused client knew at once, not at a deadline (%llu ms)",
+      cr_assert_lt(took, (uint64_t)tu_ms(1500), "the refused client knew at once, not at a deadline (%llu ms)",
                    (unsigned long long)took);
     } else {
       colo_chan_t *ch = NULL;
