@@ -64,7 +64,7 @@ extern "C" {
 
 /** The shared-segment format this library writes and reads (docs/layout.md). */
 #define COLO_FORMAT_MAJOR 1
-#define COLO_FORMAT_MINOR 0
+#define COLO_FORMAT_MINOR 1
 
 #if defined(_WIN32) && !defined(COLO_STATIC)
 #  ifdef COLO_BUILDING

@@ -110,6 +110,8 @@ typedef struct colo__seg_ring_ctrl {
   _Alignas(64) _Atomic uint64_t head; /* +64  written by: consumer (bytes released) */
   _Alignas(64) _Atomic uint32_t consumer_waiting; /* +128 written by: consumer */
   _Atomic uint32_t producer_waiting;              /* +132 written by: producer */
+  _Atomic uint32_t consumer_never_sleeps;         /* +136 (1.1) written by: consumer, at attach */
+  _Atomic uint32_t producer_never_sleeps;         /* +140 (1.1) written by: producer, at attach */
 } colo__seg_ring_ctrl_t;
 
 _Static_assert(sizeof(colo__seg_ring_desc_t) == 24, "ring desc is 24 bytes");
@@ -130,6 +132,8 @@ _Static_assert(sizeof(colo__seg_control_t) == COLO__SEG_CONTROL_SIZE, "control i
 _Static_assert(offsetof(colo__seg_ring_ctrl_t, head) == 64, "layout");
 _Static_assert(offsetof(colo__seg_ring_ctrl_t, consumer_waiting) == 128, "layout");
 _Static_assert(offsetof(colo__seg_ring_ctrl_t, producer_waiting) == 132, "layout");
+_Static_assert(offsetof(colo__seg_ring_ctrl_t, consumer_never_sleeps) == 136, "layout");
+_Static_assert(offsetof(colo__seg_ring_ctrl_t, producer_never_sleeps) == 140, "layout");
 _Static_assert(sizeof(colo__seg_ring_ctrl_t) == COLO__SEG_RING_CTRL_SIZE, "ring ctrl is 3 lines");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
                "atomics have the size of the plain integers");

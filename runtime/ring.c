@@ -30,7 +30,7 @@ void colo__ring_format(colo__seg_ring_ctrl_t *ctrl, uint64_t start) {
 }
 
 int colo__ring_attach(colo__ring_t *r, colo__ring_role_t role, colo__seg_ring_ctrl_t *ctrl,
-                      uint8_t *data, uint64_t cap, int checksum) {
+                      uint8_t *data, uint64_t cap, int checksum, int never_sleeps) {
   memset(r, 0, sizeof *r);
   r->ctrl = ctrl;
   r->data = data;
@@ -39,13 +39,19 @@ int colo__ring_attach(colo__ring_t *r, colo__ring_role_t role, colo__seg_ring_ct
   r->max_msg = colo__ring_max_msg(cap);
   r->checksum = checksum != 0;
   r->role = role;
+  _Atomic uint32_t *self_never_sleeps;
   if (role == COLO__RING_PRODUCER) {
     r->self_word = &ctrl->tail, r->peer_word = &ctrl->head;
     r->self_flag = &ctrl->producer_waiting, r->peer_flag = &ctrl->consumer_waiting;
+    self_never_sleeps = &ctrl->producer_never_sleeps, r->peer_never_sleeps = &ctrl->consumer_never_sleeps;
   } else {
     r->self_word = &ctrl->head, r->peer_word = &ctrl->tail;
     r->self_flag = &ctrl->consumer_waiting, r->peer_flag = &ctrl->producer_waiting;
+    self_never_sleeps = &ctrl->consumer_never_sleeps, r->peer_never_sleeps = &ctrl->producer_never_sleeps;
   }
+  /* Published to the peer with the attach itself (the segment's state, or
+   * the claim): a peer that reads it before then only keeps its fence. */
+  colo__store_relaxed(self_never_sleeps, never_sleeps ? 1u : 0u);
   /* pairs with: the creator's release store of the segment state */
   uint64_t head = colo__load_acquire(&ctrl->head);
   uint64_t tail = colo__load_acquire(&ctrl->tail);
@@ -88,11 +94,17 @@ static int refresh_peer(colo__ring_t *r) {
  * polling cost 200 ns per round trip here (15%), a fence on nothing shared
  * costs about nothing (docs/bench.md). */
 static int publish(colo__ring_t *r) {
+  /* A peer that declared it never sleeps (format 1.1: it only spins) has no
+   * flag to look at, and needs no barrier: the release store is all. It
+   * never takes the declaration back; a peer that lies about it only misses
+   * its own wake-ups (its sleeps end at their slice). */
+  int spins = colo__load_relaxed(r->peer_never_sleeps) == 1u;
 #if COLO__TSAN
   colo__store_seq_cst(r->self_word, r->self);
-  return colo__load_seq_cst(r->peer_flag) != 0;
+  return !spins && colo__load_seq_cst(r->peer_flag) != 0;
 #else
   colo__store_release(r->self_word, r->self);
+  if (spins) return 0;
   colo__fence_seq_cst();
   return colo__load_relaxed(r->peer_flag) != 0;
 #endif

@@ -32,6 +32,7 @@ typedef struct colo__ring {
   colo__ring_role_t role;
   _Atomic uint64_t *self_word, *peer_word;      /* my published index, the peer's */
   _Atomic uint32_t *self_flag, *peer_flag;      /* my waiting flag, the peer's */
+  _Atomic uint32_t *peer_never_sleeps;          /* the peer's declaration (format 1.1) */
   uint64_t self;      /* my index: the truth */
   uint64_t peer;      /* the peer's index, last seen and validated */
   uint64_t pending;   /* reserved or peeked bytes, pad included; 0 = none */
@@ -50,9 +51,11 @@ static inline uint32_t colo__ring_max_msg(uint64_t cap) {
 void colo__ring_format(colo__seg_ring_ctrl_t *ctrl, uint64_t start);
 
 /* Attaches a view. cap must be a validated power of two; the current indices
- * are read from ctrl and validated. @return 0 or COLO_ECORRUPT. */
+ * are read from ctrl and validated. never_sleeps: this side only ever spins
+ * (COLO_WAIT_SPIN), which it declares in the block, so that the peer skips the
+ * wake-up rule's fence (format 1.1). @return 0 or COLO_ECORRUPT. */
 int colo__ring_attach(colo__ring_t *r, colo__ring_role_t role, colo__seg_ring_ctrl_t *ctrl,
-                      uint8_t *data, uint64_t cap, int checksum);
+                      uint8_t *data, uint64_t cap, int checksum, int never_sleeps);
 
 /* Producer. reserve: COLO_EAGAIN when full, COLO_EMSGSIZE, COLO_ECORRUPT.
  * commit: publishes; returns 1 when the consumer is asleep and must be woken. */

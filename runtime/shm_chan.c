@@ -74,11 +74,12 @@ static int chan_new(colo__seg_t *seg, const colo_opts_t *o, const colo__transpor
   ch->spin_ns = (uint64_t)o->spin_us * 1000u;
   int cks = (seg->lay.incompat_flags & COLO__SEG_F_MSG_CHECKSUM) != 0;
   int txi = ch->side, rxi = 1 - ch->side;
+  int spins = ch->mode == COLO_WAIT_SPIN; /* never sleeps on a ring: says so (format 1.1) */
   int rc = colo__ring_attach(&ch->tx, COLO__RING_PRODUCER, colo__seg_ring_ctrl(seg, txi),
-                             colo__seg_ring_data(seg, txi), seg->lay.capacity[txi], cks);
+                             colo__seg_ring_data(seg, txi), seg->lay.capacity[txi], cks, spins);
   if (!rc)
     rc = colo__ring_attach(&ch->rx, COLO__RING_CONSUMER, colo__seg_ring_ctrl(seg, rxi),
-                           colo__seg_ring_data(seg, rxi), seg->lay.capacity[rxi], cks);
+                           colo__seg_ring_data(seg, rxi), seg->lay.capacity[rxi], cks, spins);
   if (rc) {
     colo__free(ch);
     return rc;

@@ -513,7 +513,7 @@ Test(cli, every_command_has_help) {
   }
   cr_assert_eq(sh(NULL, 5000, "\"$COLO\" --version"), 0);
   cr_assert(strstr(out, COLO_VERSION_STRING), "%s", out);
-  cr_assert(strstr(out, "format 1.0"), "%s", out);
+  cr_assert(strstr(out, "format 1.1"), "%s", out);
 }
 
 /* ---- ls, rm, gc on segments left by killed processes ------------------------- */

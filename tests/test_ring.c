@@ -18,7 +18,8 @@ typedef struct rig {
   colo__ring_t p, c;
 } rig_t;
 
-static void rig_init(rig_t *r, uint64_t cap, uint64_t start, int cks) {
+/* spins: which sides declare that they never sleep (1 producer, 2 consumer). */
+static void rig_init_spin(rig_t *r, uint64_t cap, uint64_t start, int cks, int spins) {
   r->ctrl = tu_aligned_alloc(64, sizeof *r->ctrl);
   r->data = malloc(cap);
   cr_assert_not_null(r->ctrl);
@@ -26,9 +27,11 @@ static void rig_init(rig_t *r, uint64_t cap, uint64_t start, int cks) {
   memset(r->data, 0xAB, cap);
   r->cap = cap;
   colo__ring_format(r->ctrl, start);
-  cr_assert_eq(colo__ring_attach(&r->p, COLO__RING_PRODUCER, r->ctrl, r->data, cap, cks), 0);
-  cr_assert_eq(colo__ring_attach(&r->c, COLO__RING_CONSUMER, r->ctrl, r->data, cap, cks), 0);
+  cr_assert_eq(colo__ring_attach(&r->p, COLO__RING_PRODUCER, r->ctrl, r->data, cap, cks, spins & 1), 0);
+  cr_assert_eq(colo__ring_attach(&r->c, COLO__RING_CONSUMER, r->ctrl, r->data, cap, cks, (spins & 2) != 0), 0);
 }
+
+static void rig_init(rig_t *r, uint64_t cap, uint64_t start, int cks) { rig_init_spin(r, cap, start, cks, 0); }
 
 static void rig_free(rig_t *r) {
   tu_aligned_free(r->ctrl);
@@ -324,6 +327,42 @@ Test(ring, pad_at_offset_zero_is_corrupt) {
   const void *p;
   size_t n;
   cr_assert_eq(colo__ring_peek(&r.c, &p, &n), COLO_ECORRUPT);
+  rig_free(&r);
+}
+
+/* Format 1.1: a side that only spins says so at attach, and its peer then
+ * publishes with a plain release store, without the fence and the flag
+ * check of the wake-up rule; a side that says nothing (a 1.0 peer) keeps it. */
+Test(ring, a_side_that_never_sleeps_declares_it_and_its_peer_skips_the_wake_up_rule) {
+  rig_t r;
+  rig_init_spin(&r, 4096, 0, 0, 2);
+  cr_assert_eq(atomic_load(&r.ctrl->consumer_never_sleeps), 1u);
+  cr_assert_eq(atomic_load(&r.ctrl->producer_never_sleeps), 0u);
+  /* even a flag that says it sleeps (a peer that lied) is not looked at */
+  atomic_store(&r.ctrl->consumer_waiting, 1u);
+  void *dst;
+  int wake;
+  cr_assert_eq(colo__ring_reserve(&r.p, 1, &dst), 0);
+  cr_assert_eq(colo__ring_commit(&r.p, 1, &wake), 0);
+  cr_assert_eq(wake, 0, "a consumer that never sleeps is never woken");
+  cr_assert_eq(atomic_load(&r.ctrl->tail), 16u, "the record (8 + 1 bytes, aligned to 8) is published all the same");
+  /* the producer declared nothing: the consumer's release keeps the rule */
+  atomic_store(&r.ctrl->producer_waiting, 1u);
+  size_t n;
+  uint8_t out[8];
+  const void *src;
+  cr_assert_eq(colo__ring_peek(&r.c, &src, &n), 0);
+  cr_assert_eq(colo__ring_release(&r.c, &wake), 0);
+  cr_assert_eq(wake, 1, "a producer that may sleep is woken");
+  (void)out;
+  rig_free(&r);
+  /* a declaration of anything but 1 is none */
+  rig_init(&r, 4096, 0, 0);
+  atomic_store(&r.ctrl->consumer_never_sleeps, 7u);
+  atomic_store(&r.ctrl->consumer_waiting, 1u);
+  cr_assert_eq(colo__ring_reserve(&r.p, 1, &dst), 0);
+  cr_assert_eq(colo__ring_commit(&r.p, 1, &wake), 0);
+  cr_assert_eq(wake, 1);
   rig_free(&r);
 }
 

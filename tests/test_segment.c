@@ -304,7 +304,7 @@ Test(files, overwritten_first_bytes_make_connect_fail_as_corrupt) {
 
 Test(files, next_major_version_makes_connect_fail_with_eversion) {
   char ep[128];
-  expect_connect(tu_mappable_endpoint(ep, sizeof ep, "major"), next_major, 0, COLO_EVERSION, "format 2.0");
+  expect_connect(tu_mappable_endpoint(ep, sizeof ep, "major"), next_major, 0, COLO_EVERSION, "format 2.");
 }
 
 Test(files, a_changed_header_byte_makes_connect_fail_as_corrupt) {
