@@ -185,8 +185,11 @@ typedef struct colo_chan colo_chan_t;
  */
 #ifdef _WIN32
 typedef void *colo_os_handle_t;
+#  define COLO_OS_HANDLE_IS_FD 0
 #else
 typedef int colo_os_handle_t;
+/** 1 where colo_os_handle_t is a file descriptor (and colo_fd() exists). */
+#  define COLO_OS_HANDLE_IS_FD 1
 #endif
 
 /** Fills *opts with the defaults. */
@@ -412,7 +415,7 @@ COLO_API int colo_info_endpoint(const char *endpoint, const colo_opts_t *opts, i
  */
 COLO_API int colo_os_handle(colo_chan_t *ch, colo_os_handle_t *out);
 
-#ifndef _WIN32
+#if COLO_OS_HANDLE_IS_FD
 /**
  * The POSIX spelling of colo_os_handle(): the descriptor (>= 0), or
  * COLO_ENOTSUP / COLO_EINVAL as colo_os_handle() returns them.

@@ -350,7 +350,7 @@ int colo_os_handle(colo_chan_t *ch, colo_os_handle_t *out) {
   return ch->vt->os_handle(ch, out);
 }
 
-#ifndef _WIN32
+#if COLO_OS_HANDLE_IS_FD /* (colo.h: POSIX, where the handle is a descriptor) */
 int colo_fd(colo_chan_t *ch) {
   colo_os_handle_t h;
   int rc = colo_os_handle(ch, &h);
