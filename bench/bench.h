@@ -70,6 +70,7 @@ typedef struct bench_side {
   uint64_t verified;   /* payloads checked and equal (length, and sequence or XXH3) */
   uint64_t seq_checked;  /* of them, whose sequence number was checked */
   uint64_t hashed;       /* of them, whose XXH3 was checked */
+  uint64_t floor_verified; /* --paired: the floor's payloads checked */
 } bench_side_t;
 
 typedef struct bench_row {
@@ -77,6 +78,7 @@ typedef struct bench_row {
   bench_transport_t transport;
   int mode;            /* colo_wait_mode_t, or -1 for none (sockets) */
   bench_api_t api;
+  int paired;          /* --paired: the floor ran in alternating blocks in the same processes */
   bench_pattern_t pattern;
   uint64_t size, count, warmup, interval_us;
   /* results */
@@ -85,6 +87,7 @@ typedef struct bench_row {
   char error[512];     /* why the row failed, when it did */
   uint64_t p50, p90, p99, p999, max, min; /* ns per round trip (pingpong, idle) */
   uint64_t pct[BENCH_NPCT];                /* at bench_pcts (pingpong, idle) */
+  uint64_t floor_p50, floor_p99;           /* --paired: the floor's, in the same blocks */
   double mean;
   uint64_t elapsed_ns; /* of the timed messages */
   uint64_t clock_ns;   /* cost of one clock reading, measured by side A */

@@ -25,6 +25,7 @@ typedef struct bench_opts {
   int want[BT_COUNT];
   int modes[3], nmodes;
   int apis[BAPI_COUNT], napis; /* of the ring transports */
+  int paired;                  /* --paired */
   bench_pattern_t pattern;
   int cpu_a, cpu_b, cpus_set;
   int rounds;

@@ -32,6 +32,10 @@ static const char bench_help[] =
     "  --api API          of shm and memfd: copy (colo_send, colo_recv), zerocopy\n"
     "                     (colo_reserve/commit, colo_peek/release) or both (the\n"
     "                     default); the other transports have copy only\n"
+    "  --paired           round trips of shm and memfd also run the floor (the\n"
+    "                     reference ring) in the same two processes, in turns\n"
+    "                     of 64 round trips, so both see the same drifts of the\n"
+    "                     machine: floor_p50_ns and floor_ratio in the JSON\n"
     "  --pattern P        pingpong: round trips, one message each way (default)\n"
     "                     stream: one way as fast as possible, messages/s and GB/s\n"
     "                     idle: a round trip every --interval, after the peer\n"
@@ -178,6 +182,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts_t *o) {
       {"plot", required_argument, 0, 'P'},       {"quiet", no_argument, 0, 'q'},
       {"containers", optional_argument, 0, 'K'}, {"arrangements", required_argument, 0, 'A'},
       {"rounds", required_argument, 0, 'R'},     {"api", required_argument, 0, 'a'},
+      {"paired", no_argument, 0, 'D'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   int c;
   opterr = 0;
@@ -230,6 +235,7 @@ int bench_parse_opts(int argc, char **argv, bench_opts_t *o) {
       else if (!strcmp(optarg, "both")) o->apis[0] = BAPI_COPY, o->apis[1] = BAPI_ZEROCOPY, o->napis = 2;
       else return cli_usage("bench", "--api: copy, zerocopy or both");
       break;
+    case 'D': o->paired = 1; break;
     case 'j': o->json = optarg; break;
     case 'C': o->csv = optarg; break;
     case 'P': {

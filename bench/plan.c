@@ -20,6 +20,7 @@ static bench_row_t *add_row(bench_ctx_t *c, bench_arr_t arr, int t, int mode, be
   r->transport = (bench_transport_t)t;
   r->mode = mode;
   r->api = api;
+  r->paired = o->paired && bench_transport_has_mode((bench_transport_t)t) && o->pattern != BP_STREAM;
   r->pattern = o->pattern;
   r->size = size;
   r->count = o->count;

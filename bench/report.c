@@ -329,6 +329,12 @@ int bench_write_json(const char *path, const bench_run_t *run) {
     json_u64_or_null(f, "min_ns", r->min, lat), fputs(", ", f);
     if (lat) fprintf(f, "\"mean_ns\": %.1f, ", r->mean);
     else fprintf(f, "\"mean_ns\": null, ");
+    if (lat && r->paired && r->floor_p50)
+      fprintf(f, "\"paired\": true, \"floor_p50_ns\": %llu, \"floor_p99_ns\": %llu, \"floor_ratio\": %.4f, ",
+              (unsigned long long)r->floor_p50, (unsigned long long)r->floor_p99, (double)r->p50 / (double)r->floor_p50);
+    else
+      fprintf(f, "\"paired\": %s, \"floor_p50_ns\": null, \"floor_p99_ns\": null, \"floor_ratio\": null, ",
+              r->paired ? "true" : "false");
     if (lat) {
       fputs("\"percentiles_ns\": {", f);
       for (int k = 0; k < BENCH_NPCT; k++)

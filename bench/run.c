@@ -51,6 +51,7 @@ static void parse_side(const char *line, bench_side_t *s) {
   field(line, "verified", &s->verified);
   field(line, "seq_checked", &s->seq_checked);
   field(line, "hashed", &s->hashed);
+  field(line, "floor_verified", &s->floor_verified);
 }
 
 /* Waits for side's next line; "result ..." or "ready ..." is success. */
@@ -82,6 +83,7 @@ static void worker_args(const bench_ctx_t *c, const bench_row_t *r, const char *
   snprintf(arg[8], 600, "ref=%s", handle);
   snprintf(arg[9], 600, "endpoint=%s", ep);
   snprintf(arg[10], 600, "api=%d", (int)r->api);
+  snprintf(arg[11], 600, "paired=%d", r->paired);
 }
 
 /* Both sides' result lines (la: side a's, lb: side b's) into r. */
@@ -93,6 +95,7 @@ static void take_results(bench_row_t *r, const char *la, const char *lb) {
   field(la, "clock_ns", &r->clock_ns);
   field(la, "p50", &r->p50), field(la, "p90", &r->p90), field(la, "p99", &r->p99);
   field(la, "p999", &r->p999), field(la, "max", &r->max), field(la, "min", &r->min);
+  field(la, "floor_p50", &r->floor_p50), field(la, "floor_p99", &r->floor_p99);
   const char *mean = cli_kv(la, "mean");
   if (mean) r->mean = strtod(mean, NULL);
   const char *p = cli_kv(la, "pcts");
@@ -110,7 +113,8 @@ static void take_results(bench_row_t *r, const char *la, const char *lb) {
   uint64_t a_due = stream ? 0 : want, b_hash = stream ? bench_stream_hashed(want) : want;
   uint64_t b_seq = stream && r->size ? want : 0;
   r->ok = r->a.verified == a_due && r->a.hashed == a_due && r->b.verified == want && r->b.hashed == b_hash &&
-          r->b.seq_checked == b_seq && r->a.seq_checked == 0;
+          r->b.seq_checked == b_seq && r->a.seq_checked == 0 &&
+          (!r->paired || (r->a.floor_verified == want && r->b.floor_verified == want));
   if (!r->ok) snprintf(r->error, sizeof r->error, "not every payload was checked");
 }
 
@@ -119,11 +123,11 @@ static void take_results(bench_row_t *r, const char *la, const char *lb) {
  * that endpoint; both report once. idx makes the row's endpoint names unique
  * in the run. 0, or an error with r->error saying why. */
 static int run_row(bench_ctx_t *c, bench_row_t *r, int idx) {
-  char ep[512], arg[12][600], line[1024];
+  char ep[512], arg[13][600], line[1024];
   endpoint_of(c, r, idx, ep, sizeof ep);
   tos_shmem_t *mem = NULL;
   char handle[32] = "";
-  if (r->transport == BT_REFERENCE) {
+  if (r->transport == BT_REFERENCE || r->paired) {
     int rc = tos_shmem_create(ref_mem_size(r->size, 1u << 20), &mem, handle, sizeof handle);
     if (rc) {
       snprintf(r->error, sizeof r->error, "reference ring: %s", tos_last_error());
@@ -132,7 +136,7 @@ static int run_row(bench_ctx_t *c, bench_row_t *r, int idx) {
   }
   worker_args(c, r, ep, handle, arg);
   char *argv[] = {"colo", "__bench-worker", "b", arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6], arg[7],
-                  arg[8], arg[9], arg[10], NULL};
+                  arg[8], arg[9], arg[10], arg[11], NULL};
   int netns = r->transport == BT_TCP_NETNS, ctr = r->arr != BA_HOST;
   /* In a container, the container is pinned (--cpuset-cpus) and the engine runs the worker. */
   char name[2][128], *prefix[2][CTR_PREFIX];

@@ -17,9 +17,12 @@ def floor(sz): srow("reference"; "spin"; "copy"; sz);
 def r2: if . == null then null else . * 100 | round / 100 end;
 # x's figure over y's: with --rounds, the median of the rounds' ratios (rows
 # measured in the same round share the machine's state; this VM drifts 2-8x
-# within a run), else the plain ratio of the rows' figures
+# within a run), else the plain ratio of the rows' figures; against the floor,
+# a --paired row's own floor_ratio (the floor run in turns in the same
+# processes) comes first
 def over(x; y):
   if x == null or y == null then null
+  elif y.transport == "reference" and x.floor_ratio != null then x.floor_ratio
   else (if x.pattern == "stream" then "round_msgs_per_s" else "round_p50_ns" end) as $k
   | (if x.pattern == "stream" then "msgs_per_s" else "p50_ns" end) as $f
   | if (x[$k] | length) > 1 then

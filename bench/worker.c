@@ -37,7 +37,9 @@ typedef struct wresult {
   tos_usage_t u0, u1;
   uint64_t verified, seq_checked, hashed, elapsed_ns;
   uint64_t *samples;
+  uint64_t floor_verified, *floor_samples; /* paired: the floor's series */
 } wresult_t;
+
 
 typedef struct wargs {
   int side_a;
@@ -47,6 +49,7 @@ typedef struct wargs {
   bench_pattern_t pattern;
   uint64_t size, count, warmup, interval_us, seed;
   const char *endpoint, *ref;
+  int paired; /* a ring row that also runs the floor, in alternating blocks */
 } wargs_t;
 
 /* The channel the loops see: the library's, or the reference ring. */
@@ -55,17 +58,18 @@ typedef struct bchan {
   colo_listener_t *l;
   tos_shmem_t *mem;
   ref_ring_t tx, rx;
+  int use_ref; /* the calls below go to the reference ring */
 } bchan_t;
 
 static int bsend(bchan_t *b, const void *p, size_t n) {
-  return b->mem ? ref_send(&b->tx, p, n, BENCH_OP_TIMEOUT_MS) : colo_send(b->ch, p, n, BENCH_OP_TIMEOUT_MS);
+  return b->use_ref ? ref_send(&b->tx, p, n, BENCH_OP_TIMEOUT_MS) : colo_send(b->ch, p, n, BENCH_OP_TIMEOUT_MS);
 }
 
 static int brecv(bchan_t *b, void *p, size_t cap, size_t *n) {
-  return b->mem ? ref_recv(&b->rx, p, cap, n, BENCH_OP_TIMEOUT_MS) : colo_recv(b->ch, p, cap, n, BENCH_OP_TIMEOUT_MS);
+  return b->use_ref ? ref_recv(&b->rx, p, cap, n, BENCH_OP_TIMEOUT_MS) : colo_recv(b->ch, p, cap, n, BENCH_OP_TIMEOUT_MS);
 }
 
-static int bflush(bchan_t *b) { return b->mem ? 0 : colo_flush(b->ch, BENCH_OP_TIMEOUT_MS); }
+static int bflush(bchan_t *b) { return b->use_ref ? 0 : colo_flush(b->ch, BENCH_OP_TIMEOUT_MS); }
 
 /* The zero-copy calls (ring transports): a message written in place, and one
  * read in place until its release. */
@@ -166,13 +170,20 @@ static const char *expected_transport(bench_transport_t t) {
   }
 }
 
+static int attach_ref(const wargs_t *w, bchan_t *b) {
+  int rc = tos_shmem_attach(w->ref ? w->ref : "", ref_mem_size(w->size, REF_RING_BYTES), &b->mem);
+  if (rc) return fail_os("reference ring", rc);
+  void *base = tos_shmem_base(b->mem);
+  ref_attach(&b->tx, base, w->side_a ? 0 : 1, w->size, REF_RING_BYTES);
+  ref_attach(&b->rx, base, w->side_a ? 1 : 0, w->size, REF_RING_BYTES);
+  return 0;
+}
+
 static int open_chan(const wargs_t *w, bchan_t *b) {
+  if (w->paired && attach_ref(w, b)) return 1;
   if (w->transport == BT_REFERENCE) {
-    int rc = tos_shmem_attach(w->ref ? w->ref : "", ref_mem_size(w->size, REF_RING_BYTES), &b->mem);
-    if (rc) return fail_os("reference ring", rc);
-    void *base = tos_shmem_base(b->mem);
-    ref_attach(&b->tx, base, w->side_a ? 0 : 1, w->size, REF_RING_BYTES);
-    ref_attach(&b->rx, base, w->side_a ? 1 : 0, w->size, REF_RING_BYTES);
+    if (attach_ref(w, b)) return 1;
+    b->use_ref = 1;
     if (!w->side_a) {
       printf("ready reference\n");
       fflush(stdout);
@@ -243,14 +254,30 @@ static uint64_t clock_cost(void) {
 }
 
 
+/* A paired row's schedule, the same on both sides: blocks of PAIR_BLOCK round
+ * trips, the library's and the floor's in turn, so that both series see the
+ * same states of the machine (this VM changes state from one second to the
+ * next). Returns the series (0 the library, 1 the floor) of turn k; next
+ * holds how many each has had. */
+#define PAIR_BLOCK 64
+static int next_series(const wargs_t *w, uint64_t k, const uint64_t next[2]) {
+  if (!w->paired) return 0;
+  uint64_t total = w->warmup + w->count;
+  int s = (int)((k / PAIR_BLOCK) & 1);
+  return next[s] < total ? s : 1 - s;
+}
+
 /* Side a of pingpong and idle: send, wait for the echo, time it; then check
  * it. A round trip ends when the echo is the application's to read: copied
  * out (colo_recv), or in place (colo_peek; its release follows the check). */
 static int round_trips(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
-  uint64_t total = w->warmup + w->count, t_start = 0;
-  int zc = w->api == BAPI_ZEROCOPY;
-  for (uint64_t i = 0; i < total; i++) {
-    if (i == w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
+  uint64_t total = w->warmup + w->count, t_start = 0, next[2] = {0, 0};
+  for (uint64_t k = 0; next[0] < total || next[1] < (w->paired ? total : 0); k++) {
+    int s = next_series(w, k, next);
+    uint64_t i = next[s]++;
+    b->use_ref = s == 1 || w->transport == BT_REFERENCE;
+    int zc = w->api == BAPI_ZEROCOPY && !b->use_ref;
+    if (s == 0 && i == w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
     if (w->pattern == BP_IDLE && i) tos_sleep_ns(w->interval_us * 1000u);
     size_t n;
     const void *got = rbuf;
@@ -259,10 +286,11 @@ static int round_trips(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8
     if (!rc) rc = zc ? zpeek(b, &got, &n) : brecv(b, rbuf, w->size, &n);
     uint64_t t1 = tos_now_ns();
     if (rc) return fail_colo("round trip", rc);
-    if (i >= w->warmup) r->samples[i - w->warmup] = t1 - t0;
+    if (i >= w->warmup) (s ? r->floor_samples : r->samples)[i - w->warmup] = t1 - t0;
     if ((rc = check(pl, w, got, n, i)) != 0) return rc;
     if (zc && (rc = colo_release(b->ch)) != 0) return fail_colo("release", rc);
-    r->verified++, r->hashed++;
+    if (s) r->floor_verified++;
+    else r->verified++, r->hashed++;
   }
   r->elapsed_ns = tos_now_ns() - t_start;
   return 0;
@@ -282,10 +310,13 @@ static uint64_t corrupt_at(void) { return hook_at("COLO_TEST_BENCH_CORRUPT"); }
  * zero-copy echo forwards in place: from the received message straight into
  * the reserved one. */
 static int echo(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
-  uint64_t total = w->warmup + w->count, bad = corrupt_at();
-  int zc = w->api == BAPI_ZEROCOPY;
-  for (uint64_t i = 0; i < total; i++) {
-    if (i == w->warmup) tos_usage(&r->u0);
+  uint64_t total = w->warmup + w->count, bad = corrupt_at(), next[2] = {0, 0};
+  for (uint64_t k = 0; next[0] < total || next[1] < (w->paired ? total : 0); k++) {
+    int s = next_series(w, k, next);
+    uint64_t i = next[s]++;
+    b->use_ref = s == 1 || w->transport == BT_REFERENCE;
+    int zc = w->api == BAPI_ZEROCOPY && !b->use_ref;
+    if (s == 0 && i == w->warmup) tos_usage(&r->u0);
     size_t n;
     int rc;
     if (zc) {
@@ -308,7 +339,8 @@ static int echo(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbu
       if (flip) rbuf[n / 2] ^= 0x20;
       if ((rc = check(pl, w, rbuf, n, i)) != 0) return rc;
     }
-    r->verified++, r->hashed++;
+    if (s) r->floor_verified++;
+    else r->verified++, r->hashed++;
   }
   return 0;
 }
@@ -396,11 +428,14 @@ static int parse_args(int argc, char **argv, wargs_t *w) {
     else if (KEY("seed")) w->seed = strtoull(v, NULL, 10);
     else if (KEY("endpoint")) w->endpoint = v;
     else if (KEY("ref")) w->ref = v;
+    else if (KEY("paired")) w->paired = atoi(v) != 0;
     else return fail("unknown key in '%s'", argv[i]);
 #undef KEY
   }
   if (t < 0) return fail("no transport");
   w->transport = (bench_transport_t)t;
+  if (w->paired && (!bench_transport_has_mode(w->transport) || w->pattern == BP_STREAM))
+    return fail("only a ring row's round trips can be paired with the floor");
   if (w->api == BAPI_ZEROCOPY && !bench_transport_has_zerocopy(w->transport))
     return fail("%s has no zero-copy calls", bench_transport_name(w->transport));
   if (!w->endpoint) w->endpoint = "";
@@ -418,6 +453,8 @@ int bench_worker_main(int argc, char **argv) {
   if (!rbuf || payloads_make(&pl, w.size, w.seed) != 0) return fail("out of memory");
   int timer = w.side_a && w.pattern != BP_STREAM;
   if (timer && !(r.samples = malloc(w.count * sizeof *r.samples))) return fail("out of memory for %llu samples", (unsigned long long)w.count);
+  if (timer && w.paired && !(r.floor_samples = malloc(w.count * sizeof *r.floor_samples)))
+    return fail("out of memory for %llu samples", (unsigned long long)w.count);
   uint64_t clk = w.side_a ? clock_cost() : 0;
 
   bchan_t b;
@@ -434,6 +471,12 @@ int bench_worker_main(int argc, char **argv) {
            (unsigned long long)((r.u1.user_ns + r.u1.sys_ns) - (r.u0.user_ns + r.u0.sys_ns)),
            (unsigned long long)r.u1.peak_rss, b.ch ? colo_transport(b.ch) : "reference");
     if (r.elapsed_ns) printf(" elapsed_ns=%llu", (unsigned long long)r.elapsed_ns);
+    if (w.paired) printf(" floor_verified=%llu", (unsigned long long)r.floor_verified);
+    if (timer && w.paired) {
+      bench_sort_u64(r.floor_samples, w.count);
+      printf(" floor_p50=%llu floor_p99=%llu", (unsigned long long)bench_pct(r.floor_samples, w.count, 0.50),
+             (unsigned long long)bench_pct(r.floor_samples, w.count, 0.99));
+    }
     if (timer) {
       double sum = 0;
       for (uint64_t i = 0; i < w.count; i++) sum += (double)r.samples[i];
@@ -452,6 +495,7 @@ int bench_worker_main(int argc, char **argv) {
   }
   close_chan(&b);
   free(r.samples);
+  free(r.floor_samples);
   free(rbuf);
   for (int k = 0; k < BENCH_PAYLOADS; k++) free(pl.buf[k]);
   return rc;

@@ -113,6 +113,16 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || fail "a bad --modes exited $rc, not 2"
 
+# --paired: a ring row runs the floor in turns in the same processes and says
+# its p50 and the ratio; every payload of both series is checked
+"$colo" bench --count 300 --warmup 30 --transports shm,memfd --modes spin --api copy --paired --json pr.json -q ||
+  fail "--paired exited $?"
+jq -e '(.results | length) == 2 and all(.results[]; .paired and .verified and .floor_p50_ns > 0
+       and .floor_p50_ns <= .floor_p99_ns and (.floor_ratio - .p50_ns / .floor_p50_ns | fabs) < 0.001)' pr.json \
+  >/dev/null || fail "--paired rows: $(jq -c '.results' pr.json)"
+jq -e 'all(.results[]; .paired == false and .floor_ratio == null)' p.json >/dev/null ||
+  fail "rows without --paired claim a floor ratio"
+
 # --rounds: every round's p50 in the order they ran, the row being the median one
 "$colo" bench --count 200 --warmup 20 --transports tcp,shm --modes spin --api copy --rounds 3 --json r.json -q ||
   fail "--rounds 3 exited $?"
