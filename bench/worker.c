@@ -267,15 +267,22 @@ static int next_series(const wargs_t *w, uint64_t k, const uint64_t next[2]) {
   return next[s] < total ? s : 1 - s;
 }
 
+/* Turn k: its series, *i its message number there, and the channel pointed at it. */
+static int take_turn(const wargs_t *w, bchan_t *b, uint64_t k, uint64_t next[2], uint64_t *i) {
+  int s = next_series(w, k, next);
+  *i = next[s]++;
+  b->use_ref = s == 1 || w->transport == BT_REFERENCE;
+  return s;
+}
+
 /* Side a of pingpong and idle: send, wait for the echo, time it; then check
  * it. A round trip ends when the echo is the application's to read: copied
  * out (colo_recv), or in place (colo_peek; its release follows the check). */
 static int round_trips(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, t_start = 0, next[2] = {0, 0};
+  uint64_t i;
   for (uint64_t k = 0; next[0] < total || next[1] < (w->paired ? total : 0); k++) {
-    int s = next_series(w, k, next);
-    uint64_t i = next[s]++;
-    b->use_ref = s == 1 || w->transport == BT_REFERENCE;
+    int s = take_turn(w, b, k, next, &i);
     int zc = w->api == BAPI_ZEROCOPY && !b->use_ref;
     if (s == 0 && i == w->warmup) tos_usage(&r->u0), t_start = tos_now_ns();
     if (w->pattern == BP_IDLE && i) tos_sleep_ns(w->interval_us * 1000u);
@@ -311,10 +318,9 @@ static uint64_t corrupt_at(void) { return hook_at("COLO_TEST_BENCH_CORRUPT"); }
  * the reserved one. */
 static int echo(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8_t *rbuf, wresult_t *r) {
   uint64_t total = w->warmup + w->count, bad = corrupt_at(), next[2] = {0, 0};
+  uint64_t i;
   for (uint64_t k = 0; next[0] < total || next[1] < (w->paired ? total : 0); k++) {
-    int s = next_series(w, k, next);
-    uint64_t i = next[s]++;
-    b->use_ref = s == 1 || w->transport == BT_REFERENCE;
+    int s = take_turn(w, b, k, next, &i);
     int zc = w->api == BAPI_ZEROCOPY && !b->use_ref;
     if (s == 0 && i == w->warmup) tos_usage(&r->u0);
     size_t n;
@@ -353,22 +359,11 @@ static int stream_send(const wargs_t *w, bchan_t *b, const payloads_t *pl, uint8
   for (uint64_t i = 0; i < total; i++) {
     if (i == w->warmup) tos_usage(&r->u0);
     uint8_t *src = pl->buf[i % BENCH_PAYLOADS];
-    uint64_t seq = i == renumber ? i + 1 : i;
-    int flip = i == bad && w->size, rc;
-    if (zc) {
-      void *dst;
-      if ((rc = colo_reserve(b->ch, w->size, &dst, BENCH_OP_TIMEOUT_MS)) == 0) {
-        memcpy(dst, src, w->size);
-        seq_put(dst, w, seq);
-        if (flip) ((uint8_t *)dst)[w->size / 2] ^= 0x20;
-        rc = colo_commit(b->ch, w->size);
-      }
-    } else {
-      seq_put(src, w, seq);
-      if (flip) src[w->size / 2] ^= 0x20;
-      rc = bsend(b, src, w->size);
-      if (flip) src[w->size / 2] ^= 0x20;
-    }
+    int flip = i == bad && w->size;
+    seq_put(src, w, i == renumber ? i + 1 : i);
+    if (flip) src[w->size / 2] ^= 0x20;
+    int rc = zc ? zsend(b, src, w->size) : bsend(b, src, w->size);
+    if (flip) src[w->size / 2] ^= 0x20;
     if (rc) return fail_colo("send", rc);
   }
   int rc = bflush(b);

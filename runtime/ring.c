@@ -98,7 +98,8 @@ static int publish(colo__ring_t *r) {
    * flag to look at, and needs no barrier: the release store is all. It
    * never takes the declaration back; a peer that lies about it only misses
    * its own wake-ups (its sleeps end at their slice). */
-  int spins = colo__load_relaxed(r->peer_never_sleeps) == 1u;
+  if (!r->peer_spins) r->peer_spins = colo__load_relaxed(r->peer_never_sleeps) == 1u;
+  int spins = r->peer_spins;
 #if COLO__TSAN
   colo__store_seq_cst(r->self_word, r->self);
   return !spins && colo__load_seq_cst(r->peer_flag) != 0;

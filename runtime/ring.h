@@ -33,6 +33,7 @@ typedef struct colo__ring {
   _Atomic uint64_t *self_word, *peer_word;      /* my published index, the peer's */
   _Atomic uint32_t *self_flag, *peer_flag;      /* my waiting flag, the peer's */
   _Atomic uint32_t *peer_never_sleeps;          /* the peer's declaration (format 1.1) */
+  int peer_spins;     /* it was seen to declare so: never taken back, never read again */
   uint64_t self;      /* my index: the truth */
   uint64_t peer;      /* the peer's index, last seen and validated */
   uint64_t pending;   /* reserved or peeked bytes, pad included; 0 = none */

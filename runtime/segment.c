@@ -72,7 +72,6 @@ void colo__seg_publish(void *base) {
   colo__store_release(&h->state, COLO__SEG_READY);
 }
 
-
 /* What removes a segment left behind, as the user would type it: colo gc
  * only where the names can be listed. */
 static const char *remover_hint(void) {
