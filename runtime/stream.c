@@ -458,6 +458,15 @@ static const colo__chan_vt_t stream_vt = {
 
 /* ---- the connector's handshake ------------------------------------------------------------ */
 
+/* The listener closed or reset the connection before the handshake ended: it
+ * refused us (SO_PEERCRED, a full backlog) or is not colo. Whether our HELLO
+ * was still in flight (a write sees EPIPE) or its answer was awaited (a read
+ * sees the end or a reset) is a race, so both say the same. */
+static int handshake_cut(stream_chan_t *ch) {
+  return colo__err(COLO_EPROTO, "%s: the listener closed the connection during the handshake (not a colo peer, "
+                   "or one that does not accept this user)", ch->base.endpoint);
+}
+
 static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t deadline) {
   while (n) {
     size_t put;
@@ -467,7 +476,8 @@ static int send_all(stream_chan_t *ch, const uint8_t *p, size_t n, uint64_t dead
         return colo__err(COLO_ETIMEDOUT, "%s: timed out in the handshake", ch->base.endpoint);
       continue;
     }
-    if (rc) return end_of_stream(ch, rc);
+    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) return handshake_cut(ch);
+    if (rc) return rc;
     p += put, n -= put;
   }
   return 0;
@@ -483,9 +493,7 @@ static int recv_hello(stream_chan_t *ch, uint64_t deadline, uint32_t *peer_max, 
         return colo__err(COLO_ETIMEDOUT, "%s: no colo handshake from the peer in time", ch->base.endpoint);
       continue;
     }
-    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD)
-      return colo__err(COLO_EPROTO, "%s: the listener closed the connection during the handshake (not a colo peer, "
-                       "or one that does not accept this user)", ch->base.endpoint);
+    if (rc == COLO_ECLOSED || rc == COLO_EPEERDEAD) return handshake_cut(ch);
     if (rc) return rc;
     ch->rx_end += got;
   }

@@ -75,11 +75,16 @@ typedef struct fake_server {
   size_t reply_len;
   uint8_t after[64]; /* sent after the reply */
   size_t after_len;
+  int at_once; /* hangs up without reading the client's hello */
 } fake_server_t;
 
 static void *fake_main(void *arg) {
   fake_server_t *s = arg;
   int fd = accept(s->lfd, NULL, NULL);
+  if (s->at_once) {
+    close(fd);
+    return NULL;
+  }
   uint8_t in[16];
   ssize_t got = read(fd, in, sizeof in); /* the client's hello */
   (void)got;
@@ -92,10 +97,11 @@ static void *fake_main(void *arg) {
 
 /* Connects to a fake listener that answers `reply` and then `after`; returns
  * what connect returned and, when it succeeded, what the first recv did. */
-static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, size_t an, int *recv_rc) {
+static int against_fake_at(int at_once, const uint8_t *reply, size_t rn, const uint8_t *after, size_t an,
+                           int *recv_rc) {
   char path[100], ep[160];
   sock_path(path, ep);
-  fake_server_t s = {.lfd = raw_listen(path), .reply_len = rn, .after_len = an};
+  fake_server_t s = {.lfd = raw_listen(path), .reply_len = rn, .after_len = an, .at_once = at_once};
   if (rn) memcpy(s.reply, reply, rn);
   if (an) memcpy(s.after, after, an);
   tu_thread_t t;
@@ -114,6 +120,10 @@ static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, s
   return rc;
 }
 
+static int against_fake(const uint8_t *reply, size_t rn, const uint8_t *after, size_t an, int *recv_rc) {
+  return against_fake_at(0, reply, rn, after, an, recv_rc);
+}
+
 Test(proto, a_listener_that_does_not_speak_colo_is_eproto) {
   const char *http = "HTTP/1.1 400 Bad Request\r\n\r\n";
   int r;
@@ -125,6 +135,18 @@ Test(proto, a_listener_that_does_not_speak_colo_is_eproto) {
 Test(proto, a_listener_that_hangs_up_in_the_handshake_is_eproto) {
   int r;
   cr_assert_eq(against_fake(NULL, 0, NULL, 0, &r), COLO_EPROTO);
+}
+
+/* A listener that refuses at accept (SO_PEERCRED) hangs up before it reads
+ * our hello: the client's write of it meets EPIPE, or its read a reset,
+ * whichever the race gives. Both are the same refusal. */
+Test(proto, a_listener_that_hangs_up_before_reading_the_hello_is_eproto) {
+  for (int i = 0; i < 100; i++) {
+    int r;
+    int rc = against_fake_at(1, NULL, 0, NULL, 0, &r);
+    cr_assert_eq(rc, COLO_EPROTO, "try %d: %s: %s", i, colo_errname(rc), colo_last_error());
+    cr_assert(strstr(colo_last_error(), "closed the connection during the handshake"), "%s", colo_last_error());
+  }
 }
 
 Test(proto, another_major_version_is_eversion) {
